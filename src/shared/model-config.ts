@@ -1,0 +1,20 @@
+/** The shape of a network: what a checkpoint's `config` metadata records (SPEC §3). */
+export interface ModelConfig {
+  cell: 'lstm' | 'rnn';
+  /** In_0: for one-hot (text, copy) input, the number of symbols. */
+  inputSize: number;
+  hidden: number;
+  layers: number;
+  outputSize: number;
+  /** `hidden`: h_{t-1} feeds the cell; `output`: ŷ_{t-1} feeds it (one layer only). */
+  recurrence: 'hidden' | 'output';
+  /** `all`: a prediction at every step; `last`: only after the last step. */
+  outputs: 'all' | 'last';
+}
+
+export type LossKind = 'ce' | 'mse';
+
+/** Gates per hidden unit: PyTorch packs LSTM gates as [i, f, g, o]. */
+export function gateCount(cell: ModelConfig['cell']): number {
+  return cell === 'lstm' ? 4 : 1;
+}
