@@ -1,0 +1,24 @@
+/** Parameter initialisation: PyTorch's U(−1/√H, 1/√H) for every tensor, forget-gate bias raised. */
+import type { ModelConfig } from './model-config.js';
+import { modelViews, type FloatArray, type ParamLayout } from './layout.js';
+import { Rng } from './rng.js';
+
+export interface InitOptions {
+  /** Half-width of the uniform init; null → 1/√hidden. */
+  scale: number | null;
+  /** LSTM forget-gate bias (char-rnn's 1 helps gradients flow early in training). */
+  forgetBias: number;
+}
+
+export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatArray, seed: number, opt: InitOptions): void {
+  const rng = new Rng(seed, 0);
+  const scale = opt.scale ?? 1 / Math.sqrt(cfg.hidden);
+  block.fill(0);
+  for (const t of layout.tensors) {
+    for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * scale;
+  }
+  if (cfg.cell === 'lstm') {
+    const H = cfg.hidden;
+    for (const l of modelViews(cfg, layout, block).layers) l.bias.fill(opt.forgetBias, H, 2 * H);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * Forward pass and exact BPTT for one shard of a batch, over preallocated buffers.
+ *
+ * Buffers are time-major ([t][b][·]) so step t of all B sequences is one contiguous [B, ·]
+ * block: the input projection of all T steps is one product before the time loop, the head and
+ * the weight gradients are one product after it, and only h_{t-1}·W_hhᵀ stays inside.
+ * State buffers have T+1 slots; slot 0 is the initial state (zero, or carried for sampling).
+ *
+ * Generic over Float32Array / Float64Array: training runs in float32, gradient checks in float64.
+ */
+import { gateCount, type LossKind, type ModelConfig } from './model-config.js';
+import type { FloatArray, ModelViews } from './layout.js';
+import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
+import { lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
+import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
+
+/** The matrix products a pass needs; the TypeScript reference or faster kernels. */
+export interface GemmOps {
+  abt: typeof gemmABt;
+  ab: typeof gemmAB;
+  atb: typeof gemmAtB;
+}
+
+export const referenceGemms: GemmOps = { abt: gemmABt, ab: gemmAB, atb: gemmAtB };
+
+export interface NetworkShape {
+  cfg: ModelConfig;
+  loss: LossKind;
+  input: 'onehot' | 'dense';
+  /** Largest shard (sequences) the buffers must hold. */
+  batch: number;
+  seqLen: number;
+}
+
+/** One shard, time-major. Only the arrays the task uses need content. */
+export interface ShardInput {
+  /** onehot: [T·B] symbol ids. */
+  tokens: Int32Array | null;
+  /** dense: [T·B·In]. */
+  inputs: FloatArray | null;
+  /** ce: [T·B] for outputs 'all', [B] for 'last'. */
+  targetIds: Int32Array | null;
+  /** mse: [T·B·O] for outputs 'all', [B·O] for 'last'. */
+  targetValues: FloatArray | null;
+}
+
+export interface ForwardOptions {
+  /** Feed the true previous target instead of ŷ (output recurrence, training only). */
+  teacherForcing: boolean;
+  /** Gradient scale written into dY (1 / predicted steps of the global batch); null: no gradients. */
+  gradScale: number | null;
+  /** Start from the state the previous call ended in, instead of zero (sampling). */
+  carryState?: boolean;
+}
+
+interface LayerBuffers<A extends FloatArray> {
+  /** [T, B, G·H] gate pre-activations, then activations. */
+  gates: A;
+  /** [T+1, B, H] hidden states; slot 0 = initial state. */
+  h: A;
+  /** [T+1, B, H] LSTM cell states; slot 0 = initial state. */
+  c: A | null;
+  /** [T, B, H] tanh(c_t), kept for backward. */
+  tanhC: A | null;
+  /** [T, B, H] gradient reaching h_t (from above and from step t+1). */
+  dH: A;
+}
+
+export class Network<A extends FloatArray> {
+  readonly shape: NetworkShape;
+  readonly layers: LayerBuffers<A>[] = [];
+  /** [T·B, O] head outputs (logits or regression values). */
+  readonly y: A;
+  /** [T·B, O] softmax probabilities (ce). */
+  readonly probs: A;
+  /** [T·B, O] gradient of the loss w.r.t. y. */
+  readonly dY: A;
+  /** [T+1, B, O] the previous step's output fed back (output recurrence); slot 0 = initial. */
+  readonly yHat: A | null;
+  /** [B, O] gradient reaching ŷ_{t-1} from step t (output recurrence). */
+  readonly dYHat: A | null;
+  /** [T, B, G·H] gate gradients of the layer being back-propagated. */
+  readonly dGates: A;
+  /** [B, H] dL/dc carried backward through time. */
+  readonly dcCarry: A;
+  private lastB = 0;
+
+  constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: GemmOps = referenceGemms) {
+    this.shape = shape;
+    const { cfg, batch: B, seqLen: T } = shape;
+    const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
+    const lstm = cfg.cell === 'lstm';
+    for (let k = 0; k < cfg.layers; k++) {
+      this.layers.push({
+        gates: alloc(T * B * GH),
+        h: alloc((T + 1) * B * H),
+        c: lstm ? alloc((T + 1) * B * H) : null,
+        tanhC: lstm ? alloc(T * B * H) : null,
+        dH: alloc(T * B * H),
+      });
+    }
+    this.y = alloc(T * B * O);
+    this.probs = alloc(T * B * O);
+    this.dY = alloc(T * B * O);
+    const outputRecurrence = cfg.recurrence === 'output';
+    this.yHat = outputRecurrence ? alloc((T + 1) * B * O) : null;
+    this.dYHat = outputRecurrence ? alloc(B * O) : null;
+    this.dGates = alloc(T * B * GH);
+    this.dcCarry = alloc(B * H);
+  }
+
+  /** Rows of y that carry a prediction, and where they start. */
+  private predictedRows(B: number): { row0: number; rows: number } {
+    const { cfg, seqLen: T } = this.shape;
+    if (cfg.outputs === 'all') return { row0: 0, rows: T * B };
+    // output recurrence computes y at every step; hidden recurrence only the last one into row 0.
+    return { row0: cfg.recurrence === 'output' ? (T - 1) * B : 0, rows: B };
+  }
+
+  /** Runs B sequences forward; returns the SUM of the per-step losses (and fills dY if asked). */
+  forward(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): number {
+    const { cfg, seqLen: T } = this.shape;
+    if (B > this.shape.batch) throw new Error(`shard of ${B} sequences exceeds the buffers (${this.shape.batch})`);
+    if (opt.carryState && B !== this.lastB) throw new Error('carryState needs the same shard size as the previous call');
+    this.lastB = B;
+    const H = cfg.hidden, O = cfg.outputSize;
+    for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
+    if (this.yHat) {
+      if (opt.carryState) this.yHat.copyWithin(0, T * B * O, (T + 1) * B * O);
+      else this.yHat.fill(0, 0, B * O);
+    }
+    if (cfg.recurrence === 'output') this.forwardOutputRecurrence(p, input, B, opt);
+    else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true);
+    const { row0, rows } = this.predictedRows(B);
+    const dY = opt.gradScale === null ? null : this.dY;
+    if (dY) dY.fill(0, 0, T * B * O);
+    if (this.shape.loss === 'ce') {
+      if (!input.targetIds) throw new Error('cross-entropy needs targetIds');
+      return softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, opt.gradScale ?? 0);
+    }
+    if (!input.targetValues) throw new Error('mse needs targetValues');
+    return meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, opt.gradScale ?? 0);
+  }
+
+  private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
+    const T = this.shape.seqLen;
+    for (const s of [l.h, l.c]) {
+      if (!s) continue;
+      if (carry) s.copyWithin(0, T * B * H, (T + 1) * B * H);
+      else s.fill(0, 0, B * H);
+    }
+  }
+
+  /** gates[r] = W_ih · x_r + b for all T·B rows at once (a column gather for one-hot input). */
+  private inputProjection(k: number, p: ModelViews<A>, input: ShardInput, B: number): void {
+    const { cfg, seqLen: T } = this.shape;
+    const lp = p.layers[k], gates = this.layers[k].gates;
+    const GH = lp.bias.length, In = lp.inSize, R = T * B;
+    if (k === 0 && this.shape.input === 'onehot') {
+      const tokens = input.tokens;
+      if (!tokens) throw new Error('one-hot input needs tokens');
+      const w = lp.wIh, bias = lp.bias;
+      for (let r = 0; r < R; r++) {
+        const tok = tokens[r], row = r * GH;
+        for (let j = 0; j < GH; j++) gates[row + j] = w[j * In + tok] + bias[j];
+      }
+      return;
+    }
+    const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.layers[k - 1].h, B * cfg.hidden];
+    if (!x) throw new Error('dense input needs inputs');
+    this.ops.abt(gates, 0, x, xOff, lp.wIh, 0, R, GH, In, 0);
+    addRowVector(gates, 0, lp.bias, R, GH);
+  }
+
+  private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
+    const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
+    if (l.c && l.tanhC) {
+      lstmStepForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
+    } else {
+      rnnStepForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, B * H);
+    }
+  }
+
+  private forwardHiddenRecurrence(p: ModelViews<A>, input: ShardInput, B: number, carry: boolean): void {
+    const { cfg, seqLen: T } = this.shape;
+    const H = cfg.hidden, O = cfg.outputSize;
+    for (let k = 0; k < cfg.layers; k++) {
+      const l = this.layers[k], lp = p.layers[k], GH = lp.bias.length;
+      this.inputProjection(k, p, input, B);
+      for (let t = 0; t < T; t++) {
+        // h_{-1} = 0 contributes nothing unless a state is carried in.
+        if (t > 0 || carry) this.ops.abt(l.gates, t * B * GH, l.h, t * B * H, lp.wRec, 0, B, GH, H, 1);
+        this.cellForward(l, t, B);
+      }
+    }
+    const top = this.layers[cfg.layers - 1];
+    if (cfg.outputs === 'all') {
+      this.ops.abt(this.y, 0, top.h, B * H, p.headW, 0, T * B, O, H, 0);
+      addRowVector(this.y, 0, p.headB, T * B, O);
+    } else {
+      this.ops.abt(this.y, 0, top.h, T * B * H, p.headW, 0, B, O, H, 0);
+      addRowVector(this.y, 0, p.headB, B, O);
+    }
+  }
+
+  private forwardOutputRecurrence(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): void {
+    const { cfg, seqLen: T, loss } = this.shape;
+    const H = cfg.hidden, O = cfg.outputSize;
+    const l = this.layers[0], lp = p.layers[0], GH = lp.bias.length, yHat = this.yHat!;
+    if (opt.teacherForcing && cfg.outputs !== 'all') throw new Error('teacher forcing needs a target at every step');
+    this.inputProjection(0, p, input, B);
+    for (let t = 0; t < T; t++) {
+      if (t > 0 || opt.carryState) this.ops.abt(l.gates, t * B * GH, yHat, t * B * O, lp.wRec, 0, B, GH, O, 1);
+      this.cellForward(l, t, B);
+      this.ops.abt(this.y, t * B * O, l.h, (t + 1) * B * H, p.headW, 0, B, O, H, 0);
+      addRowVector(this.y, t * B * O, p.headB, B, O);
+      const next = (t + 1) * B * O;
+      if (opt.teacherForcing) {
+        if (loss === 'ce') {
+          yHat.fill(0, next, next + B * O);
+          for (let b = 0; b < B; b++) yHat[next + b * O + input.targetIds![t * B + b]] = 1;
+        } else {
+          for (let k = 0; k < B * O; k++) yHat[next + k] = input.targetValues![t * B * O + k];
+        }
+      } else if (loss === 'ce') {
+        softmaxRows(this.y, t * B * O, yHat, next, B, O);
+      } else {
+        for (let k = 0; k < B * O; k++) yHat[next + k] = this.y[t * B * O + k];
+      }
+    }
+  }
+
+  /** BPTT after `forward` (with gradScale set): ACCUMULATES parameter gradients into g. */
+  backward(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, teacherForcing: boolean): void {
+    const { cfg } = this.shape;
+    if (cfg.recurrence === 'output') this.backwardOutputRecurrence(p, g, input, B, teacherForcing);
+    else this.backwardHiddenRecurrence(p, g, input, B);
+  }
+
+  private backwardHiddenRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number): void {
+    const { cfg, seqLen: T } = this.shape;
+    const H = cfg.hidden, O = cfg.outputSize, L = cfg.layers;
+    const top = this.layers[L - 1];
+    if (cfg.outputs === 'all') {
+      this.ops.atb(g.headW, 0, this.dY, 0, top.h, B * H, O, H, T * B, 1);
+      addColumnSums(g.headB, this.dY, 0, T * B, O);
+      this.ops.ab(top.dH, 0, this.dY, 0, p.headW, 0, T * B, H, O, 0);
+    } else {
+      this.ops.atb(g.headW, 0, this.dY, 0, top.h, T * B * H, O, H, B, 1);
+      addColumnSums(g.headB, this.dY, 0, B, O);
+      top.dH.fill(0, 0, (T - 1) * B * H);
+      this.ops.ab(top.dH, (T - 1) * B * H, this.dY, 0, p.headW, 0, B, H, O, 0);
+    }
+    for (let k = L - 1; k >= 0; k--) {
+      const l = this.layers[k], lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length;
+      this.dcCarry.fill(0, 0, B * H);
+      for (let t = T - 1; t >= 0; t--) {
+        this.cellBackward(l, t, B);
+        // dL/dh_{t-1} += dG_t · W_hh
+        if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, this.dGates, t * B * GH, lp.wRec, 0, B, H, GH, 1);
+      }
+      // dW_hh += Σ_t dG_tᵀ · h_{t-1}: h slots 0..T-1 are exactly h_{t-1}.
+      this.ops.atb(lg.wRec, 0, this.dGates, 0, l.h, 0, GH, H, T * B, 1);
+      this.inputGradients(k, p, g, input, B, k > 0 ? this.layers[k - 1].dH : null);
+    }
+  }
+
+  private backwardOutputRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, teacherForcing: boolean): void {
+    const { cfg, seqLen: T, loss } = this.shape;
+    const H = cfg.hidden, O = cfg.outputSize;
+    const l = this.layers[0], lp = p.layers[0], lg = g.layers[0], GH = lp.bias.length;
+    const yHat = this.yHat!, dYHat = this.dYHat!, dY = this.dY;
+    this.dcCarry.fill(0, 0, B * H);
+    for (let t = T - 1; t >= 0; t--) {
+      // dY row t is complete here: its loss term plus what ŷ_t fed into step t+1.
+      this.ops.ab(l.dH, t * B * H, dY, t * B * O, p.headW, 0, B, H, O, 0);
+      this.cellBackward(l, t, B);
+      if (t === 0 || teacherForcing) continue; // teacher forcing: ŷ_{t-1} is data, no gradient across time
+      this.ops.ab(dYHat, 0, this.dGates, t * B * GH, lp.wRec, 0, B, O, GH, 0);
+      const prev = (t - 1) * B * O, fed = t * B * O; // yHat slot t holds ŷ_{t-1}
+      if (loss === 'ce') {
+        for (let b = 0; b < B; b++) {
+          let dot = 0;
+          for (let o = 0; o < O; o++) dot += dYHat[b * O + o] * yHat[fed + b * O + o];
+          for (let o = 0; o < O; o++) dY[prev + b * O + o] += yHat[fed + b * O + o] * (dYHat[b * O + o] - dot);
+        }
+      } else {
+        for (let k = 0; k < B * O; k++) dY[prev + k] += dYHat[k];
+      }
+    }
+    this.ops.atb(g.headW, 0, dY, 0, l.h, B * H, O, H, T * B, 1);
+    addColumnSums(g.headB, dY, 0, T * B, O);
+    this.ops.atb(lg.wRec, 0, this.dGates, 0, yHat, 0, GH, O, T * B, 1);
+    this.inputGradients(0, p, g, input, B, null);
+  }
+
+  private cellBackward(l: LayerBuffers<A>, t: number, B: number): void {
+    const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
+    if (l.c && l.tanhC) {
+      lstmStepBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
+    } else {
+      rnnStepBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, B * H);
+    }
+  }
+
+  /** Bias and input-weight gradients of layer k, and the gradient passed down to layer k-1. */
+  private inputGradients(k: number, p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, dBelow: A | null): void {
+    const { cfg, seqLen: T } = this.shape;
+    const lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length, In = lp.inSize, R = T * B;
+    const dG = this.dGates;
+    addColumnSums(lg.bias, dG, 0, R, GH);
+    if (k === 0 && this.shape.input === 'onehot') {
+      const tokens = input.tokens!, dw = lg.wIh;
+      for (let r = 0; r < R; r++) {
+        const tok = tokens[r], row = r * GH;
+        for (let j = 0; j < GH; j++) dw[j * In + tok] += dG[row + j];
+      }
+    } else {
+      const [x, xOff] = k === 0 ? [input.inputs!, 0] : [this.layers[k - 1].h, B * cfg.hidden];
+      this.ops.atb(lg.wIh, 0, dG, 0, x, xOff, GH, In, R, 1);
+    }
+    if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
+  }
+}
+
+function addRowVector(m: FloatArray, off: number, v: FloatArray, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const row = off + r * cols;
+    for (let j = 0; j < cols; j++) m[row + j] += v[j];
+  }
+}
+
+function addColumnSums(out: FloatArray, m: FloatArray, off: number, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const row = off + r * cols;
+    for (let j = 0; j < cols; j++) out[j] += m[row + j];
+  }
+}
