@@ -1,0 +1,68 @@
+/**
+ * Typed views over the engine's shared memory, built once per thread from the plan. The main
+ * thread and every worker see the same bytes through these.
+ */
+import { modelViews, type ModelViews } from './layout.js';
+import { Network, type GemmOps, type ShardInput } from './network.js';
+import { f32, f64, i32, regionAllocator, type SharedPlan } from './shared-memory.js';
+
+export interface SharedViews {
+  control: Int32Array;
+  scalars: Float64Array;
+  shardSizes: Int32Array;
+  lossSums: Float64Array;
+  sumsOfSquares: Float64Array;
+  params: Float32Array;
+  grads: Float32Array[];
+  optimizerSlots: Float32Array[];
+  /** Per worker: its shard of the batch, time-major (the data module's BatchArrays shape). */
+  shards: { tokens: Int32Array; inputs: Float32Array; targetIds: Int32Array; targetValues: Float32Array }[];
+}
+
+export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): SharedViews {
+  return {
+    control: i32(memory, plan.control),
+    scalars: f64(memory, plan.scalars),
+    shardSizes: i32(memory, plan.shardSizes),
+    lossSums: f64(memory, plan.lossSums),
+    sumsOfSquares: f64(memory, plan.sumsOfSquares),
+    params: f32(memory, plan.params),
+    grads: plan.grads.map((r) => f32(memory, r)),
+    optimizerSlots: plan.optimizerSlots.map((r) => f32(memory, r)),
+    shards: plan.shards.map((s) => ({
+      tokens: i32(memory, s.tokens),
+      inputs: f32(memory, s.inputs),
+      targetIds: i32(memory, s.targetIds),
+      targetValues: f32(memory, s.targetValues),
+    })),
+  };
+}
+
+/** What one worker computes with: its network on its scratch, and model views of params/grads. */
+export interface WorkerModel {
+  net: Network<Float32Array>;
+  params: ModelViews<Float32Array>;
+  grads: ModelViews<Float32Array>;
+  shard: ShardInput;
+}
+
+export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: GemmOps): WorkerModel {
+  const { spec, layout } = plan;
+  const net = new Network(
+    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen },
+    regionAllocator(memory, plan.scratch[rank]),
+    ops,
+  );
+  const s = views.shards[rank];
+  return {
+    net,
+    params: modelViews(spec.cfg, layout, views.params),
+    grads: modelViews(spec.cfg, layout, views.grads[rank]),
+    shard: {
+      tokens: spec.input === 'onehot' ? s.tokens : null,
+      inputs: spec.input === 'dense' ? s.inputs : null,
+      targetIds: spec.loss === 'ce' ? s.targetIds : null,
+      targetValues: spec.loss === 'mse' ? s.targetValues : null,
+    },
+  };
+}

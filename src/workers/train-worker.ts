@@ -1,0 +1,123 @@
+/**
+ * The piscina worker. The pool runs exactly one long-lived task per worker (its rank): the task
+ * attaches to the shared memory once, then serves operations until told to exit. Per step the
+ * main thread only bumps a counter (CONTROL.command); data, weights and gradients never travel
+ * through messages.
+ *
+ * A train step: forward + BPTT on this worker's shard into its gradient slot; barrier;
+ * reduce-scatter (sum chunk `rank` of every slot in worker order, into slot 0); barrier; global
+ * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
+ */
+import { workerData } from 'piscina';
+import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
+import { sharedViews, workerModel } from '../shared/engine-views.js';
+import { referenceGemms } from '../shared/network.js';
+import { clipScale, optimizerStep, sumOfSquares } from '../shared/optim.js';
+
+export interface WorkerData {
+  memory: WebAssembly.Memory;
+  plan: SharedPlan;
+}
+
+export interface WorkerTask {
+  rank: number;
+}
+
+/** Thrown inside a worker when another thread asked everyone to stop. */
+class AbortedError extends Error {
+  override name = 'AbortedError';
+}
+
+/** Spin this many polls before sleeping in Atomics.wait: a wake-up costs ~25 µs, a poll ~ns. */
+const SPIN_POLLS = 20000;
+const WAIT_SLICE_MS = 100;
+
+export default function serve(task: WorkerTask): string {
+  const { memory, plan } = workerData as WorkerData;
+  const rank = task.rank;
+  const N = plan.spec.workers;
+  const views = sharedViews(memory, plan);
+  const model = workerModel(memory, plan, views, rank, referenceGemms);
+  const { control, scalars } = views;
+  const [lo, hi] = plan.chunks[rank];
+  const fault = parseFault(process.env.RECUR_TEST_FAULT, rank);
+
+  /** Blocks until control[slot] differs from `value`; throws if the run was aborted. */
+  const waitWhileEqual = (slot: number, value: number): void => {
+    for (let i = 0; i < SPIN_POLLS; i++) if (Atomics.load(control, slot) !== value) return;
+    while (Atomics.load(control, slot) === value) {
+      if (Atomics.load(control, CONTROL.abort) !== 0) throw new AbortedError('run aborted');
+      Atomics.wait(control, slot, value, WAIT_SLICE_MS);
+    }
+  };
+
+  const barrier = (): void => {
+    const generation = Atomics.load(control, CONTROL.barrierGeneration);
+    if (Atomics.add(control, CONTROL.barrierArrived, 1) === N - 1) {
+      Atomics.store(control, CONTROL.barrierArrived, 0);
+      Atomics.add(control, CONTROL.barrierGeneration, 1);
+      Atomics.notify(control, CONTROL.barrierGeneration);
+      return;
+    }
+    waitWhileEqual(CONTROL.barrierGeneration, generation);
+  };
+
+  const trainStep = (): void => {
+    const step = Atomics.load(control, CONTROL.step);
+    if (fault && fault.step === step) injectFault(fault.kind, rank, step);
+    const B = views.shardSizes[rank];
+    const spec = plan.spec;
+    views.grads[rank].fill(0);
+    let loss = 0;
+    if (B > 0) {
+      loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale] });
+      model.net.backward(model.params, model.grads, model.shard, B, spec.teacherForcing);
+    }
+    views.lossSums[rank] = loss;
+    barrier();
+    const sum = views.grads[0];
+    for (let s = 1; s < N; s++) {
+      const g = views.grads[s];
+      for (let k = lo; k < hi; k++) sum[k] += g[k];
+    }
+    views.sumsOfSquares[rank] = sumOfSquares(sum, lo, hi);
+    barrier();
+    let squares = 0;
+    for (let k = 0; k < N; k++) squares += views.sumsOfSquares[k];
+    const norm = Math.sqrt(squares);
+    if (rank === 0) scalars[SCALARS.gradNorm] = norm;
+    const optimizer = { ...spec.optimizer, lr: scalars[SCALARS.lr] };
+    optimizerStep(optimizer, step, views.params, sum, views.optimizerSlots, lo, hi, clipScale(norm, spec.clip));
+  };
+
+  const evaluate = (): void => {
+    const B = views.shardSizes[rank];
+    views.lossSums[rank] = B > 0
+      ? model.net.forward(model.params, model.shard, B, { teacherForcing: plan.spec.teacherForcing, gradScale: null })
+      : 0;
+  };
+
+  let seen = Atomics.load(control, CONTROL.command);
+  for (;;) {
+    waitWhileEqual(CONTROL.command, seen);
+    seen = Atomics.load(control, CONTROL.command);
+    const op = Atomics.load(control, CONTROL.op);
+    if (op === OP.exit) return 'exited';
+    if (op === OP.trainStep) trainStep();
+    else if (op === OP.evaluate) evaluate();
+    else throw new Error(`worker ${rank}: unknown operation ${op}`);
+    if (Atomics.add(control, CONTROL.done, 1) === N - 1) Atomics.notify(control, CONTROL.done);
+  }
+}
+
+/** Test hook: RECUR_TEST_FAULT=throw:RANK:STEP or exit:RANK:STEP makes that worker fail there. */
+function parseFault(value: string | undefined, rank: number): { kind: 'throw' | 'exit'; step: number } | null {
+  const m = /^(throw|exit):(\d+):(\d+)$/.exec(value ?? '');
+  if (!m || Number(m[2]) !== rank) return null;
+  return { kind: m[1] as 'throw' | 'exit', step: Number(m[3]) };
+}
+
+function injectFault(kind: 'throw' | 'exit', rank: number, step: number): void {
+  if (kind === 'exit') process.exit(3);
+  throw new Error(`injected fault in worker ${rank} at step ${step}`);
+}
