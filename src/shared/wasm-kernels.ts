@@ -13,8 +13,32 @@
  */
 import { readFileSync } from 'node:fs';
 
+/**
+ * A WebAssembly.Memory. The project's TypeScript libs (ES2023 + node) don't declare the
+ * WebAssembly namespace, so the little of it used here is typed locally rather than globally.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(deltaPages: number): number;
+}
+
+interface WasmModule { readonly __wasmModule: unique symbol }
+
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
+}
+
+const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** A shared memory for the kernels (and worker threads), sizes in 64 KiB pages. */
+export function createSharedMemory(initialPages: number, maximumPages: number): WasmMemory {
+  return new wasm.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
+}
+
 export interface WasmKernels {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Floats needed to hold B packed for the kernels (N rounded up to the panel width). */
   packedSize(N: number, K: number): number;
   /** Pack B given as [N,K] row-major (a PyTorch weight, used as Bᵀ) into panels at dst. */
@@ -32,28 +56,28 @@ export interface WasmKernels {
 export const PANEL_WIDTH = 16;
 
 interface KernelExports {
-  kChunk: WebAssembly.Global;
+  kChunk: { value: number };
   packB(dst: number, src: number, K: number, N: number): void;
   packBT(dst: number, src: number, N: number, K: number): void;
   gemmPacked(c: number, a: number, bp: number, M: number, N: number, K: number, beta: number): void;
   gemmAtB(c: number, a: number, b: number, M: number, N: number, K: number, beta: number, scratch: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: WasmModule | undefined;
 
 /** The compiled module of this thread (compiled on first use). */
-export function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('../../wasm/kernels.wasm', import.meta.url)));
+function kernelModule(): WasmModule {
+  compiled ??= new wasm.Module(readFileSync(new URL('../../wasm/kernels.wasm', import.meta.url)));
   return compiled;
 }
 
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-export function instantiateKernels(memory: WebAssembly.Memory): WasmKernels {
-  const instance = new WebAssembly.Instance(kernelModule(), { env: { memory } });
-  const exports = instance.exports as unknown as KernelExports;
+export function instantiateKernels(memory: WasmMemory): WasmKernels {
+  const instance = new wasm.Instance(kernelModule(), { env: { memory } });
+  const exports = instance.exports as KernelExports;
   // gemmAtB packs A and B one chunk of this many rows of K at a time.
-  const kChunk = exports.kChunk.value as number;
+  const kChunk = exports.kChunk.value;
   return {
     memory,
     packedSize: (N, K) => roundUp(N, PANEL_WIDTH) * K,

@@ -1,0 +1,108 @@
+/**
+ * Single-thread GFLOP/s of the TypeScript reference GEMMs vs the WebAssembly SIMD kernels on the
+ * LSTM shapes: forward products A[M,K]·W[N,K]ᵀ with N = 4K (M = batch rows of one step), a few
+ * other products of a training step (input gradients dGates·W, the output head, the tiny H = 32
+ * model), and weight gradients A[K,M]ᵀ·B[K,N] over K = 4096 rows (T·B), M = 4H, N = H. Medians of
+ * short samples after warm-up; the machine is shared, so read the ratios within one run.
+ *
+ *   node dist/bench/gemm.js
+ */
+import { gemmAB, gemmABt, gemmAtB } from '../src/shared/gemm.js';
+import { Rng } from '../src/shared/rng.js';
+import { createSharedMemory, instantiateKernels } from '../src/shared/wasm-kernels.js';
+
+const WARMUP_SECONDS = 0.1;
+const SAMPLE_SECONDS = 0.05;
+const MAX_SAMPLES = 7;
+/** Slow cases (the TS reference on big shapes) stop sampling after this long. */
+const BUDGET_SECONDS = 1.5;
+
+const now = (): number => performance.now() / 1000;
+
+/** Median seconds per call of `run`, after warm-up. */
+function secondsPerCall(run: () => void): number {
+  const warmupEnd = now() + WARMUP_SECONDS;
+  let callsPerSample = 0;
+  do {
+    run();
+    callsPerSample++;
+  } while (now() < warmupEnd);
+  callsPerSample = Math.max(1, Math.round(callsPerSample * SAMPLE_SECONDS / WARMUP_SECONDS));
+  const samples: number[] = [];
+  const budgetEnd = now() + BUDGET_SECONDS;
+  while (samples.length < MAX_SAMPLES && (samples.length === 0 || now() < budgetEnd)) {
+    const start = now();
+    for (let i = 0; i < callsPerSample; i++) run();
+    samples.push((now() - start) / callsPerSample);
+  }
+  samples.sort((x, y) => x - y);
+  return samples[samples.length >> 1]!;
+}
+
+const gflops = (run: () => void, flops: number): number => flops / secondsPerCall(run) / 1e9;
+
+const memory = createSharedMemory(1024, 1024); // 64 MiB: the largest case needs ~45
+const kernels = instantiateKernels(memory);
+const heap = new Float32Array(memory.buffer);
+const rng = new Rng(1);
+let next = 0;
+/** A region of `floats` random floats in the shared memory, 64-byte aligned; its byte offset. */
+function region(floats: number): number {
+  const at = next;
+  next += Math.ceil(floats / 16) * 64;
+  for (let i = 0; i < floats; i++) heap[at / 4 + i] = rng.uniform() * 2 - 1;
+  return at;
+}
+const copyOut = (at: number, floats: number): Float32Array => heap.slice(at / 4, at / 4 + floats);
+
+interface Row { kernel: string; M: number; N: number; K: number; ts: number; wasm: number; note: string }
+const rows: Row[] = [];
+
+/** C[M,N] = A[M,K]·B with B a PyTorch-layout weight [N,K] (packBT), or [K,N] (packB). */
+function packedProduct(label: string, M: number, N: number, K: number, weightLayout: 'NK' | 'KN'): void {
+  next = 0;
+  const a = region(M * K), w = region(N * K), c = region(M * N), packed = region(kernels.packedSize(N, K));
+  const [aTs, wTs, cTs] = [copyOut(a, M * K), copyOut(w, N * K), copyOut(c, M * N)];
+  const flops = 2 * M * N * K;
+  const pack = weightLayout === 'NK'
+    ? () => kernels.packBT(packed, w, N, K) : () => kernels.packB(packed, w, K, N);
+  const packMs = secondsPerCall(pack) * 1e3;
+  const reference = weightLayout === 'NK' ? gemmABt : gemmAB;
+  rows.push({
+    kernel: label, M, N, K,
+    ts: gflops(() => reference(cTs, 0, aTs, 0, wTs, 0, M, N, K, 0), flops),
+    wasm: gflops(() => kernels.gemmPacked(c, a, packed, M, N, K, 0), flops),
+    note: `${weightLayout === 'NK' ? 'packBT' : 'packB'} ${packMs.toFixed(3)} ms`,
+  });
+}
+
+for (const M of [16, 32, 64]) {
+  for (const K of [128, 256, 512]) packedProduct('A·Wᵀ (gemmPacked)', M, 4 * K, K, 'NK');
+}
+packedProduct('A·Wᵀ H=32 (gemmPacked)', 16, 128, 32, 'NK');
+packedProduct('dG·W (gemmPacked)', 64, 256, 1024, 'KN');
+packedProduct('head (gemmPacked)', 4096, 65, 256, 'NK');
+
+for (const H of [128, 256, 512]) {
+  const [M, N, K] = [4 * H, H, 4096];
+  next = 0;
+  const a = region(K * M), b = region(K * N), c = region(M * N), scratch = region(kernels.scratchFloats(M, N, K));
+  const [aTs, bTs, cTs] = [copyOut(a, K * M), copyOut(b, K * N), copyOut(c, M * N)];
+  const flops = 2 * M * N * K;
+  rows.push({
+    kernel: 'Aᵀ·B (gemmAtB)', M, N, K,
+    ts: gflops(() => gemmAtB(cTs, 0, aTs, 0, bTs, 0, M, N, K, 0), flops),
+    wasm: gflops(() => kernels.gemmAtB(c, a, b, M, N, K, 0, scratch), flops),
+    note: `scratch ${(kernels.scratchFloats(M, N, K) * 4 / 1024).toFixed(0)} KiB`,
+  });
+}
+
+const header = ['kernel', 'M', 'N', 'K', 'TS GFLOP/s', 'wasm GFLOP/s', 'speed-up', ''];
+const table = rows.map((r) => [
+  r.kernel, String(r.M), String(r.N), String(r.K),
+  r.ts.toFixed(2), r.wasm.toFixed(1), `${(r.wasm / r.ts).toFixed(1)}×`, r.note,
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => cells[i]!.length)));
+for (const cells of [header, ...table]) {
+  console.log(cells.map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+}
