@@ -97,7 +97,9 @@ export default function serve(task: WorkerTask): string {
       : 0;
   };
 
-  let seen = Atomics.load(control, CONTROL.command);
+  // The counter starts at 0 in fresh memory; the main thread may already have bumped it
+  // before this thread got here, so never take the current value as the baseline.
+  let seen = 0;
   for (;;) {
     waitWhileEqual(CONTROL.command, seen);
     seen = Atomics.load(control, CONTROL.command);
