@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/src/main/cli.js';
+import { runCli } from '../dist/src/main/cli.js';
+
+runCli();

@@ -1,0 +1,140 @@
+/**
+ * The `recur` command line (SPEC §5). Every failure ends in one line `error: …`: bad input
+ * exits 2, a failure while running exits 1.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InputError, RunError } from './errors.js';
+import { loadExperiment } from './experiment.js';
+import { train } from './trainer.js';
+import { createReporter } from './progress.js';
+import { evaluateCheckpoint } from './evaluate.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { sampleText } from './sample.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+function positiveInt(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function trainCommand(argv: { experiment: string; set?: string[]; workers?: unknown; out?: string; resume?: boolean }): Promise<number> {
+  const file = argv.experiment;
+  const exp = loadExperiment(file, argv.set ?? []);
+  const workers = positiveInt('--workers', argv.workers);
+  const reporter = createReporter();
+  const stop = new AbortController();
+  let signal: string | null = null;
+  const onSignal = (name: string) => () => {
+    if (signal) process.exit(SIGNAL_EXIT[name]); // a second signal: stop now
+    signal = name;
+    reporter.notice(`${name}: stopping after this step and writing a checkpoint…`);
+    stop.abort();
+  };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  try {
+    const result = await train(exp, {
+      file, workers, outDir: argv.out, resume: argv.resume,
+      onMetrics: (m, total) => reporter.metrics(m, total),
+      onNotice: (text) => reporter.notice(text),
+      stopSignal: stop.signal,
+    });
+    reporter.stop();
+    if (result.status === 'interrupted') {
+      console.error(`stopped at step ${result.step}; checkpoint: ${result.checkpoint}`);
+      console.error(`continue with: recur train ${file} --resume${argv.out ? ` --out ${argv.out}` : ''}`);
+      return SIGNAL_EXIT[signal ?? 'SIGINT'];
+    }
+    const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
+    console.log(`done: ${result.step} steps, loss ${result.loss?.toFixed(4) ?? '-'}${val}, ${result.elapsedSec.toFixed(1)}s; run folder ${result.outDir}`);
+    if (result.vocab !== undefined && result.cfg.outputs === 'all') {
+      const ck = loadCheckpoint(result.checkpoint);
+      console.log('sample:\n' + sampleText(ck, result.checkpoint, { length: 300, temperature: 0.8, seed: exp.seed }));
+    }
+    return 0;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  }
+}
+
+export async function main(args: string[]): Promise<number> {
+  let exitCode = 0;
+  await yargs(args)
+    .scriptName('recur')
+    .usage('$0 <command> [options]\n\nTrain RNNs and LSTMs on every core.')
+    .command('train [experiment]', 'train a model from an experiment file', (y) => y
+      .positional('experiment', { type: 'string', default: 'experiments/default.yaml', describe: 'experiment file (YAML or JSON)' })
+      .option('set', { type: 'string', array: true, describe: 'override a key: --set train.optimizer.lr=0.01' })
+      .option('workers', { type: 'string', describe: 'worker threads (default: train.workers, else all cores)' })
+      .option('out', { type: 'string', describe: 'run folder (default: output.dir)' })
+      .option('resume', { type: 'boolean', default: false, describe: "continue from the run folder's checkpoint" })
+      .example('$0 train', 'train experiments/default.yaml')
+      .example('$0 train experiments/adding.yaml --workers 2 --set train.steps=500', 'override keys from the command line')
+      .example('$0 train experiments/default.yaml --resume', 'continue an interrupted run'),
+    async (argv) => { exitCode = await trainCommand(argv as never); })
+    .command('eval', 'evaluate a checkpoint; prints one JSON line', (y) => y
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'a .safetensors checkpoint' })
+      .option('data', { type: 'string', describe: 'a text file (default: the checkpoint\'s validation split)' })
+      .option('seq-len', { type: 'string', describe: 'window length for --data' })
+      .option('workers', { type: 'string', describe: 'worker threads' })
+      .example('$0 eval --checkpoint runs/default/checkpoint.safetensors', 'validation loss of a run')
+      .example('$0 eval --checkpoint model.safetensors --data text.txt --seq-len 64', 'loss over every window of a text'),
+    async (argv) => {
+      const result = await evaluateCheckpoint(argv.checkpoint, {
+        data: argv.data, seqLen: positiveInt('--seq-len', argv['seq-len']), workers: positiveInt('--workers', argv.workers),
+      });
+      console.log(JSON.stringify(result));
+    })
+    .command('sample', 'generate text from a checkpoint', (y) => y
+      .option('checkpoint', { type: 'string', demandOption: true })
+      .option('length', { type: 'string', default: '500', describe: 'characters to generate' })
+      .option('temperature', { type: 'number', default: 1, describe: 'below 1: safer, above 1: wilder' })
+      .option('prime', { type: 'string', describe: 'text to start from' })
+      .option('seed', { type: 'string', default: '1' })
+      .example('$0 sample --checkpoint runs/default/checkpoint.safetensors --prime "ROMEO:" --temperature 0.7', 'continue a prompt'),
+    (argv) => {
+      const ck = loadCheckpoint(argv.checkpoint);
+      const seed = Number(argv.seed);
+      if (!Number.isInteger(seed)) throw new InputError(`--seed: expected an integer, got ${JSON.stringify(argv.seed)}`);
+      const text = sampleText(ck, argv.checkpoint, {
+        length: positiveInt('--length', argv.length)!, temperature: argv.temperature, prime: argv.prime, seed,
+      });
+      process.stdout.write((argv.prime ?? '') + text + '\n');
+    })
+    .demandCommand(1, 'name a command: train, eval, sample, sweep or bench')
+    .strict()
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new InputError(`command line: ${msg}`);
+    })
+    .help()
+    .parseAsync();
+  return exitCode;
+}
+
+/** The one place that turns errors into an exit code and a single line. */
+export function reportError(err: unknown): number {
+  if (err instanceof InputError) {
+    console.error(`error: ${err.message}`);
+    return 2;
+  }
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  console.error(`error: ${message}`);
+  if (!(err instanceof RunError) && process.env.RECUR_DEBUG) console.error(err);
+  return 1;
+}
+
+/** Entry point of bin/recur.js. */
+export function runCli(): void {
+  main(hideBin(process.argv)).then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => { process.exitCode = reportError(err); },
+  );
+}
