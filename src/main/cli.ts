@@ -47,7 +47,10 @@ async function trainCommand(argv: { experiment: string; set?: string[]; workers?
     reporter.stop();
     if (result.status === 'interrupted') {
       console.error(`stopped at step ${result.step}; checkpoint: ${result.checkpoint}`);
-      console.error(`continue with: recur train ${file} --resume${argv.out ? ` --out ${argv.out}` : ''}`);
+      // The same overrides and worker count, or --resume would refuse the run as a different one.
+      const again = ['recur', 'train', file, ...(argv.set ?? []).flatMap((s) => ['--set', s]),
+        ...(workers !== undefined ? ['--workers', String(workers)] : []), ...(argv.out ? ['--out', argv.out] : []), '--resume'];
+      console.error(`continue with: ${again.map(shellWord).join(' ')}`);
       return SIGNAL_EXIT[signal ?? 'SIGINT'];
     }
     const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
@@ -62,6 +65,11 @@ async function trainCommand(argv: { experiment: string; set?: string[]; workers?
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);
   }
+}
+
+/** `word` as one shell word: as is when it is plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -12,7 +12,7 @@ import { optimizerSlots } from '../shared/optim.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
 import { BatchSchedule, loadDataset, shardRange, type Dataset, type Split } from './data.js';
 import { Engine } from './engine.js';
-import { inputError, RunError } from './errors.js';
+import { InputError, inputError, RunError } from './errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from './experiment.js';
 import { writeFileAtomic } from './safetensors.js';
 
@@ -67,7 +67,7 @@ export interface ResolvedRun {
 }
 
 export function resolveRun(exp: Experiment, file: string): ResolvedRun {
-  const init = exp.train.init ? loadCheckpoint(exp.train.init) : null;
+  const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
   const dataset = loadDataset(exp.data, exp.seed, file, init?.vocab);
   let cfg: ModelConfig;
   if (init) {
@@ -93,6 +93,16 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
     throw inputError(file, 'train.teacherForcing', "needs recurrence 'output' with outputs 'all'");
   }
   return { cfg, dataset, init };
+}
+
+/** train.init's checkpoint; a bad one names the experiment key too: `<exp>: train.init: <ckpt>: <key>: <problem>`. */
+function loadInitCheckpoint(path: string, file: string): CheckpointData {
+  try {
+    return loadCheckpoint(path);
+  } catch (err) {
+    if (err instanceof InputError) throw inputError(file, 'train.init', err.message);
+    throw err;
+  }
 }
 
 export function defaultWorkers(batch: number): number {
@@ -146,7 +156,8 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   if (opts.resume) {
     if (!existsSync(checkpointPath)) throw inputError('--resume', null, `no checkpoint to resume from in ${outDir}`);
     resumeFrom = loadCheckpoint(checkpointPath, { requiredSlots: slots });
-    const diff = firstDifference(resumeFrom.experiment, resolved, RESUME_MUTABLE_KEYS);
+    // output.dir is where this checkpoint was just found: a copied or moved run folder resumes.
+    const diff = firstDifference(resumeFrom.experiment, resolved, [...RESUME_MUTABLE_KEYS, 'output.dir']);
     if (diff !== null) {
       throw inputError(file, diff || '(experiment)', `differs from the run being resumed (${checkpointPath}); on --resume only ${RESUME_MUTABLE_KEYS.join(', ')} may change`);
     }
@@ -170,7 +181,13 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   if (resumeFrom) slots.forEach((s, i) => views.optimizerSlots[i].set(resumeFrom!.optim.get(s)!));
 
   let wroteCheckpoint = resumeFrom !== null;
+  let checkpointStep = startStep;
   const writeCheckpoint = (step: number, elapsedSec: number): boolean => {
+    // A finite loss only vouches for the parameters the step started from; its update may still
+    // have overflowed them (or the optimizer state). Never save those as a good checkpoint.
+    if (!allFinite(views.params) || views.optimizerSlots.some((slot) => !allFinite(slot))) {
+      throw new RunError(`training diverged at step ${step}: its update left non-finite ${allFinite(views.params) ? 'optimizer state' : 'parameters'}; ${lastGood()}`);
+    }
     try {
       saveCheckpoint(checkpointPath, {
         cfg, vocab: dataset.vocab, params: views.params,
@@ -179,6 +196,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         train: { step, seed: exp.seed, workers, elapsedSec },
       });
       wroteCheckpoint = true;
+      checkpointStep = step;
       return true;
     } catch (err) {
       const kept = wroteCheckpoint ? `the previous checkpoint ${checkpointPath} is intact` : 'no checkpoint has been written yet';
@@ -186,7 +204,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       return false;
     }
   };
-  const lastGood = (): string => (wroteCheckpoint ? `the last good checkpoint is ${checkpointPath}` : 'no checkpoint was written');
+  const lastGood = (): string => (wroteCheckpoint ? `the last good checkpoint is ${checkpointPath} (step ${checkpointStep})` : 'no checkpoint was written');
 
   const schedule = new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
   const perStep = predictedSteps(cfg, dataset.seqLen, B);
@@ -232,7 +250,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       if (step % exp.train.checkpointEvery === 0 && step < exp.train.steps) writeCheckpoint(step, elapsed());
     }
     if (step > startStep || !wroteCheckpoint) {
-      if (!writeCheckpoint(step, elapsed())) throw new RunError(`could not write the final checkpoint ${checkpointPath}`);
+      if (!writeCheckpoint(step, elapsed())) throw new RunError(`could not write the final checkpoint (step ${step}); ${lastGood()}`);
     }
   } catch (err) {
     if (err instanceof RunError && !err.message.includes('checkpoint')) throw new RunError(`${err.message}; ${lastGood()}`);
@@ -244,6 +262,11 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     outDir, checkpoint: checkpointPath, step, loss: lastLoss, valLoss: lastVal, tokensPerSec: lastRate,
     elapsedSec: elapsed(), status, experiment: resolved, cfg, vocab: dataset.vocab,
   };
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 /** metrics.jsonl lines up to `step` (a resumed run rewrites what came after its checkpoint). */

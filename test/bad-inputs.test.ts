@@ -1,0 +1,173 @@
+/**
+ * Bad input through the real CLI (SPEC §5): every case exits 2 with exactly one line,
+ * `error: <file or flag>: <key>: <problem>`, no stack trace, and leaves no checkpoint behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { errorLines, runRecur, stackLines, tempDir, tinyExperiment, writeExperiment, type RunResult } from './helpers/cli.js';
+
+interface Case {
+  name: string;
+  /** The recur arguments. */
+  args: string[];
+  /** Text the error line must contain: the file (or flag) and the key. */
+  names: string[];
+  /** Further patterns the error line must match (e.g. a did-you-mean). */
+  match?: RegExp[];
+  /** A run folder that must end up without a checkpoint. */
+  runDir?: string;
+}
+
+const TEXT = 'To be, or not to be, that is the question:\nWhether tis nobler in the mind to suffer\n'.repeat(6);
+
+const dir = tempDir(t);
+const file = (name: string): string => path.join(dir, name);
+fs.writeFileSync(file('text.txt'), TEXT);
+fs.writeFileSync(file('empty.txt'), '');
+fs.writeFileSync(file('short.txt'), 'tiny text');
+// The same characters plus one the model has never seen.
+fs.writeFileSync(file('text-plus-z.txt'), TEXT + 'Zebra\n');
+
+const textExperiment = (over: Record<string, unknown> = {}): Record<string, unknown> => tinyExperiment({
+  data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0.1, trainSize: undefined, valSize: undefined },
+  train: { steps: 2 },
+  ...over,
+});
+
+/** A run folder for a case: given to the experiment as output.dir, checked for a checkpoint afterwards. */
+const runFolder = (name: string): string => file(`run-${name}`);
+
+/** An experiment file for a case, writing to its own run folder. */
+function exp(name: string, content: Record<string, unknown>): { path: string; runDir: string } {
+  const runDir = runFolder(name);
+  const p = writeExperiment(dir, name, { ...content, output: { dir: runDir } });
+  return { path: p, runDir };
+}
+
+/** Checkpoint corruptions of the base model, each a new file. */
+function corrupt(name: string, edit: (bytes: Buffer) => Buffer): string {
+  const bytes = fs.readFileSync(file('run-base/checkpoint.safetensors'));
+  const out = file(name);
+  fs.writeFileSync(out, edit(Buffer.from(bytes)));
+  return out;
+}
+
+function cases(base: string): Case[] {
+  const list: Case[] = [];
+  const add = (c: Case): void => { list.push(c); };
+  const train = (name: string, content: Record<string, unknown>, names: string[], match: RegExp[] = [], extra: string[] = []): void => {
+    const e = exp(name, content);
+    add({ name, args: ['train', e.path, ...extra], names: [e.path, ...names], match, runDir: e.runDir });
+  };
+
+  train('unknown-key', tinyExperiment({ train: { optimiser: { lr: 0.1 } } }), ['train.optimiser'], [/unknown key/, /did you mean 'optimizer'/]);
+  train('unknown-top-level-key', tinyExperiment({ modle: { cell: 'lstm', hidden: 4 } }), ['modle'], [/did you mean 'model'/]);
+  train('wrong-type', tinyExperiment({ train: { batch: 'eight' } }), ['train.batch'], [/positive integer/]);
+  train('negative-lr', tinyExperiment({ train: { optimizer: { name: 'adam', lr: -0.01 } } }), ['train.optimizer.lr'], [/positive/]);
+  train('zero-workers-key', tinyExperiment({ train: { workers: 0 } }), ['train.workers']);
+  {
+    const e = exp('zero-workers-flag', tinyExperiment());
+    add({ name: '--workers 0', args: ['train', e.path, '--workers', '0'], names: ['--workers'], match: [/positive integer/], runDir: e.runDir });
+  }
+  train('unknown-cell', tinyExperiment({ model: { cell: 'gru', hidden: 4 } }), ['model.cell'], [/'lstm' or 'rnn'/]);
+  train('misspelt-cell', tinyExperiment({ model: { cell: 'lstn', hidden: 4 } }), ['model.cell'], [/did you mean 'lstm'/]);
+  {
+    const p = writeExperiment(dir, 'broken.yaml', `data: {task: adding, seqLen: 8\nmodel: [cell: lstm\ntrain: {batch: 8}\noutput: {dir: ${runFolder('broken')}}\n`);
+    add({ name: 'broken YAML', args: ['train', p], names: [p], match: [/line \d+/], runDir: runFolder('broken') });
+  }
+  {
+    const p = file('no-such-experiment.yaml');
+    add({ name: 'missing experiment file', args: ['train', p], names: [p], match: [/not found/] });
+  }
+  train('missing-data-file', textExperiment({ data: { task: 'text', path: file('no-such.txt'), seqLen: 8 } }), ['data.path'], [/no-such\.txt/]);
+  train('empty-data-file', textExperiment({ data: { task: 'text', path: file('empty.txt'), seqLen: 8 } }), ['data.path'], [/empty/]);
+  train('seqlen-too-long', textExperiment({ data: { task: 'text', path: file('short.txt'), seqLen: 64 } }), ['data.seqLen'], [/too long/]);
+
+  const init = (name: string, ckpt: string, over: Record<string, unknown> = {}): Record<string, unknown> =>
+    textExperiment({ train: { steps: 2, workers: 2, batch: 8, kernels: 'ts', init: ckpt }, model: undefined, ...over });
+
+  const truncated = corrupt('truncated.safetensors', (b) => b.subarray(0, Math.floor(b.length * 0.6)));
+  train('truncated-init', init('truncated-init', truncated), ['train.init', truncated], [/out of bounds|truncated/]);
+  const garbled = corrupt('garbled.safetensors', (b) => { b.write('#!garbage{{', 8, 'latin1'); return b; });
+  train('garbled-header', init('garbled-header', garbled), ['train.init', garbled, 'header'], [/JSON/]);
+  const tooLong = corrupt('header-too-long.safetensors', (b) => { b.writeBigUInt64LE(BigInt(b.length) * 4n, 0); return b; });
+  train('header-length-past-end', init('header-length-past-end', tooLong), ['train.init', tooLong, 'header'], [/exceeds/]);
+  const tiny = corrupt('tiny.safetensors', (b) => b.subarray(0, 5));
+  train('five-byte-init', init('five-byte-init', tiny), ['train.init', tiny, 'header'], [/too short/]);
+  train('missing-init', init('missing-init', file('no-such.safetensors')), ['train.init', file('no-such.safetensors')], [/not found/]);
+  train('vocab-mismatch', init('vocab-mismatch', base, { data: { task: 'text', path: file('text-plus-z.txt'), seqLen: 8, valFraction: 0.1 } }),
+    ['data.path'], [/"Z"|Z/, /vocabulary/]);
+  train('shape-mismatch', init('shape-mismatch', base, { model: { cell: 'lstm', hidden: 8 } }), ['model.hidden'], [/4/, /8/]);
+  train('init-on-other-task', init('init-on-other-task', base, { data: { task: 'adding', seqLen: 8, trainSize: 64, valSize: 16 } }), ['train.init']);
+
+  add({ name: 'eval with a missing checkpoint', args: ['eval', '--checkpoint', file('no-such.safetensors')], names: [file('no-such.safetensors')], match: [/not found/] });
+  add({ name: 'eval with a missing data file', args: ['eval', '--checkpoint', base, '--data', file('no-such.txt'), '--seq-len', '8'], names: ['--data'], match: [/no-such\.txt/] });
+  add({ name: 'eval with --seq-len 0', args: ['eval', '--checkpoint', base, '--data', file('text.txt'), '--seq-len', '0'], names: ['--seq-len'] });
+  add({ name: 'eval of a text the vocabulary lacks', args: ['eval', '--checkpoint', base, '--data', file('text-plus-z.txt'), '--seq-len', '8'], names: ['--data'], match: [/vocabulary/] });
+  add({ name: 'sample --temperature 0', args: ['sample', '--checkpoint', base, '--temperature', '0'], names: ['--temperature'] });
+  add({ name: 'sample --prime with an unknown character', args: ['sample', '--checkpoint', base, '--prime', 'Zq'], names: ['--prime'], match: [/"Z"/] });
+  add({ name: 'sample --length -3', args: ['sample', '--checkpoint', base, '--length', '-3'], names: ['--length'] });
+  add({ name: 'sample with a garbled checkpoint', args: ['sample', '--checkpoint', garbled], names: [garbled, 'header'] });
+  {
+    const e = exp('unknown-flag', tinyExperiment());
+    add({ name: 'unknown flag', args: ['train', e.path, '--wrokers', '2'], names: ['wrokers'], runDir: e.runDir });
+    const s = exp('set-unknown-key', tinyExperiment());
+    add({ name: '--set with an unknown key', args: ['train', s.path, '--set', 'train.optimizer.lrr=0.1'], names: ['--set', 'train.optimizer.lrr'], match: [/did you mean 'train.optimizer.lr'/], runDir: s.runDir });
+    const v = exp('set-bad-value', tinyExperiment());
+    add({ name: '--set with a bad value', args: ['train', v.path, '--set', 'train.steps=-5'], names: [v.path, 'train.steps'], runDir: v.runDir });
+    const n = exp('set-no-equals', tinyExperiment());
+    add({ name: '--set without =', args: ['train', n.path, '--set', 'train.steps'], names: ['--set', 'train.steps'], runDir: n.runDir });
+  }
+  add({ name: 'unknown command', args: ['trian'], names: ['trian'] });
+  train('outputs-all-on-adding', tinyExperiment({ model: { cell: 'lstm', hidden: 4, outputs: 'all' } }), ['model.outputs'], [/adding/]);
+  train('output-recurrence-2-layers', tinyExperiment({ data: { task: 'sine', seqLen: 8, trainSize: 64, valSize: 16 }, model: { cell: 'rnn', hidden: 4, layers: 2, recurrence: 'output' } }), ['model.layers'], [/recurrence 'output'/]);
+  train('teacher-forcing-hidden', textExperiment({ train: { steps: 2, teacherForcing: true } }), ['train.teacherForcing'], [/output/]);
+  train('batch-over-train-set', tinyExperiment({ data: { task: 'adding', seqLen: 8, trainSize: 6, valSize: 4 } }), ['train.batch'], [/6/]);
+  train('workers-over-batch', tinyExperiment({ train: { batch: 2, workers: 3 } }), ['train.workers']);
+  train('text-without-path', textExperiment({ data: { task: 'text', seqLen: 8 } }), ['data.path']);
+  train('unknown-task', tinyExperiment({ data: { task: 'addding', seqLen: 8 } }), ['data.task'], [/did you mean 'adding'/]);
+  train('unknown-optimizer', tinyExperiment({ train: { optimizer: { name: 'rmsprop' } } }), ['train.optimizer.name']);
+  {
+    const p = writeExperiment(dir, 'list.yaml', '- data\n- model\n');
+    add({ name: 'a list at the top level', args: ['train', p], names: [p], match: [/mapping/] });
+  }
+  return list;
+}
+
+t.test('bad inputs exit 2 with one error line naming the file and the key', async (t) => {
+  // A tiny text model to point train.init, eval and sample at, and to corrupt.
+  const baseExp = writeExperiment(dir, 'base', { ...textExperiment(), output: { dir: runFolder('base') } });
+  const made = await runRecur(['train', baseExp]);
+  t.equal(made.code, 0, `the base model trains; stderr:\n${made.stderr}`);
+  const base = file('run-base/checkpoint.safetensors');
+  const table = cases(base);
+  t.ok(table.length >= 22, `${table.length} distinct bad inputs`);
+  t.equal(new Set(table.map((c) => c.name)).size, table.length, 'case names are distinct');
+
+  // Each case is its own process; run a few at once (they are tiny and mostly fail at once).
+  const results: RunResult[] = new Array(table.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: 3 }, async () => {
+    while (next < table.length) {
+      const i = next++;
+      results[i] = await runRecur(table[i]!.args, { timeoutMs: 60_000 });
+    }
+  }));
+
+  table.forEach((c, i) => {
+    const res = results[i]!;
+    t.test(c.name, async (t) => {
+      const lines = res.stderr.split('\n').filter((l) => l.trim() !== '');
+      t.equal(res.code, 2, `exit code 2 (recur ${c.args.join(' ')}); stderr:\n${res.stderr}`);
+      t.equal(lines.length, 1, 'exactly one line on stderr');
+      t.equal(errorLines(res.stderr).length, 1, 'it starts with "error: "');
+      const line = lines[0] ?? '';
+      for (const n of c.names) t.ok(line.includes(n), `names ${JSON.stringify(n)}: ${line}`);
+      for (const m of c.match ?? []) t.match(line, m, `says ${m}`);
+      t.same(stackLines(res.stderr), [], 'no stack trace');
+      t.equal(res.stdout, '', 'nothing on stdout');
+      if (c.runDir) t.notOk(fs.existsSync(path.join(c.runDir, 'checkpoint.safetensors')), 'no checkpoint in the run folder');
+    });
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * `--resume` (SPEC §5): a run stopped at step k and resumed ends bit-for-bit where the
+ * uninterrupted run ends, optimizer state included; and any change other than the steps and the
+ * logging/eval/checkpoint intervals is refused with exit 2 naming the key.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { loadCheckpoint } from '../src/main/checkpoint.js';
+import { readSafetensors } from '../src/main/safetensors.js';
+import { errorLines, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
+
+/** A small deterministic text with a few dozen distinct characters. */
+function sampleText(chars: number): string {
+  const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'ROMEO:', 'JULIET:', 'and', 'shall', 'not', 'be,', 'so.'];
+  let out = '';
+  let x = 12345;
+  while (out.length < chars) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out += words[x % words.length] + ((x >> 8) % 7 === 0 ? '\n' : ' ');
+  }
+  return out.slice(0, chars);
+}
+
+function experiment(dir: string, steps: number): Record<string, unknown> {
+  return {
+    seed: 7,
+    data: { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1 },
+    model: { cell: 'lstm', hidden: 8 },
+    train: {
+      batch: 8, steps, workers: 2, kernels: 'ts', shuffle: true,
+      optimizer: { name: 'adam', lr: 0.01 }, clip: 1, evalEvery: 4, checkpointEvery: 5, logEvery: 1,
+    },
+  };
+}
+
+const ckpt = (dir: string): string => path.join(dir, 'checkpoint.safetensors');
+
+/** Names of tensors whose bytes differ between two checkpoint files (missing counts as differing). */
+function differingTensors(a: string, b: string): string[] {
+  const ta = readSafetensors(a).tensors;
+  const tb = readSafetensors(b).tensors;
+  const names = new Set([...ta.keys(), ...tb.keys()]);
+  return [...names].filter((n) => {
+    const x = ta.get(n);
+    const y = tb.get(n);
+    if (!x || !y || x.dtype !== y.dtype || x.shape.join() !== y.shape.join()) return true;
+    return !Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength));
+  });
+}
+
+const ok = (t: { equal(found: unknown, wanted: unknown, message: string): unknown }, res: RunResult, what: string): void => {
+  t.equal(res.code, 0, `${what} exits 0; stderr:\n${res.stderr.slice(-1500)}`);
+};
+
+t.test('resume is bit-exact: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
+  const expA = writeExperiment(dir, 'a', experiment(dir, 12));
+  const expB = writeExperiment(dir, 'b', experiment(dir, 5));
+  const runA = path.join(dir, 'run-a');
+  const runB = path.join(dir, 'run-b');
+  const runC = path.join(dir, 'run-c');
+
+  const [a, b1] = await Promise.all([runRecur(['train', expA]), runRecur(['train', expB])]);
+  ok(t, a, 'the uninterrupted run');
+  ok(t, b1, 'the 5-step run');
+  t.equal(loadCheckpoint(ckpt(runB)).train?.step, 5, 'the short run checkpointed step 5');
+  // A copy of the short run's folder, resumed there with different (allowed) intervals.
+  fs.cpSync(runB, runC, { recursive: true });
+
+  const [b2, c2] = await Promise.all([
+    runRecur(['train', expB, '--resume', '--set', 'train.steps=12']),
+    runRecur(['train', expB, '--out', runC, '--resume', '--set', 'train.steps=12', '--set', 'train.evalEvery=3', '--set', 'train.logEvery=2', '--set', 'train.checkpointEvery=4']),
+  ]);
+  ok(t, b2, 'the resumed run');
+  ok(t, c2, 'the resumed run with other intervals');
+
+  const A = loadCheckpoint(ckpt(runA));
+  const B = loadCheckpoint(ckpt(runB));
+  t.equal(A.train?.step, 12, 'the uninterrupted run ends at step 12');
+  t.equal(B.train?.step, 12, 'the resumed run ends at step 12');
+  t.same([...B.optim.keys()].sort(), ['m', 'v'], 'Adam state (m, v) is in the checkpoint');
+  t.same(differingTensors(ckpt(runA), ckpt(runB)), [], 'every tensor (rnn.*, head.*, optim.*) is byte-identical');
+  t.same(differingTensors(ckpt(runA), ckpt(runC)), [], 'changing the log/eval/checkpoint intervals on resume changes no bit either');
+  t.equal(B.vocab, A.vocab, 'same vocabulary');
+
+  const mA = readMetrics(runA);
+  const mB = readMetrics(runB);
+  t.same(mA.map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'the uninterrupted run logs every step');
+  t.same(mB.map((l) => l.step), mA.map((l) => l.step), 'the resumed run\'s metrics.jsonl has each step once, in order');
+  for (const la of mA) {
+    const lb = mB.find((l) => l.step === la.step);
+    t.equal(lb?.loss, la.loss, `step ${la.step}: same loss`);
+    t.equal(lb?.gradNorm, la.gradNorm, `step ${la.step}: same gradient norm`);
+    if (la.valLoss !== undefined) t.equal(lb?.valLoss, la.valLoss, `step ${la.step}: same validation loss`);
+  }
+});
+
+t.test('resume refuses a changed experiment (exit 2 naming the key) and a missing checkpoint', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(1500));
+  const exp = writeExperiment(dir, 'r', experiment(dir, 3));
+  const runDir = path.join(dir, 'run-r');
+  ok(t, await runRecur(['train', exp]), 'the first run');
+  const before = fs.readFileSync(ckpt(runDir));
+  const metricsBefore = fs.readFileSync(path.join(runDir, 'metrics.jsonl'));
+
+  const cases: Array<{ args: string[]; key: string; name: string }> = [
+    { name: 'a changed learning rate', args: ['--set', 'train.optimizer.lr=0.1', '--set', 'train.steps=6'], key: 'train.optimizer.lr' },
+    { name: 'a changed hidden size', args: ['--set', 'model.hidden=16'], key: 'model.hidden' },
+    { name: 'a changed seed', args: ['--set', 'seed=8'], key: 'seed' },
+    { name: 'a different worker count', args: ['--workers', '1', '--set', 'train.steps=6'], key: 'train.workers' },
+  ];
+  const results = await Promise.all(cases.map((c) => runRecur(['train', exp, '--resume', ...c.args])));
+  cases.forEach((c, i) => {
+    const res = results[i]!;
+    t.equal(res.code, 2, `${c.name}: exit 2; stderr:\n${res.stderr}`);
+    const lines = res.stderr.trim().split('\n');
+    t.equal(lines.length, 1, `${c.name}: one line on stderr`);
+    t.match(lines[0], /^error: /, `${c.name}: an error: line`);
+    t.ok(lines[0]!.includes(`: ${c.key}:`), `${c.name}: names ${c.key}: ${lines[0]}`);
+    t.ok(lines[0]!.includes(exp), `${c.name}: names the experiment file`);
+  });
+  t.ok(fs.readFileSync(ckpt(runDir)).equals(before), 'the refused resumes left the checkpoint untouched');
+  t.ok(fs.readFileSync(path.join(runDir, 'metrics.jsonl')).equals(metricsBefore), 'and metrics.jsonl too');
+
+  const empty = path.join(dir, 'empty-run');
+  const none = await runRecur(['train', exp, '--resume', '--out', empty]);
+  t.equal(none.code, 2, `--resume with no checkpoint: exit 2; stderr:\n${none.stderr}`);
+  t.equal(errorLines(none.stderr).length, 1, 'one error: line');
+  t.equal(none.stderr.trim().split('\n').length, 1, 'and nothing else');
+  t.match(none.stderr, /--resume/, 'names --resume');
+  t.ok(none.stderr.includes(empty), 'names the run folder');
+  t.same(stackLines(none.stderr), [], 'no stack trace');
+  t.notOk(fs.existsSync(ckpt(empty)), 'no checkpoint was written there');
+});
