@@ -14,6 +14,7 @@ export interface EvalOptions {
   workers?: number;
   /** Sequences per forward pass. */
   batch?: number;
+  kernels?: 'ts' | 'wasm';
 }
 
 export interface EvalResult {
@@ -51,7 +52,7 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch, workers,
     optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
-    clip: null, teacherForcing: stored?.train.teacherForcing ?? false,
+    clip: null, teacherForcing: stored?.train.teacherForcing ?? false, kernels: opt.kernels ?? 'wasm',
   });
   try {
     engine.views.params.set(ck.params);

@@ -173,6 +173,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: B, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
+    kernels: exp.train.kernels,
   });
   const { views, plan } = engine;
   const source = resumeFrom ?? init;
