@@ -3,8 +3,10 @@
  * thread and every worker see the same bytes through these.
  */
 import { modelViews, type ModelViews } from './layout.js';
-import { Network, type GemmOps, type ShardInput } from './network.js';
+import { Network, type NetworkOps, type ShardInput } from './network.js';
 import { f32, f64, i32, regionAllocator, type SharedPlan } from './shared-memory.js';
+import { instantiateKernels } from './wasm-kernels.js';
+import { kernelScratchLayout, wasmNetworkOps, type WasmNetworkOps } from './wasm-ops.js';
 
 export interface SharedViews {
   control: Int32Array;
@@ -46,7 +48,7 @@ export interface WorkerModel {
   shard: ShardInput;
 }
 
-export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: GemmOps): WorkerModel {
+export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: NetworkOps): WorkerModel {
   const { spec, layout } = plan;
   const net = new Network(
     { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen },
@@ -65,4 +67,16 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       targetValues: spec.loss === 'mse' ? s.targetValues : null,
     },
   };
+}
+
+/** A worker's kernels on WebAssembly, packing weights into its own kernel scratch. */
+export function workerWasmOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number): WasmNetworkOps {
+  const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, plan.spec.input);
+  const region = plan.kernelScratch[rank];
+  if (scratch.bytes > region.byteLength) throw new Error('the plan has no kernel scratch for the wasm kernels');
+  return wasmNetworkOps(instantiateKernels(memory), {
+    paramsByteOffset: plan.params.byteOffset,
+    scratchByteOffset: region.byteOffset,
+    scratch,
+  });
 }

@@ -14,14 +14,48 @@ import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
 
-/** The matrix products a pass needs; the TypeScript reference or faster kernels. */
+/** The matrix products a pass needs. */
 export interface GemmOps {
   abt: typeof gemmABt;
   ab: typeof gemmAB;
   atb: typeof gemmAtB;
 }
 
-export const referenceGemms: GemmOps = { abt: gemmABt, ab: gemmAB, atb: gemmAtB };
+/** Every kernel a pass spends its time in: the TypeScript reference or faster kernels. */
+export interface NetworkOps extends GemmOps {
+  lstmForward: typeof lstmStepForward;
+  lstmBackward: typeof lstmStepBackward;
+  rnnForward: typeof rnnStepForward;
+  rnnBackward: typeof rnnStepBackward;
+  oneHotProjection: typeof oneHotProjection;
+  oneHotGradient: typeof oneHotGradient;
+}
+
+export const referenceOps: NetworkOps = {
+  abt: gemmABt, ab: gemmAB, atb: gemmAtB,
+  lstmForward: lstmStepForward, lstmBackward: lstmStepBackward,
+  rnnForward: rnnStepForward, rnnBackward: rnnStepBackward,
+  oneHotProjection, oneHotGradient,
+};
+
+/**
+ * The input projection of R one-hot rows: gates[r] = W[:, tokens[r]] + bias, a column gather
+ * (W is [GH, V]; the product with a one-hot matrix would be all multiplications by zero).
+ */
+export function oneHotProjection(gates: FloatArray, w: FloatArray, bias: FloatArray, tokens: Int32Array, R: number, GH: number, V: number): void {
+  for (let r = 0; r < R; r++) {
+    const tok = tokens[r], row = r * GH;
+    for (let j = 0; j < GH; j++) gates[row + j] = w[j * V + tok] + bias[j];
+  }
+}
+
+/** Its weight gradient: dW[:, tokens[r]] += dGates[r] (a scatter-add into columns). */
+export function oneHotGradient(dW: FloatArray, dGates: FloatArray, tokens: Int32Array, R: number, GH: number, V: number): void {
+  for (let r = 0; r < R; r++) {
+    const tok = tokens[r], row = r * GH;
+    for (let j = 0; j < GH; j++) dW[j * V + tok] += dGates[row + j];
+  }
+}
 
 export interface NetworkShape {
   cfg: ModelConfig;
@@ -85,7 +119,7 @@ export class Network<A extends FloatArray> {
   readonly dcCarry: A;
   private lastB = 0;
 
-  constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: GemmOps = referenceGemms) {
+  constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
     this.shape = shape;
     const { cfg, batch: B, seqLen: T } = shape;
     const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
@@ -157,13 +191,8 @@ export class Network<A extends FloatArray> {
     const lp = p.layers[k], gates = this.layers[k].gates;
     const GH = lp.bias.length, In = lp.inSize, R = T * B;
     if (k === 0 && this.shape.input === 'onehot') {
-      const tokens = input.tokens;
-      if (!tokens) throw new Error('one-hot input needs tokens');
-      const w = lp.wIh, bias = lp.bias;
-      for (let r = 0; r < R; r++) {
-        const tok = tokens[r], row = r * GH;
-        for (let j = 0; j < GH; j++) gates[row + j] = w[j * In + tok] + bias[j];
-      }
+      if (!input.tokens) throw new Error('one-hot input needs tokens');
+      this.ops.oneHotProjection(gates, lp.wIh, lp.bias, input.tokens, R, GH, In);
       return;
     }
     const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.layers[k - 1].h, B * cfg.hidden];
@@ -175,9 +204,9 @@ export class Network<A extends FloatArray> {
   private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
     const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
     if (l.c && l.tanhC) {
-      lstmStepForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
+      this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
     } else {
-      rnnStepForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, B * H);
+      this.ops.rnnForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, B * H);
     }
   }
 
@@ -297,9 +326,9 @@ export class Network<A extends FloatArray> {
   private cellBackward(l: LayerBuffers<A>, t: number, B: number): void {
     const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
     if (l.c && l.tanhC) {
-      lstmStepBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
+      this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
     } else {
-      rnnStepBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, B * H);
+      this.ops.rnnBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, B * H);
     }
   }
 
@@ -310,11 +339,7 @@ export class Network<A extends FloatArray> {
     const dG = this.dGates;
     addColumnSums(lg.bias, dG, 0, R, GH);
     if (k === 0 && this.shape.input === 'onehot') {
-      const tokens = input.tokens!, dw = lg.wIh;
-      for (let r = 0; r < R; r++) {
-        const tok = tokens[r], row = r * GH;
-        for (let j = 0; j < GH; j++) dw[j * In + tok] += dG[row + j];
-      }
+      this.ops.oneHotGradient(lg.wIh, dG, input.tokens!, R, GH, In);
     } else {
       const [x, xOff] = k === 0 ? [input.inputs!, 0] : [this.layers[k - 1].h, B * cfg.hidden];
       this.ops.atb(lg.wIh, 0, dG, 0, x, xOff, GH, In, R, 1);

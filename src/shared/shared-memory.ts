@@ -2,15 +2,17 @@
  * The engine's shared memory: one shared WebAssembly.Memory (its buffer is a SharedArrayBuffer,
  * so WebAssembly kernels can later work on the very same bytes) holding, at fixed byte offsets,
  * the control block, the scalars, the parameters, one gradient slot per worker, the optimizer
- * state, each worker's shard of the batch and each worker's activation scratch.
+ * state, each worker's shard of the batch, each worker's activation scratch and, with the wasm
+ * kernels, each worker's kernel scratch (packed weights, one-hot table, gemmAtB scratch).
  *
  * The plan (every region's offset and size) is plain data: the main thread computes it once and
  * sends it to the workers, and every thread builds the same typed views from it.
  */
 import type { LossKind, ModelConfig } from './model-config.js';
 import { alignUp, paramLayout, type ParamLayout } from './layout.js';
-import { Network, referenceGemms } from './network.js';
+import { Network, referenceOps } from './network.js';
 import type { OptimizerSpec } from './optim.js';
+import { kernelScratchLayout } from './wasm-ops.js';
 
 /** Int32 control slots (Atomics). Named, never bare indices. */
 export const CONTROL = {
@@ -66,6 +68,8 @@ export interface EngineSpec {
   optimizer: OptimizerSpec;
   clip: number | null;
   teacherForcing: boolean;
+  /** The network's kernels (products, cells, one-hot input): the TypeScript reference or WebAssembly SIMD. */
+  kernels: 'ts' | 'wasm';
 }
 
 export interface SharedPlan {
@@ -86,6 +90,8 @@ export interface SharedPlan {
   optimizerSlots: Region[];
   shards: ShardRegions[];
   scratch: Region[];
+  /** Per-worker: the wasm kernels' packed weights, one-hot table and gemmAtB scratch (kernelScratchLayout); empty for 'ts'. */
+  kernelScratch: Region[];
   /** Contiguous ranges [lo, hi) of the parameter block that each worker reduces and steps. */
   chunks: [number, number][];
   totalBytes: number;
@@ -102,7 +108,7 @@ export function networkFloats(cfg: ModelConfig, loss: LossKind, input: 'onehot' 
   new Network({ cfg, loss, input, batch, seqLen }, (n) => {
     total += alignUp(n, REGION_ALIGN / 4);
     return new Float32Array(0);
-  }, referenceGemms);
+  }, referenceOps);
   return total;
 }
 
@@ -135,9 +141,11 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
   }));
   const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T) * 4;
   const scratch = Array.from({ length: N }, () => take(scratchBytes));
+  const kernelScratchBytes = spec.kernels === 'wasm' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
+  const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
   return {
     spec, layout, shardCapacity, control, scalars, shardSizes, lossSums, sumsOfSquares,
-    params, grads, optimizerSlots, shards, scratch, chunks: splitChunks(P, N),
+    params, grads, optimizerSlots, shards, scratch, kernelScratch, chunks: splitChunks(P, N),
     totalBytes: alignUp(cursor, WASM_PAGE),
   };
 }

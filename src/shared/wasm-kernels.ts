@@ -1,9 +1,10 @@
 /**
- * WebAssembly SIMD128 GEMM kernels (src/wasm/kernels.wat, built to dist/wasm/kernels.wasm) that
- * work in place on a shared WebAssembly.Memory: every pointer is a BYTE offset into that memory,
+ * WebAssembly SIMD128 kernels that work in place on a shared WebAssembly.Memory: the GEMMs
+ * (src/wasm/kernels.wat) and the elementwise parts of a step (src/wasm/elementwise.wat: cells,
+ * one-hot input), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
  * every matrix plain row-major float32 (C row stride N, A row stride K), nothing is copied.
  *
- * The module is compiled once per thread; each thread instantiates it with the shared memory.
+ * The modules are compiled once per thread; each thread instantiates them with the shared memory.
  * The kernels keep no state, so threads may run them concurrently on one memory as long as the
  * regions they write (C, packed B, scratch) don't overlap.
  *
@@ -50,12 +51,40 @@ export interface WasmKernels {
   /** C[M,N] = beta·C + A[K,M]ᵀ · B[K,N]; packs what it needs into `scratch` (byte offset; scratchFloats(M,N,K) floats). */
   gemmAtB(c: number, a: number, b: number, M: number, N: number, K: number, beta: 0 | 1, scratch: number): void;
   scratchFloats(M: number, N: number, K: number): number;
+  /** cells.ts lstmStepForward over B samples; gates [B][4H], the states [B][H]. */
+  lstmForward(gates: number, cPrev: number, c: number, tanhC: number, h: number, B: number, H: number): void;
+  /** cells.ts lstmStepBackward; dcCarry [B][H] in and out. */
+  lstmBackward(gates: number, cPrev: number, tanhC: number, dh: number, dcCarry: number, dGates: number, B: number, H: number): void;
+  /** h = tanh(pre) over n floats. */
+  rnnForward(pre: number, h: number, n: number): void;
+  /** dPre = dh ⊙ (1 − h²) over n floats. */
+  rnnBackward(h: number, dh: number, dPre: number, n: number): void;
+  /** table [V][GH] = Wᵀ + bias (W [GH][V]): the one-hot input projection, one row per symbol. */
+  oneHotTable(table: number, w: number, bias: number, GH: number, V: number): void;
+  /** gates[r] = table[tokens[r]] for R rows (tokens: Int32). */
+  oneHotProject(gates: number, table: number, tokens: number, R: number, GH: number, V: number): void;
+  /** dW [GH][V] += Σ_r dGates[r] into column tokens[r]; acc: GH·V floats of scratch. */
+  oneHotGradient(dW: number, acc: number, dGates: number, tokens: number, R: number, GH: number, V: number): void;
 }
 
 /** Columns per packed panel of B (the micro-kernel's tile width). */
 export const PANEL_WIDTH = 16;
 
-interface KernelExports {
+/** Rows of K gemmAtB packs at a time: the module's `kChunk`, checked when instantiated. */
+const AT_B_K_CHUNK = 256;
+
+const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/**
+ * Sizes as plain functions, so a memory plan can be made before any module is instantiated.
+ * packedSize: floats of B packed into panels (N rounded up to the panel width).
+ * atbScratchFloats: floats of scratch gemmAtB needs for C[M,N] over K rows.
+ */
+export const packedSize = (N: number, K: number): number => roundUp(N, PANEL_WIDTH) * K;
+export const atbScratchFloats = (M: number, N: number, K: number): number =>
+  (roundUp(M, 2) + roundUp(N, PANEL_WIDTH)) * Math.min(K, AT_B_K_CHUNK);
+
+interface GemmExports {
   kChunk: { value: number };
   packB(dst: number, src: number, K: number, N: number): void;
   packBT(dst: number, src: number, N: number, K: number): void;
@@ -63,28 +92,41 @@ interface KernelExports {
   gemmAtB(c: number, a: number, b: number, M: number, N: number, K: number, beta: number, scratch: number): void;
 }
 
-let compiled: WasmModule | undefined;
+type ElementwiseExports = Pick<WasmKernels,
+  'lstmForward' | 'lstmBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'>;
 
-/** The compiled module of this thread (compiled on first use). */
-function kernelModule(): WasmModule {
-  compiled ??= new wasm.Module(readFileSync(new URL('../../wasm/kernels.wasm', import.meta.url)));
-  return compiled;
+const compiled = new Map<string, WasmModule>();
+
+/** dist/wasm/<name>.wasm, compiled once per thread on first use, instantiated on `memory`. */
+function instantiate(name: string, memory: WasmMemory): object {
+  let module = compiled.get(name);
+  if (!module) {
+    module = new wasm.Module(readFileSync(new URL(`../../wasm/${name}.wasm`, import.meta.url)));
+    compiled.set(name, module);
+  }
+  return new wasm.Instance(module, { env: { memory } }).exports;
 }
 
-const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
-
 export function instantiateKernels(memory: WasmMemory): WasmKernels {
-  const instance = new wasm.Instance(kernelModule(), { env: { memory } });
-  const exports = instance.exports as KernelExports;
-  // gemmAtB packs A and B one chunk of this many rows of K at a time.
-  const kChunk = exports.kChunk.value;
+  const exports = instantiate('kernels', memory) as GemmExports;
+  const elementwise = instantiate('elementwise', memory) as ElementwiseExports;
+  if (exports.kChunk.value !== AT_B_K_CHUNK) {
+    throw new Error(`kernels.wasm packs ${exports.kChunk.value} rows per chunk, wasm-kernels.ts plans for ${AT_B_K_CHUNK}: rebuild`);
+  }
   return {
     memory,
-    packedSize: (N, K) => roundUp(N, PANEL_WIDTH) * K,
+    packedSize,
     packBT: exports.packBT,
     packB: exports.packB,
     gemmPacked: exports.gemmPacked,
     gemmAtB: exports.gemmAtB,
-    scratchFloats: (M, N, K) => (roundUp(M, 2) + roundUp(N, PANEL_WIDTH)) * Math.min(K, kChunk),
+    scratchFloats: atbScratchFloats,
+    lstmForward: elementwise.lstmForward,
+    lstmBackward: elementwise.lstmBackward,
+    rnnForward: elementwise.rnnForward,
+    rnnBackward: elementwise.rnnBackward,
+    oneHotTable: elementwise.oneHotTable,
+    oneHotProject: elementwise.oneHotProject,
+    oneHotGradient: elementwise.oneHotGradient,
   };
 }

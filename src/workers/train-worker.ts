@@ -10,8 +10,8 @@
  */
 import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
-import { sharedViews, workerModel } from '../shared/engine-views.js';
-import { referenceGemms } from '../shared/network.js';
+import { sharedViews, workerModel, workerWasmOps } from '../shared/engine-views.js';
+import { referenceOps } from '../shared/network.js';
 import { clipScale, optimizerStep, sumOfSquares } from '../shared/optim.js';
 
 export interface WorkerData {
@@ -37,7 +37,8 @@ export default function serve(task: WorkerTask): string {
   const rank = task.rank;
   const N = plan.spec.workers;
   const views = sharedViews(memory, plan);
-  const model = workerModel(memory, plan, views, rank, referenceGemms);
+  const wasmOps = plan.spec.kernels === 'wasm' ? workerWasmOps(memory, plan, rank) : null;
+  const model = workerModel(memory, plan, views, rank, wasmOps ?? referenceOps);
   const { control, scalars } = views;
   const [lo, hi] = plan.chunks[rank];
   const fault = parseFault(process.env.RECUR_TEST_FAULT, rank);
@@ -105,6 +106,13 @@ export default function serve(task: WorkerTask): string {
     seen = Atomics.load(control, CONTROL.command);
     const op = Atomics.load(control, CONTROL.op);
     if (op === OP.exit) return 'exited';
+    // Packed weights are stale once anyone wrote the params: every worker's optimizer phase of
+    // the previous step, or the main thread (initialisation, a loaded checkpoint). Both are over
+    // before an operation starts: the main thread starts one only after all workers reported
+    // done, and writes params only between operations. So repacking lazily from the start of
+    // each operation is always correct, needs no extra barrier, and costs one pack per weight
+    // per operation (a train step needs that anyway; an evaluation pays ~1% of its forward).
+    wasmOps?.invalidateWeights();
     if (op === OP.trainStep) trainStep();
     else if (op === OP.evaluate) evaluate();
     else throw new Error(`worker ${rank}: unknown operation ${op}`);
