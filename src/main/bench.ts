@@ -41,6 +41,8 @@ const DISTINCT_BATCHES = 4;
 export const DEFAULT_MIN_STEPS = 5;
 export const DEFAULT_WARMUP = 3;
 export const DEFAULT_SECONDS = 3;
+/** The trainer's default (train.kernels). */
+export const DEFAULT_KERNELS = 'wasm';
 
 export interface BenchOptions {
   workloads: string[];
@@ -101,7 +103,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     warmup: opts.warmup ?? DEFAULT_WARMUP,
     seconds: opts.seconds ?? DEFAULT_SECONDS,
   };
-  const kernels = opts.kernels ?? 'wasm';
+  const kernels = opts.kernels ?? DEFAULT_KERNELS;
   const cpuInfo = os.cpus();
   const report: BenchReport = {
     machine: { cpus: os.availableParallelism(), model: cpuInfo[0]?.model.trim() ?? 'unknown', node: process.version },
@@ -216,8 +218,8 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-/** The report as an aligned text table. */
-export function formatBenchTable(report: BenchReport): string {
+/** The report as an aligned text table, under a line naming the kernels and the machine. */
+export function formatBenchTable(report: BenchReport, kernels: 'ts' | 'wasm'): string {
   const header = ['workload', 'H/T/B', 'cell', 'workers', 'tokens/s', 'ms/step', 'GFLOP/s', 'speedup', 'efficiency', 'RSS MB'];
   const rows = report.results.map((r) => {
     const w = WORKLOADS[r.workload]!;
@@ -230,7 +232,7 @@ export function formatBenchTable(report: BenchReport): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const { machine } = report;
   return [
-    `${machine.model}, ${machine.cpus} cpus, node ${machine.node}`,
+    `${kernels} kernels · ${machine.model}, ${machine.cpus} cpus, node ${machine.node}`,
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
@@ -312,13 +314,14 @@ export interface BenchArgs {
 
 /** `recur bench`: runs the benchmark, progress on stderr, the table on stdout. */
 export async function benchCommand(argv: BenchArgs): Promise<void> {
+  const kernels = oneOf('--kernels', argv.kernels, ['ts', 'wasm'] as const);
   const opts: BenchOptions = {
     workloads: argv.workloads.split(',').map((s) => s.trim().toUpperCase()),
     workers: argv.workers === undefined
       ? [...new Set([1, os.availableParallelism()])]
       : argv.workers.split(',').map((s) => Number(s.trim())),
     cell: oneOf('--cell', argv.cell, ['lstm', 'rnn'] as const),
-    kernels: oneOf('--kernels', argv.kernels, ['ts', 'wasm'] as const),
+    kernels,
     steps: argv.steps === undefined ? undefined : positiveInteger('--steps', argv.steps),
     seconds: argv.seconds === undefined ? undefined : nonNegativeNumber('--seconds', argv.seconds),
     json: argv.json,
@@ -326,7 +329,7 @@ export async function benchCommand(argv: BenchArgs): Promise<void> {
     onProgress: (line) => console.error(line),
   };
   const report = await runBench(opts);
-  console.log(formatBenchTable(report));
+  console.log(formatBenchTable(report, kernels));
   console.log(`wrote ${[opts.json, svgPath(opts)].filter(Boolean).join(' and ')}`);
 }
 
