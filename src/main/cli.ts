@@ -11,6 +11,7 @@ import { createReporter } from './progress.js';
 import { evaluateCheckpoint } from './evaluate.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { sampleText } from './sample.js';
+import { benchCommand, DEFAULT_KERNELS, DEFAULT_MIN_STEPS, DEFAULT_SECONDS, WORKLOADS } from './bench.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -116,6 +117,19 @@ export async function main(args: string[]): Promise<number> {
       });
       process.stdout.write((argv.prime ?? '') + text + '\n');
     })
+    .command('bench', 'measure training throughput on the SPEC §8 workloads (table, JSON, SVG chart)', (y) => y
+      .option('workloads', { type: 'string', default: Object.keys(WORKLOADS).join(','), describe: 'comma list of workloads' })
+      .option('workers', { type: 'string', describe: 'comma list of worker counts; 1 is always measured as the speedup baseline (default: 1 and all cores)' })
+      .option('cell', { type: 'string', choices: ['lstm', 'rnn'], default: 'lstm' })
+      .option('kernels', { type: 'string', choices: ['ts', 'wasm'], default: DEFAULT_KERNELS, describe: 'matrix products: TypeScript reference or WebAssembly SIMD' })
+      .option('steps', { type: 'string', describe: `minimum timed steps per point (default ${DEFAULT_MIN_STEPS})` })
+      .option('seconds', { type: 'string', describe: `time each point for at least this long (default ${DEFAULT_SECONDS})` })
+      .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
+      .option('svg', { type: 'string', describe: 'write the chart here (default: next to --json, else bench.svg)' })
+      .example('$0 bench', 'all workloads, 1 worker and all cores')
+      .example('$0 bench --workloads W0,W1 --workers 1,2 --json bench.json', 'writes bench.json and bench.svg')
+      .example('$0 bench --cell rnn --kernels ts', 'the Elman RNN on the TypeScript reference products'),
+    async (argv) => { await benchCommand(argv); })
     .demandCommand(1, 'name a command: train, eval, sample, sweep or bench')
     .strict()
     .fail((msg, err) => {
