@@ -8,6 +8,7 @@ import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, type Engine
 import { sharedViews, type SharedViews } from '../shared/engine-views.js';
 import { optimizerSlots } from '../shared/optim.js';
 import { RunError } from './errors.js';
+import type { PhaseTotals } from '../shared/profile.js';
 import type { WorkerData, WorkerTask } from '../workers/train-worker.js';
 
 const WORKER_FILE = new URL('../workers/train-worker.js', import.meta.url).href;
@@ -23,6 +24,8 @@ export class Engine {
   private failure: Error | null = null;
   private failed: Promise<never>;
   private closed = false;
+  /** Per worker, after close(): milliseconds per phase and kernel, when run with RECUR_PROFILE=1. */
+  readonly profiles: PhaseTotals[] = [];
 
   private constructor(spec: EngineSpec) {
     this.plan = planSharedMemory(spec, optimizerSlots(spec.optimizer.name).length);
@@ -45,6 +48,7 @@ export class Engine {
       return this.pool.run(task).then(
         (result) => {
           if (!this.closed) this.fail(new RunError(`worker ${rank} stopped unexpectedly (${String(result)})`), reject);
+          else if (typeof result === 'string' && result.startsWith('{')) this.profiles[rank] = JSON.parse(result) as PhaseTotals;
         },
         (err: unknown) => {
           if (!this.closed || !this.failure) this.fail(new RunError(`worker ${rank} failed: ${describe(err)}`), reject);

@@ -12,6 +12,7 @@ import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
 import { sharedViews, workerModel, workerWasmOps } from '../shared/engine-views.js';
 import { referenceOps } from '../shared/network.js';
+import { Profile, profiledOps } from '../shared/profile.js';
 import { clipScale, optimizerStep, sumOfSquares } from '../shared/optim.js';
 
 export interface WorkerData {
@@ -38,7 +39,11 @@ export default function serve(task: WorkerTask): string {
   const N = plan.spec.workers;
   const views = sharedViews(memory, plan);
   const wasmOps = plan.spec.kernels === 'wasm' ? workerWasmOps(memory, plan, rank) : null;
-  const model = workerModel(memory, plan, views, rank, wasmOps ?? referenceOps);
+  const profile = process.env.RECUR_PROFILE ? new Profile() : null;
+  const ops = wasmOps ?? referenceOps;
+  const model = workerModel(memory, plan, views, rank, profile ? profiledOps(ops, profile) : ops);
+  /** Runs fn, timed under `phase` when profiling. */
+  const phase = <T>(name: string, fn: () => T): T => (profile ? profile.time(name, fn) : fn());
   const { control, scalars } = views;
   const [lo, hi] = plan.chunks[rank];
   const fault = parseFault(process.env.RECUR_TEST_FAULT, rank);
@@ -68,27 +73,33 @@ export default function serve(task: WorkerTask): string {
     if (fault && fault.step === step) injectFault(fault.kind, rank, step);
     const B = views.shardSizes[rank];
     const spec = plan.spec;
-    views.grads[rank].fill(0);
     let loss = 0;
-    if (B > 0) {
-      loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale] });
-      model.net.backward(model.params, model.grads, model.shard, B, spec.teacherForcing);
-    }
+    phase('forward+backward', () => {
+      views.grads[rank].fill(0);
+      if (B > 0) {
+        loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale] });
+        model.net.backward(model.params, model.grads, model.shard, B, spec.teacherForcing);
+      }
+    });
     views.lossSums[rank] = loss;
-    barrier();
+    phase('sync:barrier', barrier);
     const sum = views.grads[0];
-    for (let s = 1; s < N; s++) {
-      const g = views.grads[s];
-      for (let k = lo; k < hi; k++) sum[k] += g[k];
-    }
-    views.sumsOfSquares[rank] = sumOfSquares(sum, lo, hi);
-    barrier();
-    let squares = 0;
-    for (let k = 0; k < N; k++) squares += views.sumsOfSquares[k];
-    const norm = Math.sqrt(squares);
-    if (rank === 0) scalars[SCALARS.gradNorm] = norm;
-    const optimizer = { ...spec.optimizer, lr: scalars[SCALARS.lr] };
-    optimizerStep(optimizer, step, views.params, sum, views.optimizerSlots, lo, hi, clipScale(norm, spec.clip));
+    phase('all-reduce', () => {
+      for (let s = 1; s < N; s++) {
+        const g = views.grads[s];
+        for (let k = lo; k < hi; k++) sum[k] += g[k];
+      }
+      views.sumsOfSquares[rank] = sumOfSquares(sum, lo, hi);
+    });
+    phase('sync:barrier', barrier);
+    phase('optimizer', () => {
+      let squares = 0;
+      for (let k = 0; k < N; k++) squares += views.sumsOfSquares[k];
+      const norm = Math.sqrt(squares);
+      if (rank === 0) scalars[SCALARS.gradNorm] = norm;
+      const optimizer = { ...spec.optimizer, lr: scalars[SCALARS.lr] };
+      optimizerStep(optimizer, step, views.params, sum, views.optimizerSlots, lo, hi, clipScale(norm, spec.clip));
+    });
   };
 
   const evaluate = (): void => {
@@ -102,10 +113,11 @@ export default function serve(task: WorkerTask): string {
   // before this thread got here, so never take the current value as the baseline.
   let seen = 0;
   for (;;) {
-    waitWhileEqual(CONTROL.command, seen);
+    if (seen === 0) waitWhileEqual(CONTROL.command, seen); // start-up, not a step's cost
+    else phase('sync:between steps', () => waitWhileEqual(CONTROL.command, seen));
     seen = Atomics.load(control, CONTROL.command);
     const op = Atomics.load(control, CONTROL.op);
-    if (op === OP.exit) return 'exited';
+    if (op === OP.exit) return profile ? JSON.stringify(profile.totals) : 'exited';
     // Packed weights are stale once anyone wrote the params: every worker's optimizer phase of
     // the previous step, or the main thread (initialisation, a loaded checkpoint). Both are over
     // before an operation starts: the main thread starts one only after all workers reported
