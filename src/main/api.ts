@@ -11,5 +11,7 @@ export { loadExperiment, parseExperiment, type Experiment } from './experiment.j
 export { evaluateCheckpoint, type EvalOptions, type EvalResult } from './evaluate.js';
 export { sampleText, type SampleOptions } from './sample.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
+export { runSweep, type SweepOptions, type SweepSummary } from './sweep.js';
+export { runBench, type BenchOptions, type BenchReport } from './bench.js';
 export { InputError, RunError } from './errors.js';
 export type { ModelConfig } from '../shared/model-config.js';

@@ -11,6 +11,8 @@ import { createReporter } from './progress.js';
 import { evaluateCheckpoint } from './evaluate.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { sampleText } from './sample.js';
+import { runSweep } from './sweep.js';
+import { join } from 'node:path';
 import { benchCommand, DEFAULT_KERNELS, DEFAULT_MIN_STEPS, DEFAULT_SECONDS, WORKLOADS } from './bench.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -73,6 +75,39 @@ function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+async function sweepCommand(argv: { sweep: string; parallel?: unknown; out?: string }): Promise<number> {
+  const reporter = createReporter();
+  const stop = new AbortController();
+  let signal: string | null = null;
+  const onSignal = (name: string) => () => {
+    if (signal) process.exit(SIGNAL_EXIT[name]);
+    signal = name;
+    reporter.notice(`${name}: stopping the running trials after their current step…`);
+    stop.abort();
+  };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  try {
+    const s = await runSweep(argv.sweep, {
+      parallel: positiveInt('--parallel', argv.parallel), outDir: argv.out,
+      onNotice: (text) => reporter.notice(text), stopSignal: stop.signal,
+    });
+    const summary = join(s.outDir, 'summary.md');
+    if (s.status === 'interrupted') {
+      console.error(`stopped: ${s.trials.length} of ${s.total} trials finished; run the same command again to continue. Summary: ${summary}`);
+      return SIGNAL_EXIT[signal ?? 'SIGINT'];
+    }
+    const failed = s.trials.filter((t) => t.status === 'failed').length;
+    console.log(`done: ${s.total} trials (${s.ran} run, ${s.skipped} already done, ${failed} failed); best ${s.best!.id} ${s.metric.name} ${s.best!.metric}; summary ${summary}`);
+    return 0;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
   await yargs(args)
@@ -117,6 +152,14 @@ export async function main(args: string[]): Promise<number> {
       });
       process.stdout.write((argv.prime ?? '') + text + '\n');
     })
+    .command('sweep <sweep>', 'run a hyperparameter sweep', (y) => y
+      .positional('sweep', { type: 'string', demandOption: true, describe: 'sweep file (YAML or JSON)' })
+      .option('parallel', { type: 'string', default: '1', describe: 'trials trained at once; the cores are split between them' })
+      .option('out', { type: 'string', describe: "sweep folder (default: the sweep file's output.dir)" })
+      .example('$0 sweep experiments/adding-sweep.yaml --parallel 2', 'LSTM vs tanh RNN on the adding problem, two trials at a time')
+      .example('$0 sweep experiments/lr-sweep.yaml --out runs/lr', 'a random learning-rate search into runs/lr')
+      .example('$0 sweep experiments/adding-sweep.yaml', 'run again: finished trials are skipped, failed ones retried'),
+    async (argv) => { exitCode = await sweepCommand(argv as never); })
     .command('bench', 'measure training throughput on the SPEC §8 workloads (table, JSON, SVG chart)', (y) => y
       .option('workloads', { type: 'string', default: Object.keys(WORKLOADS).join(','), describe: 'comma list of workloads' })
       .option('workers', { type: 'string', describe: 'comma list of worker counts; 1 is always measured as the speedup baseline (default: 1 and all cores)' })

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { barChartSvg, formatNumber, readMetrics, writeRunChart } from './charts.js';
+import { barChartSvg, formatNumber, readMetrics } from './charts.js';
 import { InputError, RunError } from './errors.js';
 import { applyOverride, parseExperiment, readMappingFile, type Experiment } from './experiment.js';
 import { writeFileAtomic } from './safetensors.js';
@@ -176,7 +176,6 @@ async function runTrial(
     const exp = trialExperiment(spec, trial, workers);
     const result = await train(exp, { file: spec.base, onNotice: notice, stopSignal });
     if (result.status === 'interrupted') return 'interrupted';
-    writeRunChart(trial.dir);
     const metric = finalMetric(readMetrics(join(trial.dir, 'metrics.jsonl')), spec.metric.name);
     if (typeof metric === 'string') return failed(new RunError(metric));
     return { record: { id: trial.id, parameters: trial.parameters, metric, status: 'ok', seconds: seconds() } };

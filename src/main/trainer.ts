@@ -15,6 +15,7 @@ import { Engine } from './engine.js';
 import { InputError, inputError, RunError } from './errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from './experiment.js';
 import { writeFileAtomic } from './safetensors.js';
+import { writeRunChart } from './charts.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -259,6 +260,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   } finally {
     await engine.close();
   }
+  writeRunChart(outDir);
   return {
     outDir, checkpoint: checkpointPath, step, loss: lastLoss, valLoss: lastVal, tokensPerSec: lastRate,
     elapsedSec: elapsed(), status, experiment: resolved, cfg, vocab: dataset.vocab,
