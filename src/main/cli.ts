@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { InputError, RunError } from './errors.js';
 import { loadExperiment } from './experiment.js';
 import { train } from './trainer.js';
-import { createReporter } from './progress.js';
+import { createReporter, type Reporter } from './progress.js';
 import { evaluateCheckpoint } from './evaluate.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { sampleText } from './sample.js';
@@ -16,6 +16,29 @@ import { join } from 'node:path';
 import { benchCommand, DEFAULT_KERNELS, DEFAULT_MIN_STEPS, DEFAULT_SECONDS, WORKLOADS } from './bench.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT/SIGTERM ask the work to stop cleanly (a checkpoint, then exit 130/143); a second
+ * signal exits at once. `release` removes the handlers.
+ */
+function stopOnSignals(reporter: Reporter, doing: string): { controller: AbortController; readonly received: string | null; release(): void } {
+  const controller = new AbortController();
+  let received: string | null = null;
+  const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
+    if (received) process.exit(SIGNAL_EXIT[name]);
+    received = name;
+    reporter.notice(`${name}: ${doing}`);
+    controller.abort();
+  };
+  const onInt = handler('SIGINT'), onTerm = handler('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    controller,
+    get received() { return received; },
+    release() { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm); },
+  };
+}
 
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -29,23 +52,13 @@ async function trainCommand(argv: { experiment: string; set?: string[]; workers?
   const exp = loadExperiment(file, argv.set ?? []);
   const workers = positiveInt('--workers', argv.workers);
   const reporter = createReporter();
-  const stop = new AbortController();
-  let signal: string | null = null;
-  const onSignal = (name: string) => () => {
-    if (signal) process.exit(SIGNAL_EXIT[name]); // a second signal: stop now
-    signal = name;
-    reporter.notice(`${name}: stopping after this step and writing a checkpoint…`);
-    stop.abort();
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  const stop = stopOnSignals(reporter, 'stopping after this step and writing a checkpoint…');
   try {
     const result = await train(exp, {
       file, workers, outDir: argv.out, resume: argv.resume,
       onMetrics: (m, total) => reporter.metrics(m, total),
       onNotice: (text) => reporter.notice(text),
-      stopSignal: stop.signal,
+      stopSignal: stop.controller.signal,
     });
     reporter.stop();
     if (result.status === 'interrupted') {
@@ -54,7 +67,7 @@ async function trainCommand(argv: { experiment: string; set?: string[]; workers?
       const again = ['recur', 'train', file, ...(argv.set ?? []).flatMap((s) => ['--set', s]),
         ...(workers !== undefined ? ['--workers', String(workers)] : []), ...(argv.out ? ['--out', argv.out] : []), '--resume'];
       console.error(`continue with: ${again.map(shellWord).join(' ')}`);
-      return SIGNAL_EXIT[signal ?? 'SIGINT'];
+      return SIGNAL_EXIT[stop.received ?? 'SIGINT'];
     }
     const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
     console.log(`done: ${result.step} steps, loss ${result.loss?.toFixed(4) ?? '-'}${val}, ${result.elapsedSec.toFixed(1)}s; run folder ${result.outDir}`);
@@ -65,8 +78,7 @@ async function trainCommand(argv: { experiment: string; set?: string[]; workers?
     return 0;
   } finally {
     reporter.stop();
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
+    stop.release();
   }
 }
 
@@ -77,34 +89,23 @@ function shellWord(word: string): string {
 
 async function sweepCommand(argv: { sweep: string; parallel?: unknown; out?: string }): Promise<number> {
   const reporter = createReporter();
-  const stop = new AbortController();
-  let signal: string | null = null;
-  const onSignal = (name: string) => () => {
-    if (signal) process.exit(SIGNAL_EXIT[name]);
-    signal = name;
-    reporter.notice(`${name}: stopping the running trials after their current step…`);
-    stop.abort();
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  const stop = stopOnSignals(reporter, 'stopping the running trials after their current step…');
   try {
     const s = await runSweep(argv.sweep, {
       parallel: positiveInt('--parallel', argv.parallel), outDir: argv.out,
-      onNotice: (text) => reporter.notice(text), stopSignal: stop.signal,
+      onNotice: (text) => reporter.notice(text), stopSignal: stop.controller.signal,
     });
     const summary = join(s.outDir, 'summary.md');
     if (s.status === 'interrupted') {
       console.error(`stopped: ${s.trials.length} of ${s.total} trials finished; run the same command again to continue. Summary: ${summary}`);
-      return SIGNAL_EXIT[signal ?? 'SIGINT'];
+      return SIGNAL_EXIT[stop.received ?? 'SIGINT'];
     }
     const failed = s.trials.filter((t) => t.status === 'failed').length;
     console.log(`done: ${s.total} trials (${s.ran} run, ${s.skipped} already done, ${failed} failed); best ${s.best!.id} ${s.metric.name} ${s.best!.metric}; summary ${summary}`);
     return 0;
   } finally {
     reporter.stop();
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
+    stop.release();
   }
 }
 

@@ -8,6 +8,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import * as z from 'zod';
 import { InputError, inputError } from './errors.js';
+import type { OptimizerSpec } from '../shared/optim.js';
 
 export interface Experiment {
   name: string;
@@ -38,16 +39,7 @@ export interface Experiment {
     steps: number;
     /** null = the machine's available parallelism, decided by the caller. */
     workers: number | null;
-    optimizer: {
-      name: 'sgd' | 'momentum' | 'adam' | 'adamw';
-      lr: number;
-      momentum: number;
-      beta1: number;
-      beta2: number;
-      eps: number;
-      weightDecay: number;
-      nesterov: boolean;
-    };
+    optimizer: OptimizerSpec;
     /** null = no clipping. */
     clip: number | null;
     shuffle: boolean;
