@@ -7,12 +7,15 @@ import { InputError } from '../src/main/errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type TensorToEncode } from '../src/main/safetensors.js';
 import { paramLayout, tensorViews } from '../src/shared/layout.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
+import { expectKeyedInputError, thrownBy } from './helpers/input-error.js';
 
 // Tests run from dist/test/, two levels below the repository root.
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const GOLDEN_MODEL = path.resolve(repoRoot, '../shared/anchors/golden/lstm1/model.safetensors');
 
 const FILE = 'run/checkpoint.safetensors';
+const expectKeyed = (tt: Parameters<typeof expectKeyedInputError>[0], fn: () => unknown, key: string, problem: RegExp): void =>
+  expectKeyedInputError(tt, fn, FILE, key, problem);
 
 const LSTM2: ModelConfig = { cell: 'lstm', inputSize: 5, hidden: 3, layers: 2, outputSize: 5, recurrence: 'hidden', outputs: 'all' };
 const RNN1: ModelConfig = { cell: 'rnn', inputSize: 4, hidden: 6, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'last' };
@@ -73,22 +76,7 @@ function encodeFloat64(tensors: { name: string; shape: number[]; values: number[
   return bytes;
 }
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
-function expectInputError(tt: Pick<typeof t, 'type' | 'ok' | 'match'>, fn: () => unknown, key: string, problem: RegExp): void {
-  const err = thrownBy(fn);
-  tt.type(err, InputError, `${key}: throws an InputError`);
-  const message = err instanceof Error ? err.message : '';
-  tt.ok(message.startsWith(`${FILE}: ${key}: `), `names the file and key: ${message}`);
-  tt.match(message, problem);
-}
 
 const elements = (block: Float32Array): number[] => Array.from(block);
 
@@ -179,13 +167,13 @@ t.test('optimizer state round trip', async (t) => {
   t.same(elements(loaded.optim.get('m')!), elements(m));
   t.same(elements(loaded.optim.get('v')!), elements(v));
 
-  expectInputError(t, () => decodeCheckpoint(bytes, FILE, { requiredSlots: ['m', 'velocity'] }), 'optim.velocity', /missing/);
+  expectKeyed(t, () => decodeCheckpoint(bytes, FILE, { requiredSlots: ['m', 'velocity'] }), 'optim.velocity', /missing/);
   const partial = rewrite(bytes, (tensors) => tensors.filter((x) => x.name !== 'optim.v.head.bias'));
-  expectInputError(t, () => decodeCheckpoint(partial, FILE), 'optim.v.head.bias', /missing: optimizer slot "v"/);
+  expectKeyed(t, () => decodeCheckpoint(partial, FILE), 'optim.v.head.bias', /missing: optimizer slot "v"/);
   const misshapen = rewrite(bytes, (tensors) =>
     tensors.map((x) => (x.name === 'optim.m.head.bias' ? { ...x, shape: [1, 5] } : x)),
   );
-  expectInputError(t, () => decodeCheckpoint(misshapen, FILE), 'optim.m.head.bias', /shape \[1, 5\] does not match the expected \[5\]/);
+  expectKeyed(t, () => decodeCheckpoint(misshapen, FILE), 'optim.m.head.bias', /shape \[1, 5\] does not match the expected \[5\]/);
   t.throws(() => encodeCheckpoint(checkpointOf(LSTM2, { optim: new Map([['a.b', m]]) })), /dot-free/);
 });
 
@@ -245,50 +233,50 @@ t.test('bad checkpoints: InputError naming the file and the tensor or key', asyn
       metadata.config = JSON.stringify(config);
     });
 
-  expectInputError(
+  expectKeyed(
     t,
     () => decodeCheckpoint(withConfig({ ...LSTM2, hidden: 4 }), FILE),
     'rnn.weight_ih_l0',
     /shape \[12, 5\] does not match the expected \[16, 5\]/,
   );
   const wrongBias = rewrite(good, (tensors) => tensors.map((x) => (x.name === 'head.bias' ? { ...x, shape: [4], data: x.data.subarray(0, 4) } : x)));
-  expectInputError(t, () => decodeCheckpoint(wrongBias, FILE), 'head.bias', /shape \[4\] does not match the expected \[5\]/);
+  expectKeyed(t, () => decodeCheckpoint(wrongBias, FILE), 'head.bias', /shape \[4\] does not match the expected \[5\]/);
   const wrongBiasHh = rewrite(good, (tensors) => tensors.map((x) => (x.name === 'rnn.bias_hh_l1' ? { ...x, shape: [1, 12] } : x)));
-  expectInputError(t, () => decodeCheckpoint(wrongBiasHh, FILE), 'rnn.bias_hh_l1', /shape \[1, 12\] does not match the expected \[12\]/);
+  expectKeyed(t, () => decodeCheckpoint(wrongBiasHh, FILE), 'rnn.bias_hh_l1', /shape \[1, 12\] does not match the expected \[12\]/);
   const missing = rewrite(good, (tensors) => tensors.filter((x) => x.name !== 'rnn.weight_hh_l1'));
-  expectInputError(t, () => decodeCheckpoint(missing, FILE), 'rnn.weight_hh_l1', /missing; the lstm \(2 layers.*needs it with shape \[12, 3\]/);
+  expectKeyed(t, () => decodeCheckpoint(missing, FILE), 'rnn.weight_hh_l1', /missing; the lstm \(2 layers.*needs it with shape \[12, 3\]/);
   const extra = rewrite(good, (tensors) => [...tensors, { name: 'rnn.weight_ih_l2', shape: [1], data: new Float32Array(1) }]);
-  expectInputError(t, () => decodeCheckpoint(extra, FILE), 'rnn.weight_ih_l2', /unexpected tensor/);
+  expectKeyed(t, () => decodeCheckpoint(extra, FILE), 'rnn.weight_ih_l2', /unexpected tensor/);
   const strayOptim = rewrite(good, (tensors) => [...tensors, { name: 'optim.m.head.scale', shape: [1], data: new Float32Array(1) }]);
-  expectInputError(t, () => decodeCheckpoint(strayOptim, FILE), 'optim.m.head.scale', /unexpected tensor/);
+  expectKeyed(t, () => decodeCheckpoint(strayOptim, FILE), 'optim.m.head.scale', /unexpected tensor/);
 
-  expectInputError(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.config = '{"cell": lstm}')), FILE), '__metadata__.config', /not valid JSON/);
-  expectInputError(t, () => decodeCheckpoint(withConfig({ ...LSTM2, cell: 'gru' }), FILE), '__metadata__.config.cell', /one of lstm, rnn, got "gru"/);
-  expectInputError(t, () => decodeCheckpoint(withConfig({ ...LSTM2, layers: 0 }), FILE), '__metadata__.config.layers', /positive integer/);
-  expectInputError(t, () => decodeCheckpoint(withConfig({ ...LSTM2, dropout: 0.1 }), FILE), '__metadata__.config.dropout', /unknown key/);
-  expectInputError(t, () => decodeCheckpoint(withConfig({ ...LSTM2, vocab: 'abcd' }), FILE), '__metadata__.config.vocab', /4 characters but the model's inputSize is 5/);
-  expectInputError(t, () => decodeCheckpoint(withConfig({ ...LSTM2, vocab: 'abcda' }), FILE), '__metadata__.config.vocab', /repeated/);
-  expectInputError(
+  expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.config = '{"cell": lstm}')), FILE), '__metadata__.config', /not valid JSON/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, cell: 'gru' }), FILE), '__metadata__.config.cell', /one of lstm, rnn, got "gru"/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, layers: 0 }), FILE), '__metadata__.config.layers', /positive integer/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, dropout: 0.1 }), FILE), '__metadata__.config.dropout', /unknown key/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, vocab: 'abcd' }), FILE), '__metadata__.config.vocab', /4 characters but the model's inputSize is 5/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, vocab: 'abcda' }), FILE), '__metadata__.config.vocab', /repeated/);
+  expectKeyed(
     t,
     () => decodeCheckpoint(withConfig({ ...LSTM2, recurrence: 'output' }), FILE),
     '__metadata__.config.recurrence',
     /one layer/,
   );
-  expectInputError(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.train = '[1]')), FILE), '__metadata__.train', /JSON object/);
-  expectInputError(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.experiment = '{')), FILE), '__metadata__.experiment', /not valid JSON/);
+  expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.train = '[1]')), FILE), '__metadata__.train', /JSON object/);
+  expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.experiment = '{')), FILE), '__metadata__.experiment', /not valid JSON/);
 
   const noConfig = (edit: (tensors: TensorToEncode[]) => TensorToEncode[]): Uint8Array =>
     rewrite(good, (tensors, metadata) => {
       delete metadata.config;
       return edit(tensors);
     });
-  expectInputError(
+  expectKeyed(
     t,
     () => decodeCheckpoint(noConfig((tensors) => tensors.filter((x) => x.name !== 'head.weight')), FILE),
     'head.weight',
     /missing; the config metadata is absent or incomplete/,
   );
-  expectInputError(
+  expectKeyed(
     t,
     () => decodeCheckpoint(noConfig((tensors) => tensors.map((x) => (x.name === 'rnn.weight_ih_l0' ? { ...x, shape: [6, 10] } : x))), FILE),
     'rnn.weight_ih_l0',

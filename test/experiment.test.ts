@@ -1,4 +1,5 @@
 import t from 'tap';
+import { expectInputError } from './helpers/input-error.js';
 import { join } from 'node:path';
 import { InputError } from '../src/main/errors.js';
 import {
@@ -11,18 +12,6 @@ type WithTestdir = Pick<typeof t, 'testdir'>;
 
 const MINIMAL = 'data: { task: text, path: corpus.txt, seqLen: 16 }\nmodel: { cell: lstm, hidden: 8 }\n';
 
-/** Runs `fn`, which must throw one single-line InputError matching `pattern`. */
-function expectInputError(t: Asserts, fn: () => unknown, pattern: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  if (!(thrown instanceof InputError)) throw new Error(`expected an InputError, got ${String(thrown)}`);
-  t.notMatch(thrown.message, /\n/, 'the message is one line');
-  t.match(thrown.message, pattern);
-}
 
 /** Writes `text` as exp.yaml in a fresh folder and returns the file's path. */
 function experimentFile(t: WithTestdir, text: string, fileName = 'exp.yaml'): string {

@@ -4,8 +4,11 @@ import * as path from 'node:path';
 import t from 'tap';
 import { InputError } from '../src/main/errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeFileAtomic } from '../src/main/safetensors.js';
+import { expectKeyedInputError, thrownBy } from './helpers/input-error.js';
 
 const FILE = 'model.safetensors';
+const expectKeyed = (tt: Parameters<typeof expectKeyedInputError>[0], fn: () => unknown, key: string, problem: RegExp): void =>
+  expectKeyedInputError(tt, fn, FILE, key, problem);
 
 /** A safetensors file built by hand, header unpadded, so tests can break any part of it. */
 function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -22,24 +25,7 @@ function headerOf(bytes: Uint8Array): { length: number; text: string } {
   return { length, text: Buffer.from(bytes.subarray(8, 8 + length)).toString('utf8') };
 }
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
-/** The error is an InputError whose one-line message starts `<file>: <key>: ` and matches `problem`. */
-function expectInputError(tt: Pick<typeof t, 'type' | 'ok' | 'match'>, fn: () => unknown, key: string, problem: RegExp): void {
-  const err = thrownBy(fn);
-  tt.type(err, InputError, `${key}: throws an InputError`);
-  const message = err instanceof Error ? err.message : '';
-  tt.ok(message.startsWith(`${FILE}: ${key}: `), `names the file and key: ${message}`);
-  tt.match(message, problem);
-  tt.ok(!message.includes('\n'), 'one line');
-}
 
 t.test('encode → decode round trip', async (t) => {
   const weights = Float32Array.from([0.1, -2.5, 1e-30, -0, 3.4e38, 7]);
@@ -107,38 +93,38 @@ t.test('rejects malformed files with an InputError naming the file and key', asy
   const f32 = (shape: number[], offsets: [number, number]): unknown => ({ dtype: 'F32', shape, data_offsets: offsets });
   const good = encodeSafetensors([{ name: 'w', shape: [4], data: new Float32Array(4) }], {});
 
-  expectInputError(t, () => decodeSafetensors(new Uint8Array(0), FILE), 'header', /0 bytes, too short/);
-  expectInputError(t, () => decodeSafetensors(good.subarray(0, 5), FILE), 'header', /too short/);
-  expectInputError(t, () => decodeSafetensors(good.subarray(0, 20), FILE), 'header', /header length \d+ exceeds the 12 bytes after it/);
+  expectKeyed(t, () => decodeSafetensors(new Uint8Array(0), FILE), 'header', /0 bytes, too short/);
+  expectKeyed(t, () => decodeSafetensors(good.subarray(0, 5), FILE), 'header', /too short/);
+  expectKeyed(t, () => decodeSafetensors(good.subarray(0, 20), FILE), 'header', /header length \d+ exceeds the 12 bytes after it/);
   const huge = new Uint8Array(16);
   new DataView(huge.buffer).setBigUint64(0, 2n ** 63n, true);
-  expectInputError(t, () => decodeSafetensors(huge, FILE), 'header', /exceeds/);
-  expectInputError(t, () => decodeSafetensors(rawFile('{"w": {"dtype": "F32",'), FILE), 'header', /not valid UTF-8 JSON/);
-  expectInputError(t, () => decodeSafetensors(rawFile([1, 2]), FILE), 'header', /must be a JSON object/);
-  expectInputError(t, () => decodeSafetensors(rawFile('null'), FILE), 'header', /must be a JSON object/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: 3 }), FILE), 'w', /must be an object/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: { shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), FILE), 'w', /missing or non-string dtype/);
-  expectInputError(
+  expectKeyed(t, () => decodeSafetensors(huge, FILE), 'header', /exceeds/);
+  expectKeyed(t, () => decodeSafetensors(rawFile('{"w": {"dtype": "F32",'), FILE), 'header', /not valid UTF-8 JSON/);
+  expectKeyed(t, () => decodeSafetensors(rawFile([1, 2]), FILE), 'header', /must be a JSON object/);
+  expectKeyed(t, () => decodeSafetensors(rawFile('null'), FILE), 'header', /must be a JSON object/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: 3 }), FILE), 'w', /must be an object/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: { shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), FILE), 'w', /missing or non-string dtype/);
+  expectKeyed(
     t,
     () => decodeSafetensors(rawFile({ w: { dtype: 'BF16', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), FILE),
     'w',
     /dtype BF16 is not supported/,
   );
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: { dtype: 'F32', data_offsets: [0, 4] } }, new Uint8Array(4)), FILE), 'w', /shape must be/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: f32([-1], [0, 4]) }, new Uint8Array(4)), FILE), 'w', /shape must be/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [1] } }, new Uint8Array(4)), FILE), 'w', /data_offsets must be/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: f32([1], [0, 4.5]) }, new Uint8Array(8)), FILE), 'w', /data_offsets must be/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: f32([2], [0, 8]) }, new Uint8Array(4)), FILE), 'w', /out of bounds of the 4-byte data section/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: f32([1], [4, 0]) }, new Uint8Array(4)), FILE), 'w', /out of bounds/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ w: f32([3], [0, 8]) }, new Uint8Array(8)), FILE), 'w', /span 8 bytes, but shape \[3\] of F32 needs 12/);
-  expectInputError(
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: { dtype: 'F32', data_offsets: [0, 4] } }, new Uint8Array(4)), FILE), 'w', /shape must be/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: f32([-1], [0, 4]) }, new Uint8Array(4)), FILE), 'w', /shape must be/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [1] } }, new Uint8Array(4)), FILE), 'w', /data_offsets must be/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: f32([1], [0, 4.5]) }, new Uint8Array(8)), FILE), 'w', /data_offsets must be/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: f32([2], [0, 8]) }, new Uint8Array(4)), FILE), 'w', /out of bounds of the 4-byte data section/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: f32([1], [4, 0]) }, new Uint8Array(4)), FILE), 'w', /out of bounds/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ w: f32([3], [0, 8]) }, new Uint8Array(8)), FILE), 'w', /span 8 bytes, but shape \[3\] of F32 needs 12/);
+  expectKeyed(
     t,
     () => decodeSafetensors(rawFile({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, new Uint8Array(12)), FILE),
     'b',
     /overlap those of a/,
   );
-  expectInputError(t, () => decodeSafetensors(rawFile({ __metadata__: { step: 3 } }), FILE), '__metadata__.step', /must be a string/);
-  expectInputError(t, () => decodeSafetensors(rawFile({ __metadata__: 'x' }), FILE), '__metadata__', /must be an object/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ __metadata__: { step: 3 } }), FILE), '__metadata__.step', /must be a string/);
+  expectKeyed(t, () => decodeSafetensors(rawFile({ __metadata__: 'x' }), FILE), '__metadata__', /must be an object/);
 });
 
 t.test('readSafetensors', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { expectInputError } from './helpers/input-error.js';
 import { join } from 'node:path';
 import { InputError } from '../src/main/errors.js';
 import { expandTrials, loadSweep, type SweepSpec } from '../src/main/sweep-file.js';
@@ -14,17 +15,6 @@ function sweepFile(t: WithTestdir, text: string): string {
   return join(root, 'sweeps', 's.yaml');
 }
 
-function expectInputError(t: Asserts, fn: () => unknown, pattern: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  if (!(thrown instanceof InputError)) throw new Error(`expected an InputError, got ${String(thrown)}`);
-  t.notMatch(thrown.message, /\n/, 'the message is one line');
-  t.match(thrown.message, pattern);
-}
 
 const GRID = `base: ../experiments/base.yaml
 method: grid
