@@ -3,7 +3,7 @@
  * with the TypeScript kernels vs the WebAssembly ones, on the engine's own shared-memory plan
  * (1 worker). Prints tokens/s and where the time goes: the products by kind (packing of weights
  * included in abt/ab), the cell steps, the one-hot input projection and its gradient, the loss,
- * and the rest (bias adds, fills).
+ * the bias adds and sums, and the rest (fills, call overhead).
  *
  *   node dist/bench/step.js [W0 W1 ...]
  *
@@ -13,7 +13,6 @@
  */
 import { sharedViews, workerModel, workerWasmOps } from '../src/shared/engine-views.js';
 import { initParams } from '../src/shared/init.js';
-import { softmaxCrossEntropy } from '../src/shared/loss.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
 import { referenceOps, type NetworkOps } from '../src/shared/network.js';
 import { optimizerSlots } from '../src/shared/optim.js';
@@ -37,12 +36,15 @@ type Kernels = EngineSpec['kernels'];
 type OpName = keyof NetworkOps;
 const OP_NAMES: OpName[] = [
   'abt', 'ab', 'atb', 'lstmForward', 'lstmBackward', 'rnnForward', 'rnnBackward', 'oneHotProjection', 'oneHotGradient',
+  'softmaxCrossEntropy', 'softmaxRows', 'meanSquaredError', 'addColumnSums', 'addRowVector',
 ];
 /** Report columns: what each sums. */
 const SHARES: [string, OpName[]][] = [
   ['abt', ['abt']], ['ab', ['ab']], ['atb', ['atb']],
   ['cells', ['lstmForward', 'lstmBackward', 'rnnForward', 'rnnBackward']],
   ['one-hot', ['oneHotProjection', 'oneHotGradient']],
+  ['loss', ['softmaxCrossEntropy', 'softmaxRows', 'meanSquaredError']],
+  ['bias', ['addColumnSums', 'addRowVector']],
 ];
 
 /** `ops` with a timer around every call, adding milliseconds into `spent`. */
@@ -112,13 +114,6 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
   for (const name of OP_NAMES) spent[name] = 0;
   const timedTimes = steps(() => step(timed));
   const timedTotal = timedTimes.reduce((a, b) => a + b, 0);
-  // The loss is not an op: timed alone on the buffers the network just used, as it calls it.
-  const net = timed.net;
-  const lossMs = median(steps(() => {
-    const start = performance.now();
-    softmaxCrossEntropy(net.y, 0, net.probs, shard.targetIds, 0, rows, VOCAB, net.dY, gradScale);
-    return performance.now() - start;
-  }));
   const shares: Record<string, number> = {};
   let opsTotal = 0;
   for (const [label, names] of SHARES) {
@@ -126,9 +121,7 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
     shares[label] = ms / timedTotal;
     opsTotal += ms;
   }
-  const lossShare = (lossMs * timedTimes.length) / timedTotal;
-  shares['loss'] = lossShare;
-  shares['rest'] = Math.max(0, 1 - opsTotal / timedTotal - lossShare);
+  shares['rest'] = Math.max(0, 1 - opsTotal / timedTotal);
   return { workload: w.name, kernels, stepMs, shares };
 }
 
@@ -136,7 +129,7 @@ const wanted = process.argv.slice(2);
 const workloads = wanted.length > 0 ? WORKLOADS.filter((w) => wanted.includes(w.name)) : WORKLOADS;
 if (workloads.length === 0) throw new Error(`no workload among ${wanted.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
 
-const header = ['workload', 'kernels', 'step ms', 'tokens/s', 'speed-up', ...SHARES.map(([label]) => label), 'loss', 'rest'];
+const header = ['workload', 'kernels', 'step ms', 'tokens/s', 'speed-up', ...SHARES.map(([label]) => label), 'rest'];
 const table: string[][] = [];
 for (const w of workloads) {
   const ts = measure(w, 'ts');
@@ -145,7 +138,7 @@ for (const w of workloads) {
     table.push([
       r.workload, r.kernels, r.stepMs.toFixed(2), ((w.seqLen * w.batch) / (r.stepMs / 1e3)).toFixed(0),
       `${(ts.stepMs / r.stepMs).toFixed(1)}×`,
-      ...[...SHARES.map(([label]) => label), 'loss', 'rest'].map((label) => `${(100 * r.shares[label]!).toFixed(0)}%`),
+      ...[...SHARES.map(([label]) => label), 'rest'].map((label) => `${(100 * r.shares[label]!).toFixed(0)}%`),
     ]);
   }
 }

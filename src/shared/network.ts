@@ -29,6 +29,11 @@ export interface NetworkOps extends GemmOps {
   rnnBackward: typeof rnnStepBackward;
   oneHotProjection: typeof oneHotProjection;
   oneHotGradient: typeof oneHotGradient;
+  softmaxCrossEntropy: typeof softmaxCrossEntropy;
+  softmaxRows: typeof softmaxRows;
+  meanSquaredError: typeof meanSquaredError;
+  addColumnSums: typeof addColumnSums;
+  addRowVector: typeof addRowVector;
 }
 
 export const referenceOps: NetworkOps = {
@@ -36,6 +41,8 @@ export const referenceOps: NetworkOps = {
   lstmForward: lstmStepForward, lstmBackward: lstmStepBackward,
   rnnForward: rnnStepForward, rnnBackward: rnnStepBackward,
   oneHotProjection, oneHotGradient,
+  softmaxCrossEntropy, softmaxRows, meanSquaredError,
+  addColumnSums, addRowVector,
 };
 
 /**
@@ -167,13 +174,17 @@ export class Network<A extends FloatArray> {
     else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true);
     const { row0, rows } = this.predictedRows(B);
     const dY = opt.gradScale === null ? null : this.dY;
-    if (dY) dY.fill(0, 0, T * B * O);
+    // The loss writes every dY of the predicted rows; the rest is zero.
+    if (dY) {
+      dY.fill(0, 0, row0 * O);
+      dY.fill(0, (row0 + rows) * O, T * B * O);
+    }
     if (this.shape.loss === 'ce') {
       if (!input.targetIds) throw new Error('cross-entropy needs targetIds');
-      return softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, opt.gradScale ?? 0);
+      return this.ops.softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, opt.gradScale ?? 0);
     }
     if (!input.targetValues) throw new Error('mse needs targetValues');
-    return meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, opt.gradScale ?? 0);
+    return this.ops.meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, opt.gradScale ?? 0);
   }
 
   private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
@@ -198,7 +209,7 @@ export class Network<A extends FloatArray> {
     const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.layers[k - 1].h, B * cfg.hidden];
     if (!x) throw new Error('dense input needs inputs');
     this.ops.abt(gates, 0, x, xOff, lp.wIh, 0, R, GH, In, 0);
-    addRowVector(gates, 0, lp.bias, R, GH);
+    this.ops.addRowVector(gates, 0, lp.bias, R, GH);
   }
 
   private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
@@ -225,10 +236,10 @@ export class Network<A extends FloatArray> {
     const top = this.layers[cfg.layers - 1];
     if (cfg.outputs === 'all') {
       this.ops.abt(this.y, 0, top.h, B * H, p.headW, 0, T * B, O, H, 0);
-      addRowVector(this.y, 0, p.headB, T * B, O);
+      this.ops.addRowVector(this.y, 0, p.headB, T * B, O);
     } else {
       this.ops.abt(this.y, 0, top.h, T * B * H, p.headW, 0, B, O, H, 0);
-      addRowVector(this.y, 0, p.headB, B, O);
+      this.ops.addRowVector(this.y, 0, p.headB, B, O);
     }
   }
 
@@ -242,7 +253,7 @@ export class Network<A extends FloatArray> {
       if (t > 0 || opt.carryState) this.ops.abt(l.gates, t * B * GH, yHat, t * B * O, lp.wRec, 0, B, GH, O, 1);
       this.cellForward(l, t, B);
       this.ops.abt(this.y, t * B * O, l.h, (t + 1) * B * H, p.headW, 0, B, O, H, 0);
-      addRowVector(this.y, t * B * O, p.headB, B, O);
+      this.ops.addRowVector(this.y, t * B * O, p.headB, B, O);
       const next = (t + 1) * B * O;
       if (opt.teacherForcing) {
         if (loss === 'ce') {
@@ -252,7 +263,7 @@ export class Network<A extends FloatArray> {
           for (let k = 0; k < B * O; k++) yHat[next + k] = input.targetValues![t * B * O + k];
         }
       } else if (loss === 'ce') {
-        softmaxRows(this.y, t * B * O, yHat, next, B, O);
+        this.ops.softmaxRows(this.y, t * B * O, yHat, next, B, O);
       } else {
         for (let k = 0; k < B * O; k++) yHat[next + k] = this.y[t * B * O + k];
       }
@@ -272,11 +283,11 @@ export class Network<A extends FloatArray> {
     const top = this.layers[L - 1];
     if (cfg.outputs === 'all') {
       this.ops.atb(g.headW, 0, this.dY, 0, top.h, B * H, O, H, T * B, 1);
-      addColumnSums(g.headB, this.dY, 0, T * B, O);
+      this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);
       this.ops.ab(top.dH, 0, this.dY, 0, p.headW, 0, T * B, H, O, 0);
     } else {
       this.ops.atb(g.headW, 0, this.dY, 0, top.h, T * B * H, O, H, B, 1);
-      addColumnSums(g.headB, this.dY, 0, B, O);
+      this.ops.addColumnSums(g.headB, this.dY, 0, B, O);
       top.dH.fill(0, 0, (T - 1) * B * H);
       this.ops.ab(top.dH, (T - 1) * B * H, this.dY, 0, p.headW, 0, B, H, O, 0);
     }
@@ -318,7 +329,7 @@ export class Network<A extends FloatArray> {
       }
     }
     this.ops.atb(g.headW, 0, dY, 0, l.h, B * H, O, H, T * B, 1);
-    addColumnSums(g.headB, dY, 0, T * B, O);
+    this.ops.addColumnSums(g.headB, dY, 0, T * B, O);
     this.ops.atb(lg.wRec, 0, this.dGates, 0, yHat, 0, GH, O, T * B, 1);
     this.inputGradients(0, p, g, input, B, null);
   }
@@ -337,7 +348,7 @@ export class Network<A extends FloatArray> {
     const { cfg, seqLen: T } = this.shape;
     const lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length, In = lp.inSize, R = T * B;
     const dG = this.dGates;
-    addColumnSums(lg.bias, dG, 0, R, GH);
+    this.ops.addColumnSums(lg.bias, dG, 0, R, GH);
     if (k === 0 && this.shape.input === 'onehot') {
       this.ops.oneHotGradient(lg.wIh, dG, input.tokens!, R, GH, In);
     } else {
@@ -348,14 +359,16 @@ export class Network<A extends FloatArray> {
   }
 }
 
-function addRowVector(m: FloatArray, off: number, v: FloatArray, rows: number, cols: number): void {
+/** m[r] += v for `rows` rows of `cols` at off (a bias added to every row). */
+export function addRowVector(m: FloatArray, off: number, v: FloatArray, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const row = off + r * cols;
     for (let j = 0; j < cols; j++) m[row + j] += v[j];
   }
 }
 
-function addColumnSums(out: FloatArray, m: FloatArray, off: number, rows: number, cols: number): void {
+/** out += Σ_r m[r] over `rows` rows of `cols` at off (a bias gradient). */
+export function addColumnSums(out: FloatArray, m: FloatArray, off: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const row = off + r * cols;
     for (let j = 0; j < cols; j++) out[j] += m[row + j];

@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD128 kernels that work in place on a shared WebAssembly.Memory: the GEMMs
  * (src/wasm/kernels.wat) and the elementwise parts of a step (src/wasm/elementwise.wat: cells,
- * one-hot input), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
+ * one-hot input, losses, bias sums and adds), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
  * every matrix plain row-major float32 (C row stride N, A row stride K), nothing is copied.
  *
  * The modules are compiled once per thread; each thread instantiates them with the shared memory.
@@ -65,6 +65,20 @@ export interface WasmKernels {
   oneHotProject(gates: number, table: number, tokens: number, R: number, GH: number, V: number): void;
   /** dW [GH][V] += Σ_r dGates[r] into column tokens[r]; acc: GH·V floats of scratch. */
   oneHotGradient(dW: number, acc: number, dGates: number, tokens: number, R: number, GH: number, V: number): void;
+  /**
+   * loss.ts softmaxCrossEntropy over R rows of O ≥ 4 (P must not overlap Y; dY written only if
+   * grad is 1; targets Int32, trapping outside [0, O)). Returns [m, rest]: the loss sum is
+   * Math.log(m) + rest.
+   */
+  softmaxCrossEntropy(y: number, p: number, targets: number, R: number, O: number, dY: number, grad: 0 | 1, scale: number): [number, number];
+  /** loss.ts softmaxRows over R rows of O ≥ 4 (P must not overlap Y). */
+  softmaxRows(y: number, p: number, R: number, O: number): void;
+  /** Σ (y − t)² over n floats (float64); dY = factor·(y − t) if grad is 1. */
+  squaredError(y: number, t: number, n: number, dY: number, grad: 0 | 1, factor: number): number;
+  /** out[j] += Σ_r m[r][j] over rows × cols. */
+  addColumnSums(out: number, m: number, rows: number, cols: number): void;
+  /** m[r][j] += v[j] over rows × cols. */
+  addRowVector(m: number, v: number, rows: number, cols: number): void;
 }
 
 /** Columns per packed panel of B (the micro-kernel's tile width). */
@@ -93,7 +107,8 @@ interface GemmExports {
 }
 
 type ElementwiseExports = Pick<WasmKernels,
-  'lstmForward' | 'lstmBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'>;
+  'lstmForward' | 'lstmBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'
+  | 'softmaxCrossEntropy' | 'softmaxRows' | 'squaredError' | 'addColumnSums' | 'addRowVector'>;
 
 const compiled = new Map<string, WasmModule>();
 
@@ -128,5 +143,10 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
     oneHotTable: elementwise.oneHotTable,
     oneHotProject: elementwise.oneHotProject,
     oneHotGradient: elementwise.oneHotGradient,
+    softmaxCrossEntropy: elementwise.softmaxCrossEntropy,
+    softmaxRows: elementwise.softmaxRows,
+    squaredError: elementwise.squaredError,
+    addColumnSums: elementwise.addColumnSums,
+    addRowVector: elementwise.addRowVector,
   };
 }

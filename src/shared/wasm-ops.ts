@@ -14,7 +14,9 @@
  * gemmAtB scratch at the end of the region.
  *
  * The cell kernels work on whole 4-lane vectors: a hidden size that is not a multiple of 4 keeps
- * the TS cells (correct, slower); the products and the one-hot kernels take any shape.
+ * the TS cells (correct, slower); the softmax kernels need rows of at least 4 outputs (fewer keep
+ * the TS); the products, the one-hot, MSE and bias kernels take any shape. The losses return the
+ * sum in float64 like the TS (the softmax's row sums and the loss accumulate in float64).
  */
 import { alignUp, findTensor, type FloatArray, type ParamLayout } from './layout.js';
 import { referenceOps, type NetworkOps } from './network.js';
@@ -132,6 +134,9 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
   const onMemory = (x: FloatArray | Int32Array): x is Float32Array | Int32Array =>
     !(x instanceof Float64Array) && x.buffer === buffer;
   const pointer = (x: FloatArray | Int32Array, off: number): number => x.byteOffset + off * 4;
+  /** Whether a[aOff ..] and b[bOff ..], n floats each, share bytes. */
+  const overlap = (a: FloatArray, aOff: number, b: FloatArray, bOff: number, n: number): boolean =>
+    a.buffer === b.buffer && pointer(a, aOff) < pointer(b, bOff) + 4 * n && pointer(b, bOff) < pointer(a, aOff) + 4 * n;
   const weightAt = (B: FloatArray, bOff: number, product: string): WeightPacks => {
     const packs = packsBySource.get(pointer(B, bOff));
     if (!packs) throw new Error(`${product}: B is not a weight of the parameter block, so it has no packed copy`);
@@ -210,6 +215,39 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
         return referenceOps.oneHotGradient(dW, dGates, tokens, R, GH, V);
       }
       kernels.oneHotGradient(pointer(dW, 0), oneHotSlot(GH, V).gradientSums, pointer(dGates, 0), pointer(tokens, 0), R, GH, V);
+    },
+    softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale) {
+      if (O < 4 || !(onMemory(Y) && onMemory(P) && onMemory(targets) && (dY === null || onMemory(dY)))
+        || overlap(Y, yOff, P, yOff, R * O)) {
+        return referenceOps.softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale);
+      }
+      const [m, rest] = kernels.softmaxCrossEntropy(
+        pointer(Y, yOff), pointer(P, yOff), pointer(targets, tOff), R, O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, scale,
+      );
+      return Math.log(m) + rest;
+    },
+    softmaxRows(Y, yOff, P, pOff, R, O) {
+      if (O < 4 || !(onMemory(Y) && onMemory(P)) || overlap(Y, yOff, P, pOff, R * O)) {
+        return referenceOps.softmaxRows(Y, yOff, P, pOff, R, O);
+      }
+      kernels.softmaxRows(pointer(Y, yOff), pointer(P, pOff), R, O);
+    },
+    meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale) {
+      if (!(onMemory(Y) && onMemory(targets) && (dY === null || onMemory(dY)))) {
+        return referenceOps.meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale);
+      }
+      const sum = kernels.squaredError(
+        pointer(Y, yOff), pointer(targets, tOff), R * O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, (2 * scale) / O,
+      );
+      return sum / O;
+    },
+    addColumnSums(out, m, off, rows, cols) {
+      if (!(onMemory(out) && onMemory(m))) return referenceOps.addColumnSums(out, m, off, rows, cols);
+      kernels.addColumnSums(pointer(out, 0), pointer(m, off), rows, cols);
+    },
+    addRowVector(m, off, v, rows, cols) {
+      if (!(onMemory(m) && onMemory(v))) return referenceOps.addRowVector(m, off, v, rows, cols);
+      kernels.addRowVector(pointer(m, off), pointer(v, 0), rows, cols);
     },
     invalidateWeights() {
       for (let k = 0; k < allPacks.length; k++) {

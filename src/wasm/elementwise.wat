@@ -1,94 +1,103 @@
 ;; Elementwise kernels of a training step (WebAssembly SIMD128), in place on a shared memory: the
-;; LSTM and Elman cell steps, and the one-hot input projection with its weight gradient.
+;; LSTM and Elman cell steps, the one-hot input projection with its weight gradient, the losses
+;; (softmax cross-entropy, softmax, squared error) and the bias terms (row-vector adds, column sums).
 ;; Same conventions as kernels.wat: byte pointers, row-major float32, no state, so threads may run
 ;; them at once on one memory as long as what they write doesn't overlap.
-;; The TypeScript versions (src/shared/cells.ts, network.ts) are the reference; these compute in
-;; float32 with polynomial exp/tanh (Cephes expf/tanhf, a few ulp), 4 lanes at a time.
+;; The TypeScript versions (src/shared/cells.ts, loss.ts, network.ts) are the reference; these
+;; compute in float32 with a polynomial exp (Cephes expf) and a rational tanh, a few ulp, 4 lanes at
+;; a time; sums that feed a loss are kept in float64.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; ---- 4-lane math -------------------------------------------------------------------------
-
-  ;; e^x. Clamped to [-87, 88] so 2^n stays a normal float (e^88 ≈ 1.7e38, e^-87 ≈ 1.6e-38).
-  ;; n = round(x / ln 2), rounded by adding 1.5·2^23 (t's low mantissa bits are then n, so 2^n is
-  ;; (bits(t) + 127) << 23: no float→int conversion); r = x − n·ln 2 in two parts (Cody–Waite,
-  ;; exact for |n| ≤ 128); e^r by a degree-7 polynomial.
-  (func $exp4 (param $x v128) (result v128)
-    (local $n v128) (local $z v128) (local $p v128) (local $t v128)
-    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88 88 88 88))
-      (v128.const f32x4 -87 -87 -87 -87)))
-    (local.set $t (f32x4.add
-      (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
-      (v128.const f32x4 12582912 12582912 12582912 12582912)))
-    (local.set $n (f32x4.sub (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912)))
-    (local.set $x (f32x4.sub (local.get $x)
-      (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
-    (local.set $x (f32x4.sub (local.get $x)
-      (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
-    (local.set $z (f32x4.mul (local.get $x) (local.get $x)))
-    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
-      (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
-      (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
-      (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
-      (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
-      (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
-    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (local.get $x))
-      (v128.const f32x4 1 1 1 1)))
-    (f32x4.mul (local.get $p)
-      (i32x4.shl (i32x4.add (local.get $t) (v128.const i32x4 127 127 127 127))
-        (i32.const 23))))
-
   ;; ---- activations over spans --------------------------------------------------------------
-  ;; V8 does not inline wasm calls and spills every v128 live across one, so the loops call
-  ;; nothing but $exp4 and keep little else live around it.
+  ;; V8 does not inline wasm calls and spills every v128 live across one, so the exp is written
+  ;; out inside the one loop that uses it (10% faster than calling a 4-lane exp per quad).
 
-  ;; dst = σ(src) = 1 / (1 + e^−src) over n floats (n a multiple of 4; dst may be src).
-  ;; No cancellation anywhere, so a few ulp everywhere.
-  (func $sigmoidSpan (param $src i32) (param $dst i32) (param $n i32)
-    (local $end i32)
+  ;; dst = e^(s·(src − shift)) over n floats (n a multiple of 4; dst may be src), or, with
+  ;; $sigmoid set, dst = 1 / (1 + that): σ(src) is shift 0, s = −1 (no cancellation anywhere, so
+  ;; a few ulp everywhere); a softmax row is shift = max, s = 1.
+  ;; e^x: x clamped to [-87, 88] so 2^n stays a normal float (e^88 ≈ 1.7e38, e^-87 ≈ 1.6e-38),
+  ;; with pmin/pmax (one minps/maxps each; a NaN x stays NaN), not f32x4.min/max, whose exact NaN
+  ;; and ±0 rules cost V8 ~7 instructions apiece (1.6× slower in all); n = round(x / ln 2),
+  ;; rounded by adding 1.5·2^23 (t's low mantissa bits are then n, so 2^n is (bits(t) + 127) << 23:
+  ;; no float→int conversion); r = x − n·ln 2 in two parts (Cody–Waite, exact for |n| ≤ 128);
+  ;; e^r by Cephes expf's degree-7 polynomial.
+  (func $expSpan (param $src i32) (param $dst i32) (param $n i32) (param $shift v128) (param $s v128)
+    (param $sigmoid i32)
+    (local $end i32) (local $x v128) (local $k v128) (local $z v128) (local $p v128) (local $t v128)
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
     (block $done
       (loop $quads
         (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
-        (v128.store (local.get $dst)
-          (f32x4.div (v128.const f32x4 1 1 1 1)
-            (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (v128.load (local.get $src)))))))
+        (local.set $x (f32x4.mul (f32x4.sub (v128.load (local.get $src)) (local.get $shift)) (local.get $s)))
+        (local.set $x (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 88 88 88 88))
+          (v128.const f32x4 -87 -87 -87 -87)))
+        (local.set $t (f32x4.add
+          (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+          (v128.const f32x4 12582912 12582912 12582912 12582912)))
+        (local.set $k (f32x4.sub (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+        (local.set $x (f32x4.sub (local.get $x)
+          (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+        (local.set $x (f32x4.sub (local.get $x)
+          (f32x4.mul (local.get $k) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+        (local.set $z (f32x4.mul (local.get $x) (local.get $x)))
+        (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
+          (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
+          (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
+          (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
+          (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x))
+          (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+        (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (local.get $x))
+          (v128.const f32x4 1 1 1 1)))
+        (local.set $p (f32x4.mul (local.get $p)
+          (i32x4.shl (i32x4.add (local.get $t) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+        (if (local.get $sigmoid)
+          (then (local.set $p (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $p))))))
+        (v128.store (local.get $dst) (local.get $p))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $quads))))
 
-  ;; dst = tanh(src) over n floats (n a multiple of 4; dst may be src): an odd polynomial for
-  ;; |x| < 0.625 (where 1 − 2/(e^2|x| + 1) would cancel), else 1 − 2/(e^2|x| + 1) with x's sign.
+  ;; dst = σ(src) over n floats (n a multiple of 4; dst may be src).
+  (func $sigmoidSpan (param $src i32) (param $dst i32) (param $n i32)
+    (call $expSpan (local.get $src) (local.get $dst) (local.get $n)
+      (v128.const f32x4 0 0 0 0) (v128.const f32x4 -1 -1 -1 -1) (i32.const 1)))
+
+  ;; dst = tanh(src) over n floats (n a multiple of 4; dst may be src): the rational minimax
+  ;; approximation x·P(x²)/Q(x²) (P degree 6 in x², Q degree 3; Eigen's float tanh) on x clamped
+  ;; to ±7.9053 (where it reaches the float just below 1), and x itself for |x| < 4e-4. Odd, so
+  ;; relative accuracy holds down to 0 (≤ 3.5 ulp over the whole range, evaluated without FMA);
+  ;; no exp, one division: 2.6× faster than 1 − 2/(e^2|x| + 1) blended with a polynomial near 0.
   (func $tanhSpan (param $src i32) (param $dst i32) (param $n i32)
-    (local $end i32) (local $x v128) (local $z v128) (local $p v128) (local $far v128)
+    (local $end i32) (local $a v128) (local $x v128) (local $z v128) (local $p v128) (local $q v128)
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
     (block $done
       (loop $quads
         (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
-        (local.set $far (call $exp4 (f32x4.mul (f32x4.abs (v128.load (local.get $src))) (v128.const f32x4 2 2 2 2))))
-        (local.set $x (v128.load (local.get $src)))
-        (local.set $far (f32x4.sub (v128.const f32x4 1 1 1 1)
-          (f32x4.div (v128.const f32x4 2 2 2 2) (f32x4.add (local.get $far) (v128.const f32x4 1 1 1 1)))))
-        (local.set $far (v128.or (local.get $far)
-          (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+        (local.set $a (v128.load (local.get $src)))
+        (local.set $x (f32x4.pmax
+          (f32x4.pmin (local.get $a) (v128.const f32x4 7.90531110763549805 7.90531110763549805 7.90531110763549805 7.90531110763549805))
+          (v128.const f32x4 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805)))
         (local.set $z (f32x4.mul (local.get $x) (local.get $x)))
-        (local.set $p (v128.const f32x4 -5.70498872745e-3 -5.70498872745e-3 -5.70498872745e-3 -5.70498872745e-3))
-        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z))
-          (v128.const f32x4 2.06390887954e-2 2.06390887954e-2 2.06390887954e-2 2.06390887954e-2)))
-        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z))
-          (v128.const f32x4 -5.37397155531e-2 -5.37397155531e-2 -5.37397155531e-2 -5.37397155531e-2)))
-        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z))
-          (v128.const f32x4 1.33314422036e-1 1.33314422036e-1 1.33314422036e-1 1.33314422036e-1)))
-        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z))
-          (v128.const f32x4 -3.33332819422e-1 -3.33332819422e-1 -3.33332819422e-1 -3.33332819422e-1)))
-        (local.set $p (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $x)) (local.get $x)))
-        (v128.store (local.get $dst) (v128.bitselect (local.get $p) (local.get $far)
-          (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 0.625 0.625 0.625 0.625))))
+        (local.set $p (v128.const f32x4 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 5.12229709037114e-08 5.12229709037114e-08 5.12229709037114e-08 5.12229709037114e-08)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 1.48572235717979e-05 1.48572235717979e-05 1.48572235717979e-05 1.48572235717979e-05)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 6.37261928875436e-04 6.37261928875436e-04 6.37261928875436e-04 6.37261928875436e-04)))
+        (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 4.89352455891786e-03 4.89352455891786e-03 4.89352455891786e-03 4.89352455891786e-03)))
+        (local.set $q (v128.const f32x4 1.19825839466702e-06 1.19825839466702e-06 1.19825839466702e-06 1.19825839466702e-06))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $z)) (v128.const f32x4 1.18534705686654e-04 1.18534705686654e-04 1.18534705686654e-04 1.18534705686654e-04)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $z)) (v128.const f32x4 2.26843463243900e-03 2.26843463243900e-03 2.26843463243900e-03 2.26843463243900e-03)))
+        (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $z)) (v128.const f32x4 4.89352518554385e-03 4.89352518554385e-03 4.89352518554385e-03 4.89352518554385e-03)))
+        (local.set $p (f32x4.div (f32x4.mul (local.get $x) (local.get $p)) (local.get $q)))
+        (v128.store (local.get $dst) (v128.bitselect (local.get $a) (local.get $p)
+          (f32x4.lt (f32x4.abs (local.get $a)) (v128.const f32x4 0.0004 0.0004 0.0004 0.0004))))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $quads))))
@@ -305,4 +314,282 @@
             (local.set $v (i32.add (local.get $v) (i32.const 1)))
             (br $columns)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $dwRows)))))
+        (br $dwRows))))
+
+  ;; ---- losses (src/shared/loss.ts) ---------------------------------------------------------
+  ;; A row of O ≥ 4 floats is whole quads plus, when O isn't a multiple of 4, one last quad that
+  ;; overlaps the one before it (it starts at O − 4): its repeated lanes are recomputed (the same
+  ;; values, so P must not overlap Y) and are masked out of sums and of in-place updates.
+
+  ;; The lanes of a row's overlapping last quad that no whole quad covered: lanes k > 3 − O mod 4.
+  (func $tailLanes (param $O i32) (result v128)
+    (i32x4.gt_s (v128.const i32x4 0 1 2 3)
+      (i32x4.splat (i32.sub (i32.const 3) (i32.and (local.get $O) (i32.const 3))))))
+
+  ;; Byte offset from the end of a row's whole quads to its overlapping last quad (negative).
+  (func $tailBack (param $O i32) (result i32)
+    (i32.sub (i32.shl (i32.and (local.get $O) (i32.const 3)) (i32.const 2)) (i32.const 16)))
+
+  ;; Σ of a float32 quad's lanes, in float64, added to a float64 pair (written out again in the
+  ;; softmax's sum loop, where a call per quad cost 12% of the loss).
+  (func $addWide (param $sum v128) (param $q v128) (result v128)
+    (f64x2.add (local.get $sum) (f64x2.add (f64x2.promote_low_f32x4 (local.get $q))
+      (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $q) (local.get $q))))))
+
+  ;; max of a row of O ≥ 4 floats. pmax keeps the running max past a NaN, as the TS `>` does
+  ;; (the NaN then reaches the loss through its exp).
+  (func $rowMax (param $y i32) (param $O i32) (result f32)
+    (local $end i32) (local $m v128)
+    (local.set $end (i32.add (local.get $y) (i32.shl (local.get $O) (i32.const 2))))
+    (local.set $m (v128.load (i32.sub (local.get $end) (i32.const 16))))
+    (block $done
+      (loop $quads
+        (br_if $done (i32.gt_u (i32.add (local.get $y) (i32.const 16)) (local.get $end)))
+        (local.set $m (f32x4.pmax (local.get $m) (v128.load (local.get $y))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $quads)))
+    (local.set $m (f32x4.pmax (local.get $m)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $m) (local.get $m))))
+    (local.set $m (f32x4.pmax (local.get $m)
+      (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $m) (local.get $m))))
+    (f32x4.extract_lane 0 (local.get $m)))
+
+  ;; One softmax row (O ≥ 4, P not overlapping Y): p = e^(y − max) / Σ e^(y − max), the sum in
+  ;; float64; with $grad, dY = scale·p (the caller subtracts scale at the target). Returns
+  ;; (max, Σ e^(y − max)), which the loss needs.
+  (func $softmaxRow (param $y i32) (param $p i32) (param $O i32) (param $dY i32) (param $grad i32)
+    (param $scale v128) (result f32 f64)
+    (local $max f32) (local $quadBytes i32) (local $back i32) (local $mask v128) (local $at i32)
+    (local $wide v128) (local $sum f64) (local $inv v128) (local $q v128)
+    (local.set $max (call $rowMax (local.get $y) (local.get $O)))
+    (local.set $quadBytes (i32.and (i32.shl (local.get $O) (i32.const 2)) (i32.const -16)))
+    (local.set $back (call $tailBack (local.get $O)))
+    (local.set $mask (call $tailLanes (local.get $O)))
+    ;; p = e^(y − max): the whole quads, then the last quad again if it overlaps.
+    (call $expSpan (local.get $y) (local.get $p) (i32.shr_u (local.get $quadBytes) (i32.const 2))
+      (f32x4.splat (local.get $max)) (v128.const f32x4 1 1 1 1) (i32.const 0))
+    (if (i32.and (local.get $O) (i32.const 3))
+      (then
+        (call $expSpan
+          (i32.add (local.get $y) (i32.add (local.get $quadBytes) (local.get $back)))
+          (i32.add (local.get $p) (i32.add (local.get $quadBytes) (local.get $back)))
+          (i32.const 4) (f32x4.splat (local.get $max)) (v128.const f32x4 1 1 1 1) (i32.const 0))))
+    ;; Σ p in float64: with one term exactly 1 (the max), float32 lanes would lose the small terms.
+    (block $summed
+      (loop $sums
+        (br_if $summed (i32.ge_u (local.get $at) (local.get $quadBytes)))
+        (local.set $q (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $wide (f64x2.add (local.get $wide) (f64x2.add (f64x2.promote_low_f32x4 (local.get $q))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $q) (local.get $q))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $sums)))
+    (if (i32.and (local.get $O) (i32.const 3))
+      (then
+        (local.set $wide (call $addWide (local.get $wide)
+          (v128.and (local.get $mask) (v128.load (i32.add (local.get $p) (i32.add (local.get $at) (local.get $back)))))))))
+    (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $wide)) (f64x2.extract_lane 1 (local.get $wide))))
+    ;; p /= Σ (as p·(1/Σ) in float32); dY = scale·p. The overlapping quad updates only its new lanes.
+    (local.set $inv (f32x4.splat (f32.demote_f64 (f64.div (f64.const 1) (local.get $sum)))))
+    (local.set $at (i32.const 0))
+    (block $scaled
+      (loop $quads
+        (br_if $scaled (i32.ge_u (local.get $at) (local.get $quadBytes)))
+        (local.set $q (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $at))) (local.get $inv)))
+        (v128.store (i32.add (local.get $p) (local.get $at)) (local.get $q))
+        (if (local.get $grad)
+          (then (v128.store (i32.add (local.get $dY) (local.get $at)) (f32x4.mul (local.get $q) (local.get $scale)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $quads)))
+    (if (i32.and (local.get $O) (i32.const 3))
+      (then
+        (local.set $at (i32.add (local.get $at) (local.get $back)))
+        (local.set $q (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $q (v128.bitselect (f32x4.mul (local.get $q) (local.get $inv)) (local.get $q) (local.get $mask)))
+        (v128.store (i32.add (local.get $p) (local.get $at)) (local.get $q))
+        (if (local.get $grad)
+          (then
+            (v128.store (i32.add (local.get $dY) (local.get $at))
+              (v128.bitselect (f32x4.mul (local.get $q) (local.get $scale))
+                (v128.load (i32.add (local.get $dY) (local.get $at))) (local.get $mask)))))))
+    (local.get $max) (local.get $sum))
+
+  ;; loss.ts softmaxCrossEntropy over R rows of O ≥ 4 (Y, P, dY rows at the same stride; P must
+  ;; not overlap Y): P = softmax(Y); with $grad, dY = scale·(P − onehot(target)). Traps on a target
+  ;; outside [0, O).
+  ;; The loss Σ_r [log Σ_o e^(y_ro − max_r) − (y_r,target − max_r)] is returned as two float64s,
+  ;; (m, rest) with loss = log m + rest, so no logarithm is needed here: the row sums (each in
+  ;; [1, O]) are multiplied into m, whose binary exponent is moved into an integer after every
+  ;; row (m stays in [1, 2): no overflow for any R, and each product rounds once, ~1e-16 relative),
+  ;; and rest = exponents·ln 2 − Σ (y_target − max). A NaN row sum makes rest NaN (m alone would
+  ;; lose it when its exponent is cleared).
+  (func (export "softmaxCrossEntropy")
+    (param $y i32) (param $p i32) (param $targets i32) (param $R i32) (param $O i32)
+    (param $dY i32) (param $grad i32) (param $scale f32) (result f64 f64)
+    (local $rowBytes i32) (local $target i32) (local $max f32) (local $sum f64) (local $m f64)
+    (local $bits i64) (local $exponents i64) (local $picked f64) (local $targetAt i32)
+    (local.set $rowBytes (i32.shl (local.get $O) (i32.const 2)))
+    (local.set $m (f64.const 1))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.le_s (local.get $R) (i32.const 0)))
+        (local.set $target (i32.load (local.get $targets)))
+        (if (i32.ge_u (local.get $target) (local.get $O)) (then unreachable))
+        (local.set $targetAt (i32.shl (local.get $target) (i32.const 2)))
+        (call $softmaxRow (local.get $y) (local.get $p) (local.get $O) (local.get $dY) (local.get $grad)
+          (f32x4.splat (local.get $scale)))
+        (local.set $sum)
+        (local.set $max)
+        (local.set $picked (f64.add (local.get $picked)
+          (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $y) (local.get $targetAt))))
+            (f64.promote_f32 (local.get $max)))))
+        (local.set $picked (f64.add (local.get $picked) (f64.mul (local.get $sum) (f64.const 0))))
+        (local.set $bits (i64.reinterpret_f64 (f64.mul (local.get $m) (local.get $sum))))
+        (local.set $exponents (i64.add (local.get $exponents)
+          (i64.sub (i64.shr_u (local.get $bits) (i64.const 52)) (i64.const 1023))))
+        (local.set $m (f64.reinterpret_i64 (i64.or (i64.and (local.get $bits) (i64.const 0x000fffffffffffff))
+          (i64.const 0x3ff0000000000000))))
+        (if (local.get $grad)
+          (then
+            (f32.store (i32.add (local.get $dY) (local.get $targetAt))
+              (f32.sub (f32.load (i32.add (local.get $dY) (local.get $targetAt))) (local.get $scale)))))
+        (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $dY (i32.add (local.get $dY) (local.get $rowBytes)))
+        (local.set $targets (i32.add (local.get $targets) (i32.const 4)))
+        (local.set $R (i32.sub (local.get $R) (i32.const 1)))
+        (br $rows)))
+    (local.get $m)
+    (f64.sub (f64.mul (f64.convert_i64_s (local.get $exponents)) (f64.const 0x1.62e42fefa39efp-1))
+      (local.get $picked)))
+
+  ;; loss.ts softmaxRows: P = softmax(Y) over R rows of O ≥ 4 (row strides O; P must not overlap Y).
+  (func (export "softmaxRows") (param $y i32) (param $p i32) (param $R i32) (param $O i32)
+    (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $O) (i32.const 2)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.le_s (local.get $R) (i32.const 0)))
+        (call $softmaxRow (local.get $y) (local.get $p) (local.get $O) (i32.const 0) (i32.const 0)
+          (v128.const f32x4 0 0 0 0))
+        (drop)
+        (drop)
+        (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $R (i32.sub (local.get $R) (i32.const 1)))
+        (br $rows))))
+
+  ;; loss.ts meanSquaredError over n floats: returns Σ (y − t)² (float64; the caller divides by
+  ;; O); with $grad, dY = factor·(y − t) (factor = 2·scale/O).
+  (func (export "squaredError") (param $y i32) (param $t i32) (param $n i32) (param $dY i32)
+    (param $grad i32) (param $factor f32) (result f64)
+    (local $end i32) (local $quadsEnd i32) (local $d v128) (local $wide v128) (local $factors v128)
+    (local $ds f32) (local $sum f64)
+    (local.set $end (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $quadsEnd (i32.add (local.get $y) (i32.and (i32.shl (local.get $n) (i32.const 2)) (i32.const -16))))
+    (local.set $factors (f32x4.splat (local.get $factor)))
+    (block $quadsDone
+      (loop $quads
+        (br_if $quadsDone (i32.ge_u (local.get $y) (local.get $quadsEnd)))
+        (local.set $d (f32x4.sub (v128.load (local.get $y)) (v128.load (local.get $t))))
+        (local.set $wide (f64x2.add (local.get $wide) (f64x2.add
+          (f64x2.mul (f64x2.promote_low_f32x4 (local.get $d)) (f64x2.promote_low_f32x4 (local.get $d)))
+          (f64x2.mul
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))))
+        (if (local.get $grad) (then (v128.store (local.get $dY) (f32x4.mul (local.get $d) (local.get $factors)))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $t (i32.add (local.get $t) (i32.const 16)))
+        (local.set $dY (i32.add (local.get $dY) (i32.const 16)))
+        (br $quads)))
+    (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $wide)) (f64x2.extract_lane 1 (local.get $wide))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $y) (local.get $end)))
+        (local.set $ds (f32.sub (f32.load (local.get $y)) (f32.load (local.get $t))))
+        (local.set $sum (f64.add (local.get $sum)
+          (f64.mul (f64.promote_f32 (local.get $ds)) (f64.promote_f32 (local.get $ds)))))
+        (if (local.get $grad) (then (f32.store (local.get $dY) (f32.mul (local.get $ds) (local.get $factor)))))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (local.set $t (i32.add (local.get $t) (i32.const 4)))
+        (local.set $dY (i32.add (local.get $dY) (i32.const 4)))
+        (br $tail)))
+    (local.get $sum))
+
+  ;; ---- bias terms (network.ts), any shape ----------------------------------------------------
+
+  ;; out[j] += Σ_r m[r][j] over rows × cols (a bias gradient): four rows at a time, column quads
+  ;; then the tail columns, so m streams by once in order and out stays in L1.
+  (func (export "addColumnSums") (param $out i32) (param $m i32) (param $rows i32) (param $cols i32)
+    (local $rowBytes i32) (local $quadBytes i32) (local $j i32) (local $at i32) (local $row2 i32) (local $row3 i32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $quadBytes (i32.and (local.get $rowBytes) (i32.const -16)))
+    (local.set $row2 (i32.shl (local.get $rowBytes) (i32.const 1)))
+    (local.set $row3 (i32.add (local.get $row2) (local.get $rowBytes)))
+    (block $foursDone
+      (loop $fours
+        (br_if $foursDone (i32.lt_s (local.get $rows) (i32.const 4)))
+        (local.set $j (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_u (local.get $j) (local.get $quadBytes)))
+            (local.set $at (i32.add (local.get $m) (local.get $j)))
+            (v128.store (i32.add (local.get $out) (local.get $j)) (f32x4.add (v128.load (i32.add (local.get $out) (local.get $j)))
+              (f32x4.add
+                (f32x4.add (v128.load (local.get $at)) (v128.load (i32.add (local.get $at) (local.get $rowBytes))))
+                (f32x4.add (v128.load (i32.add (local.get $at) (local.get $row2))) (v128.load (i32.add (local.get $at) (local.get $row3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            (local.set $at (i32.add (local.get $m) (local.get $j)))
+            (f32.store (i32.add (local.get $out) (local.get $j)) (f32.add (f32.load (i32.add (local.get $out) (local.get $j)))
+              (f32.add
+                (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $at) (local.get $rowBytes))))
+                (f32.add (f32.load (i32.add (local.get $at) (local.get $row2))) (f32.load (i32.add (local.get $at) (local.get $row3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $tail)))
+        (local.set $m (i32.add (local.get $m) (i32.shl (local.get $rowBytes) (i32.const 2))))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 4)))
+        (br $fours)))
+    ;; the last rows (fewer than four), one at a time
+    (block $done
+      (loop $rest
+        (br_if $done (i32.le_s (local.get $rows) (i32.const 0)))
+        (call $addRow (local.get $out) (local.get $m) (local.get $cols))
+        (local.set $m (i32.add (local.get $m) (local.get $rowBytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $rest))))
+
+  ;; dst[j] += v[j] over n floats (any n).
+  (func $addRow (param $dst i32) (param $v i32) (param $n i32)
+    (local $end i32) (local $quadsEnd i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $quadsEnd (i32.add (local.get $dst) (i32.and (i32.shl (local.get $n) (i32.const 2)) (i32.const -16))))
+    (block $quadsDone
+      (loop $quads
+        (br_if $quadsDone (i32.ge_u (local.get $dst) (local.get $quadsEnd)))
+        (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $v))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $v (i32.add (local.get $v) (i32.const 16)))
+        (br $quads)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $dst) (local.get $end)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $v))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $v (i32.add (local.get $v) (i32.const 4)))
+        (br $tail))))
+
+  ;; m[r][j] += v[j] over rows × cols (a bias added to every row).
+  (func (export "addRowVector") (param $m i32) (param $v i32) (param $rows i32) (param $cols i32)
+    (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.le_s (local.get $rows) (i32.const 0)))
+        (call $addRow (local.get $m) (local.get $v) (local.get $cols))
+        (local.set $m (i32.add (local.get $m) (local.get $rowBytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $rows))))
+)
