@@ -52,3 +52,23 @@ t.test('an LSTM learns the adding problem (T = 50) far below the 0.167 baseline'
   t.comment(`validation MSE after ${result.step} steps: ${result.valLoss}`);
   t.ok(result.valLoss! < 0.05, `validation MSE ${result.valLoss?.toFixed(4)} < 0.05 (baseline 0.167)`);
 });
+
+t.test('recur eval works for every task: the checkpoint\'s validation loss equals the run\'s', async (t) => {
+  const dir = t.testdir();
+  const tasks = {
+    adding: { task: 'adding', seqLen: 8, trainSize: 64, valSize: 16 },
+    copy: { task: 'copy', seqLen: 4, trainSize: 64, valSize: 16, copyLength: 3, symbols: 4 },
+    sine: { task: 'sine', seqLen: 8, trainSize: 64, valSize: 16 },
+  };
+  for (const [name, data] of Object.entries(tasks)) {
+    const exp = parseExperiment({
+      name, data, model: { cell: 'rnn', hidden: 6 },
+      train: { batch: 8, steps: 4, workers: 2, evalEvery: 4 },
+      output: { dir: join(dir, name) },
+    }, join(dir, `${name}.yaml`), dir);
+    const result = await train(exp, { file: `${name}.yaml` });
+    const evaluated = await evaluateCheckpoint(result.checkpoint, {});
+    t.ok(Math.abs(evaluated.loss - result.valLoss!) <= 1e-6 * Math.abs(result.valLoss!), `${name}: ${evaluated.loss} = ${result.valLoss}`);
+    t.equal(evaluated.bitsPerChar === null, name !== 'copy', `${name}: bits per symbol only for classification`);
+  }
+});
