@@ -124,6 +124,8 @@ export class Network<A extends FloatArray> {
   readonly dGates: A;
   /** [B, H] dL/dc carried backward through time. */
   readonly dcCarry: A;
+  /** G·H: the width of one sample's gate block. */
+  private readonly gateWidth: number;
   private lastB = 0;
 
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
@@ -131,6 +133,7 @@ export class Network<A extends FloatArray> {
     const { cfg, batch: B, seqLen: T } = shape;
     const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
     const lstm = cfg.cell === 'lstm';
+    this.gateWidth = GH;
     for (let k = 0; k < cfg.layers; k++) {
       this.layers.push({
         gates: alloc(T * B * GH),
@@ -166,10 +169,7 @@ export class Network<A extends FloatArray> {
     this.lastB = B;
     const H = cfg.hidden, O = cfg.outputSize;
     for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
-    if (this.yHat) {
-      if (opt.carryState) this.yHat.copyWithin(0, T * B * O, (T + 1) * B * O);
-      else this.yHat.fill(0, 0, B * O);
-    }
+    if (this.yHat) this.initialSlot(this.yHat, B * O, opt.carryState === true);
     if (cfg.recurrence === 'output') this.forwardOutputRecurrence(p, input, B, opt);
     else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true);
     const { row0, rows } = this.predictedRows(B);
@@ -188,12 +188,15 @@ export class Network<A extends FloatArray> {
   }
 
   private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
+    this.initialSlot(l.h, B * H, carry);
+    if (l.c) this.initialSlot(l.c, B * H, carry);
+  }
+
+  /** Slot 0 of a [T+1, B, ·] state buffer: zero, or the last slot of the previous call. */
+  private initialSlot(state: A, slot: number, carry: boolean): void {
     const T = this.shape.seqLen;
-    for (const s of [l.h, l.c]) {
-      if (!s) continue;
-      if (carry) s.copyWithin(0, T * B * H, (T + 1) * B * H);
-      else s.fill(0, 0, B * H);
-    }
+    if (carry) state.copyWithin(0, T * slot, (T + 1) * slot);
+    else state.fill(0, 0, slot);
   }
 
   /** gates[r] = W_ih · x_r + b for all T·B rows at once (a column gather for one-hot input). */
@@ -213,7 +216,7 @@ export class Network<A extends FloatArray> {
   }
 
   private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
-    const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
+    const H = this.shape.cfg.hidden, GH = this.gateWidth;
     if (l.c && l.tanhC) {
       this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
     } else {
@@ -335,7 +338,7 @@ export class Network<A extends FloatArray> {
   }
 
   private cellBackward(l: LayerBuffers<A>, t: number, B: number): void {
-    const H = this.shape.cfg.hidden, GH = l.gates.length / (this.shape.seqLen * this.shape.batch);
+    const H = this.shape.cfg.hidden, GH = this.gateWidth;
     if (l.c && l.tanhC) {
       this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
     } else {
