@@ -207,6 +207,14 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     }
   };
   const lastGood = (): string => (wroteCheckpoint ? `the last good checkpoint is ${checkpointPath} (step ${checkpointStep})` : 'no checkpoint was written');
+  /** An engine operation; a worker failure's message also says which checkpoint survives. */
+  const guarded = async <T>(operation: Promise<T>): Promise<T> => {
+    try {
+      return await operation;
+    } catch (err) {
+      throw err instanceof RunError ? new RunError(`${err.message}; ${lastGood()}`) : err;
+    }
+  };
 
   const schedule = new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
   const perStep = predictedSteps(cfg, dataset.seqLen, B);
@@ -222,7 +230,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       if (opts.stopSignal?.aborted) { status = 'interrupted'; break; }
       const { indices } = schedule.at(step);
       loadShards(engine, dataset, cfg, 'train', indices, 0, B);
-      const { lossSum, gradNorm } = await engine.trainStep(step + 1, exp.train.optimizer.lr, perStep);
+      const { lossSum, gradNorm } = await guarded(engine.trainStep(step + 1, exp.train.optimizer.lr, perStep));
       const loss = lossSum / perStep;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         throw new RunError(`training diverged at step ${step + 1}: loss is ${loss}, gradient norm ${gradNorm}; ${lastGood()}`);
@@ -240,7 +248,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         };
         lastLoss = line.loss;
         if (evalNow) {
-          lastVal = (await evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches)).loss;
+          lastVal = (await guarded(evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches))).loss;
           line.valLoss = lastVal;
         }
         writeFileSync(metricsPath, JSON.stringify(line) + '\n', { flag: 'a' });
@@ -254,9 +262,6 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     if (step > startStep || !wroteCheckpoint) {
       if (!writeCheckpoint(step, elapsed())) throw new RunError(`could not write the final checkpoint (step ${step}); ${lastGood()}`);
     }
-  } catch (err) {
-    if (err instanceof RunError && !err.message.includes('checkpoint')) throw new RunError(`${err.message}; ${lastGood()}`);
-    throw err;
   } finally {
     await engine.close();
   }
