@@ -51,8 +51,7 @@ export function optimizerStep(
     case 'adam':
     case 'adamw': {
       const m = slots[0], v = slots[1], b1 = spec.beta1, b2 = spec.beta2, eps = spec.eps;
-      const stepSize = lr / (1 - Math.pow(b1, step));
-      const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, step));
+      const { stepSize, sqrtBc2 } = adamBiasCorrection(spec, step);
       const decoupled = spec.name === 'adamw';
       for (let k = lo; k < hi; k++) {
         let g = grads[k] * gradScale;
@@ -67,6 +66,17 @@ export function optimizerStep(
       return;
     }
   }
+}
+
+/**
+ * Adam's bias corrections at 1-based `step`: stepSize = lr / (1 − β₁ᵗ), sqrtBc2 = √(1 − β₂ᵗ).
+ * One definition for this reference and the WebAssembly step (wasm-kernels.ts), so both agree bit for bit.
+ */
+export function adamBiasCorrection(spec: OptimizerSpec, step: number): { stepSize: number; sqrtBc2: number } {
+  return {
+    stepSize: spec.lr / (1 - Math.pow(spec.beta1, step)),
+    sqrtBc2: Math.sqrt(1 - Math.pow(spec.beta2, step)),
+  };
 }
 
 /** Sum of squares of grads[lo, hi), in float64, for the global gradient norm. */

@@ -1,7 +1,8 @@
 /**
  * WebAssembly SIMD128 kernels that work in place on a shared WebAssembly.Memory: the GEMMs
  * (src/wasm/kernels.wat) and the elementwise parts of a step (src/wasm/elementwise.wat: cells,
- * one-hot input, losses, bias sums and adds), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
+ * one-hot input, losses, bias sums and adds) and the parameter update (src/wasm/optim.wat: the
+ * gradient reduce, the clipping norm's sum of squares, the optimizers), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
  * every matrix plain row-major float32 (C row stride N, A row stride K), nothing is copied.
  *
  * The modules are compiled once per thread; each thread instantiates them with the shared memory.
@@ -13,6 +14,7 @@
  * Alignment: any 4-byte aligned offset is correct; 16- or 64-byte aligned is faster.
  */
 import { readFileSync } from 'node:fs';
+import { adamBiasCorrection, type OptimizerSpec } from './optim.js';
 
 /**
  * A WebAssembly.Memory. The project's TypeScript libs (ES2023 + node) don't declare the
@@ -148,5 +150,56 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
     squaredError: elementwise.squaredError,
     addColumnSums: elementwise.addColumnSums,
     addRowVector: elementwise.addRowVector,
+  };
+}
+
+/**
+ * The parameter update of a step (src/wasm/optim.wat), bit-identical to src/shared/optim.ts and
+ * the TypeScript reduce. Pointers are BYTE offsets of the first float of a worker's chunk; n floats.
+ */
+export interface WasmOptimKernels {
+  /**
+   * dst[k] += src_1[k] + … + src_{count−1}[k] in that order, src_s at dst + s·stride bytes (the
+   * gradient slots of workers 0..count−1); returns Σ dst[k]² after the sum (float64).
+   */
+  reduceSlots(dst: number, stride: number, count: number, n: number): number;
+  /** optim.ts sumOfSquares over n floats. */
+  sumOfSquares(p: number, n: number): number;
+  /** optim.ts optimizerStep over n floats; `slots` as optimizerSlots(spec.name) (m, then v). */
+  optimizerStep(spec: OptimizerSpec, step: number, params: number, grads: number, slots: readonly number[], n: number, gradScale: number): void;
+}
+
+interface OptimExports {
+  reduceSlots(dst: number, stride: number, count: number, n: number): number;
+  sumOfSquares(p: number, n: number): number;
+  sgd(p: number, g: number, n: number, lr: number, wd: number, scale: number): void;
+  momentum(p: number, g: number, m: number, n: number, lr: number, wd: number, scale: number, mu: number, nesterov: number): void;
+  adam(p: number, g: number, m: number, v: number, n: number, lr: number, wd: number, scale: number,
+    b1: number, b2: number, eps: number, stepSize: number, sqrtBc2: number, decoupled: number): void;
+}
+
+export function instantiateOptimKernels(memory: WasmMemory): WasmOptimKernels {
+  const optim = instantiate('optim', memory) as OptimExports;
+  return {
+    reduceSlots: optim.reduceSlots,
+    sumOfSquares: optim.sumOfSquares,
+    optimizerStep(spec, step, params, grads, slots, n, gradScale) {
+      const { lr, weightDecay: wd } = spec;
+      switch (spec.name) {
+        case 'sgd':
+          optim.sgd(params, grads, n, lr, wd, gradScale);
+          return;
+        case 'momentum':
+          optim.momentum(params, grads, slots[0], n, lr, wd, gradScale, spec.momentum, spec.nesterov ? 1 : 0);
+          return;
+        case 'adam':
+        case 'adamw': {
+          const { stepSize, sqrtBc2 } = adamBiasCorrection(spec, step);
+          optim.adam(params, grads, slots[0], slots[1], n, lr, wd, gradScale, spec.beta1, spec.beta2, spec.eps,
+            stepSize, sqrtBc2, spec.name === 'adamw' ? 1 : 0);
+          return;
+        }
+      }
+    },
   };
 }

@@ -7,13 +7,16 @@
  * A train step: forward + BPTT on this worker's shard into its gradient slot; barrier;
  * reduce-scatter (sum chunk `rank` of every slot in worker order, into slot 0); barrier; global
  * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
+ * With the wasm kernels the reduce, its sum of squares and the optimizer run in WebAssembly
+ * (src/wasm/optim.wat), bit-identical to the TypeScript loops.
  */
 import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
 import { sharedViews, workerModel, workerWasmOps } from '../shared/engine-views.js';
 import { referenceOps } from '../shared/network.js';
 import { Profile, profiledOps } from '../shared/profile.js';
-import { clipScale, optimizerStep, sumOfSquares } from '../shared/optim.js';
+import { clipScale, optimizerStep, sumOfSquares, type OptimizerSpec } from '../shared/optim.js';
+import { instantiateOptimKernels } from '../shared/wasm-kernels.js';
 
 export interface WorkerData {
   memory: WebAssembly.Memory;
@@ -47,6 +50,7 @@ export default function serve(task: WorkerTask): string {
   const { control, scalars } = views;
   const [lo, hi] = plan.chunks[rank];
   const fault = parseFault(process.env.RECUR_TEST_FAULT, rank);
+  const update = plan.spec.kernels === 'wasm' ? wasmUpdate(memory, plan, lo, hi) : null;
 
   /** Blocks until control[slot] differs from `value`; throws if the run was aborted. */
   const waitWhileEqual = (slot: number, value: number): void => {
@@ -85,6 +89,10 @@ export default function serve(task: WorkerTask): string {
     phase('sync:barrier', barrier);
     const sum = views.grads[0];
     phase('all-reduce', () => {
+      if (update) {
+        views.sumsOfSquares[rank] = update.reduce();
+        return;
+      }
       for (let s = 1; s < N; s++) {
         const g = views.grads[s];
         for (let k = lo; k < hi; k++) sum[k] += g[k];
@@ -98,7 +106,9 @@ export default function serve(task: WorkerTask): string {
       const norm = Math.sqrt(squares);
       if (rank === 0) scalars[SCALARS.gradNorm] = norm;
       const optimizer = { ...spec.optimizer, lr: scalars[SCALARS.lr] };
-      optimizerStep(optimizer, step, views.params, sum, views.optimizerSlots, lo, hi, clipScale(norm, spec.clip));
+      const gradScale = clipScale(norm, spec.clip);
+      if (update) update.step(optimizer, step, gradScale);
+      else optimizerStep(optimizer, step, views.params, sum, views.optimizerSlots, lo, hi, gradScale);
     });
   };
 
@@ -130,6 +140,33 @@ export default function serve(task: WorkerTask): string {
     else throw new Error(`worker ${rank}: unknown operation ${op}`);
     if (Atomics.add(control, CONTROL.done, 1) === N - 1) Atomics.notify(control, CONTROL.done);
   }
+}
+
+/**
+ * The WebAssembly reduce and optimizer step over this worker's chunk [lo, hi): byte pointers to
+ * the chunk in slot 0 (where the reduce sums), the params and the optimizer state.
+ */
+function wasmUpdate(memory: WebAssembly.Memory, plan: SharedPlan, lo: number, hi: number) {
+  const kernels = instantiateOptimKernels(memory);
+  const at = (byteOffset: number): number => byteOffset + lo * 4;
+  const n = hi - lo;
+  const sum = at(plan.grads[0].byteOffset);
+  const params = at(plan.params.byteOffset);
+  const slots = plan.optimizerSlots.map((r) => at(r.byteOffset));
+  const offsets = plan.grads.map((r) => r.byteOffset - plan.grads[0].byteOffset);
+  const stride = offsets.length > 1 ? offsets[1] : 0;
+  const evenlySpaced = offsets.every((offset, s) => offset === s * stride);
+  return {
+    /** Slot 0 += slots 1..N−1 in worker order over the chunk; returns its sum of squares. */
+    reduce(): number {
+      if (evenlySpaced) return kernels.reduceSlots(sum, stride, offsets.length, n);
+      for (let s = 1; s < offsets.length; s++) kernels.reduceSlots(sum, offsets[s], 2, n);
+      return kernels.sumOfSquares(sum, n);
+    },
+    step(spec: OptimizerSpec, step: number, gradScale: number): void {
+      kernels.optimizerStep(spec, step, params, sum, slots, n, gradScale);
+    },
+  };
 }
 
 /** Test hook: RECUR_TEST_FAULT=throw:RANK:STEP or exit:RANK:STEP makes that worker fail there. */
