@@ -9,9 +9,8 @@ import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from '../src/share
 import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, instantiateKernels, type WasmKernels } from '../src/shared/wasm-kernels.js';
 import { wasmNetworkOps, type WasmNetworkOps } from '../src/shared/wasm-ops.js';
+import { GuardedArena } from './helpers/guarded-arena.js';
 
-const GUARD = 12345.5;
-const GUARD_FLOATS = 8;
 const PAGES = 512;
 
 const memory = createSharedMemory(PAGES, PAGES);
@@ -22,36 +21,6 @@ const ops: WasmNetworkOps = wasmNetworkOps(kernels, {
   scratch: { weights: [], oneHot: null, atbScratch: 0, atbScratchFloats: 0, bytes: 0 },
 });
 
-/** Bump allocator of Float32Array / Int32Array views on the memory, with guards on both sides. */
-class Arena {
-  private next = 1024;
-  private readonly regions: [number, number][] = [];
-  /** `skew` floats (0..3) put a region off 16-byte alignment. */
-  f32(n: number, skew = 0): Float32Array {
-    const start = this.take(n, skew);
-    return new Float32Array(memory.buffer, start * 4, n);
-  }
-  i32(n: number): Int32Array {
-    return new Int32Array(memory.buffer, this.take(n, 0) * 4, n);
-  }
-  private take(n: number, skew: number): number {
-    const heap = new Float32Array(memory.buffer);
-    const start = this.next / 4 + GUARD_FLOATS + skew;
-    this.next = Math.ceil(((start + n + GUARD_FLOATS) * 4) / 64) * 64;
-    if (this.next > memory.buffer.byteLength) throw new Error('test arena is full');
-    heap.fill(GUARD, start - GUARD_FLOATS, start);
-    heap.fill(GUARD, start + n, start + n + GUARD_FLOATS);
-    this.regions.push([start, n]);
-    return start;
-  }
-  guardsIntact(): boolean {
-    const heap = new Float32Array(memory.buffer);
-    return this.regions.every(([start, n]) => {
-      for (let i = 1; i <= GUARD_FLOATS; i++) if (heap[start - i] !== GUARD || heap[start + n - 1 + i] !== GUARD) return false;
-      return true;
-    });
-  }
-}
 
 /** Worst |a − b| over n elements from the given offsets. */
 function worstDifference(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, n: number): number {
@@ -83,7 +52,7 @@ t.test('softmax cross-entropy: loss, probabilities and gradient vs loss.ts', asy
     for (const O of OUTPUTS) {
       for (const R of [1, 3, 33]) {
         for (const withGrad of [true, false]) {
-          const arena = new Arena();
+          const arena = new GuardedArena(memory);
           const skew = (O + R) % 4;
           // Offsets into the arrays as the network uses them: a row offset in Y/P/dY, another in targets.
           const row0 = 2, tOff = 3, n = (row0 + R) * O;
@@ -123,7 +92,7 @@ t.test('softmax cross-entropy: 4096 rows of 65 sum without drift', async (t) => 
   const rng = new Rng(3);
   const R = 4096, O = 65;
   for (const kind of ['normal', 'wide', 'confident'] as const) {
-    const arena = new Arena();
+    const arena = new GuardedArena(memory);
     const y = arena.f32(R * O), p = arena.f32(R * O), dY = arena.f32(R * O), targets = arena.i32(R);
     for (let r = 0; r < R; r++) {
       targets[r] = rng.int(O);
@@ -137,7 +106,7 @@ t.test('softmax cross-entropy: 4096 rows of 65 sum without drift', async (t) => 
 });
 
 t.test('softmax cross-entropy: a NaN logit gives a NaN loss; a target outside [0, O) traps', async (t) => {
-  const arena = new Arena();
+  const arena = new GuardedArena(memory);
   const R = 3, O = 9;
   const y = arena.f32(R * O), p = arena.f32(R * O), dY = arena.f32(R * O), targets = arena.i32(R);
   for (const nanAt of [0, 4, 8]) {
@@ -158,7 +127,7 @@ t.test('softmax rows vs loss.ts', async (t) => {
   for (const kind of ['normal', 'extreme'] as const) {
     for (const O of OUTPUTS) {
       for (const R of [1, 2, 5, 32]) {
-        const arena = new Arena();
+        const arena = new GuardedArena(memory);
         const yOff = O + 1, pOff = 2 * O;
         const y = arena.f32(yOff + R * O, R % 4), p = arena.f32(pOff + R * O, O % 4);
         for (let r = 0; r < R; r++) fillLogits(y, yOff + r * O, O, 0, kind, rng);
@@ -177,7 +146,7 @@ t.test('softmax rows vs loss.ts', async (t) => {
 t.test('softmax: fewer than 4 outputs, or P overlapping Y, take the TS reference (bit for bit)', async (t) => {
   const rng = new Rng(8);
   for (const O of [1, 2, 3]) {
-    const arena = new Arena();
+    const arena = new GuardedArena(memory);
     const R = 6;
     const y = arena.f32(R * O), p = arena.f32(R * O), dY = arena.f32(R * O), targets = arena.i32(R);
     for (let r = 0; r < R; r++) {
@@ -191,7 +160,7 @@ t.test('softmax: fewer than 4 outputs, or P overlapping Y, take the TS reference
     t.same([...dY], [...dYRef], `O=${O}: gradient`);
   }
   // softmaxRows in place (P = Y): the overlapping last quad would reread exps.
-  const arena = new Arena();
+  const arena = new GuardedArena(memory);
   const R = 4, O = 7;
   const y = arena.f32(R * O);
   for (let r = 0; r < R; r++) fillLogits(y, r * O, O, 0, 'wide', rng);
@@ -206,7 +175,7 @@ t.test('mean squared error vs loss.ts', async (t) => {
   for (const O of [1, 2, 3, 4, 5, 9, 16, 17]) {
     for (const R of [1, 3, 7, 64, 4096]) {
       for (const withGrad of [true, false]) {
-        const arena = new Arena();
+        const arena = new GuardedArena(memory);
         const yOff = 5, tOff = 2;
         const y = arena.f32(yOff + R * O, 1), targets = arena.f32(tOff + R * O, 3), dY = arena.f32(yOff + R * O);
         for (let k = 0; k < y.length; k++) y[k] = 3 * rng.normal();
@@ -240,7 +209,7 @@ t.test('column sums (bias gradients) and row-vector adds (biases) vs network.ts'
   const COLS = [1, 2, 3, 4, 5, 15, 16, 17, 65, 512];
   for (const rows of ROWS) {
     for (const cols of COLS) {
-      const arena = new Arena();
+      const arena = new GuardedArena(memory);
       const off = cols + 3;
       const m = arena.f32(off + rows * cols, rows % 4), out = arena.f32(cols, cols % 4);
       for (let k = 0; k < m.length; k++) m[k] = rng.normal();
@@ -275,7 +244,7 @@ t.test('bias ops off the kernels memory take the TS reference', async (t) => {
 });
 
 t.test('tanh (Elman step) over a dense sweep of [-10, 10]: within 4 ulp; saturation, NaN, tiny x', async (t) => {
-  const arena = new Arena();
+  const arena = new GuardedArena(memory);
   const n = 1 << 18;
   const x = arena.f32(n), h = arena.f32(n);
   // Half over [-10, 10], half over [5, 7] where the worst case (3.44 ulp near 5.83) lies.

@@ -11,36 +11,13 @@ import t from 'tap';
 import { optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../src/shared/optim.js';
 import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, instantiateOptimKernels } from '../src/shared/wasm-kernels.js';
+import { GuardedArena } from './helpers/guarded-arena.js';
 
-const GUARD = 12345.5;
-const GUARD_FLOATS = 8;
 const PAGES = 256;
 
 const memory = createSharedMemory(PAGES, PAGES);
 const kernels = instantiateOptimKernels(memory);
 
-/** Bump allocator of Float32Array views on the memory, guards on both sides; `skew` floats off 16-byte alignment. */
-class Arena {
-  private next = 1024;
-  private readonly regions: [number, number][] = [];
-  f32(n: number, skew = 0): Float32Array {
-    const heap = new Float32Array(memory.buffer);
-    const start = this.next / 4 + GUARD_FLOATS + skew;
-    this.next = Math.ceil(((start + n + GUARD_FLOATS) * 4) / 64) * 64;
-    if (this.next > memory.buffer.byteLength) throw new Error('test arena is full');
-    heap.fill(GUARD, start - GUARD_FLOATS, start);
-    heap.fill(GUARD, start + n, start + n + GUARD_FLOATS);
-    this.regions.push([start, n]);
-    return new Float32Array(memory.buffer, start * 4, n);
-  }
-  guardsIntact(): boolean {
-    const heap = new Float32Array(memory.buffer);
-    return this.regions.every(([start, n]) => {
-      for (let i = 1; i <= GUARD_FLOATS; i++) if (heap[start - i] !== GUARD || heap[start + n - 1 + i] !== GUARD) return false;
-      return true;
-    });
-  }
-}
 
 /** Gradient-like values: N(0, 1) times 10^u, u uniform in [−spread, spread] (spread 0: plain normal). */
 function fillRandom(a: Float32Array, rng: Rng, spread = 0): void {
@@ -82,10 +59,10 @@ t.test('reduceSlots: slot 0 += slots 1..N−1 in worker order, bit for bit; its 
     for (const P of [1, 3, 4, 7, 17, 64, 250, 1001, 70001]) {
       for (const kind of ['any', 'any', 'empty', 'one', 'all'] as const) {
         for (const spread of [0, 12]) {
-          const arena = new Arena();
+          const arena = new GuardedArena(memory);
           // Slots spaced like the plan's regions but at a stride that need not be a multiple of 16 bytes.
           const pad = rng.int(9);
-          const strideFloats = P + GUARD_FLOATS + pad;
+          const strideFloats = P + 8 + pad;
           const block = arena.f32(N * strideFloats, rng.int(4));
           const slot = (s: number): Float32Array => block.subarray(s * strideFloats, s * strideFloats + P);
           for (let s = 0; s < N; s++) fillRandom(slot(s), rng, spread);
@@ -133,7 +110,7 @@ t.test('sumOfSquares: float64 sums within 1e-12 of optim.ts at every length and 
   for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 255, 4099, 100003, 1000001]) {
     for (const skew of [0, 1, 2, 3]) {
       for (const spread of [0, 15]) {
-        const arena = new Arena();
+        const arena = new GuardedArena(memory);
         const a = arena.f32(n + 3, skew);
         fillRandom(a, rng, spread);
         const lo = rng.int(4), hi = Math.max(lo, n + 3 - rng.int(4));
@@ -172,7 +149,7 @@ for (const { label, spec } of OPTIMIZERS) {
     for (const P of [1, 5, 63, 1003, 40001]) {
       for (const kind of P > 2000 ? ['any', 'all'] as const : ['any', 'any', 'empty', 'one', 'all'] as const) {
         for (const gradScale of [1, 0.37]) {
-          const arena = new Arena();
+          const arena = new GuardedArena(memory);
           const params = arena.f32(P, rng.int(4)), grads = arena.f32(P, rng.int(4));
           const slots = Array.from({ length: slotCount }, () => arena.f32(P, rng.int(4)));
           fillRandom(params, rng);
