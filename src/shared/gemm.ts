@@ -31,18 +31,7 @@ export function gemmABt(
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
         c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
       }
-      const r0 = cOff + m * N + n, r1 = r0 + N, r2 = r1 + N, r3 = r2 + N;
-      if (beta) {
-        C[r0] += c00; C[r0 + 1] += c01; C[r0 + 2] += c02; C[r0 + 3] += c03;
-        C[r1] += c10; C[r1 + 1] += c11; C[r1 + 2] += c12; C[r1 + 3] += c13;
-        C[r2] += c20; C[r2 + 1] += c21; C[r2 + 2] += c22; C[r2 + 3] += c23;
-        C[r3] += c30; C[r3 + 1] += c31; C[r3 + 2] += c32; C[r3 + 3] += c33;
-      } else {
-        C[r0] = c00; C[r0 + 1] = c01; C[r0 + 2] = c02; C[r0 + 3] = c03;
-        C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
-        C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
-        C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
-      }
+      storeTile(C, cOff + m * N + n, N, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
     }
     for (; n < N; n++) {
       const b0 = bOff + n * K;
@@ -87,18 +76,7 @@ export function gemmAB(
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
         c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
       }
-      const r0 = cOff + m * N + n, r1 = r0 + N, r2 = r1 + N, r3 = r2 + N;
-      if (beta) {
-        C[r0] += c00; C[r0 + 1] += c01; C[r0 + 2] += c02; C[r0 + 3] += c03;
-        C[r1] += c10; C[r1 + 1] += c11; C[r1 + 2] += c12; C[r1 + 3] += c13;
-        C[r2] += c20; C[r2 + 1] += c21; C[r2 + 2] += c22; C[r2 + 3] += c23;
-        C[r3] += c30; C[r3 + 1] += c31; C[r3 + 2] += c32; C[r3 + 3] += c33;
-      } else {
-        C[r0] = c00; C[r0 + 1] = c01; C[r0 + 2] = c02; C[r0 + 3] = c03;
-        C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
-        C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
-        C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
-      }
+      storeTile(C, cOff + m * N + n, N, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
     }
     for (; n < N; n++) {
       for (let i = 0; i < 4; i++) {
@@ -140,18 +118,7 @@ export function gemmAtB(
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
         c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
       }
-      const r0 = cOff + m * N + n, r1 = r0 + N, r2 = r1 + N, r3 = r2 + N;
-      if (beta) {
-        C[r0] += c00; C[r0 + 1] += c01; C[r0 + 2] += c02; C[r0 + 3] += c03;
-        C[r1] += c10; C[r1 + 1] += c11; C[r1 + 2] += c12; C[r1 + 3] += c13;
-        C[r2] += c20; C[r2 + 1] += c21; C[r2 + 2] += c22; C[r2 + 3] += c23;
-        C[r3] += c30; C[r3 + 1] += c31; C[r3 + 2] += c32; C[r3 + 3] += c33;
-      } else {
-        C[r0] = c00; C[r0 + 1] = c01; C[r0 + 2] = c02; C[r0 + 3] = c03;
-        C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
-        C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
-        C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
-      }
+      storeTile(C, cOff + m * N + n, N, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
     }
     for (; n < N; n++) {
       for (let i = 0; i < 4; i++) {
@@ -170,4 +137,23 @@ export function gemmAtB(
       C[ci] = beta ? C[ci] + s : s;
     }
   }
+}
+
+/** Writes (beta 0) or adds (beta 1) a 4×4 tile of accumulators at row-major offset r0, row stride N. */
+function storeTile(
+  C: FloatArray, r0: number, N: number, beta: 0 | 1,
+  c00: number, c01: number, c02: number, c03: number, c10: number, c11: number, c12: number, c13: number,
+  c20: number, c21: number, c22: number, c23: number, c30: number, c31: number, c32: number, c33: number,
+): void {
+  const r1 = r0 + N, r2 = r1 + N, r3 = r2 + N;
+  if (beta) {
+    c00 += C[r0]; c01 += C[r0 + 1]; c02 += C[r0 + 2]; c03 += C[r0 + 3];
+    c10 += C[r1]; c11 += C[r1 + 1]; c12 += C[r1 + 2]; c13 += C[r1 + 3];
+    c20 += C[r2]; c21 += C[r2 + 1]; c22 += C[r2 + 2]; c23 += C[r2 + 3];
+    c30 += C[r3]; c31 += C[r3 + 1]; c32 += C[r3 + 2]; c33 += C[r3 + 3];
+  }
+  C[r0] = c00; C[r0 + 1] = c01; C[r0 + 2] = c02; C[r0 + 3] = c03;
+  C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
+  C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
+  C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
 }
