@@ -22,13 +22,13 @@ function sampleText(chars: number): string {
   return out.slice(0, chars);
 }
 
-function experiment(dir: string, steps: number): Record<string, unknown> {
+function experiment(dir: string, steps: number, kernels: 'ts' | 'wasm' = 'ts'): Record<string, unknown> {
   return {
     seed: 7,
     data: { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1 },
     model: { cell: 'lstm', hidden: 8 },
     train: {
-      batch: 8, steps, workers: 2, kernels: 'ts', shuffle: true,
+      batch: 8, steps, workers: 2, kernels, shuffle: true,
       optimizer: { name: 'adam', lr: 0.01 }, clip: 1, evalEvery: 4, checkpointEvery: 5, logEvery: 1,
     },
   };
@@ -53,11 +53,11 @@ const ok = (t: { equal(found: unknown, wanted: unknown, message: string): unknow
   t.equal(res.code, 0, `${what} exits 0; stderr:\n${res.stderr.slice(-1500)}`);
 };
 
-t.test('resume is bit-exact: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)', async (t) => {
+for (const kernels of ['ts', 'wasm'] as const) t.test(`resume is bit-exact with ${kernels} kernels: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)`, async (t) => {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
-  const expA = writeExperiment(dir, 'a', experiment(dir, 12));
-  const expB = writeExperiment(dir, 'b', experiment(dir, 5));
+  const expA = writeExperiment(dir, 'a', experiment(dir, 12, kernels));
+  const expB = writeExperiment(dir, 'b', experiment(dir, 5, kernels));
   const runA = path.join(dir, 'run-a');
   const runB = path.join(dir, 'run-b');
   const runC = path.join(dir, 'run-c');
