@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import { Engine } from './engine.js';
+import { escapeXml } from './charts.js';
 import { shardRange } from './data.js';
 import { InputError } from './errors.js';
 import { writeFileAtomic } from './safetensors.js';
@@ -294,10 +295,6 @@ function formatTokens(tokensPerSec: number): string {
   if (tokensPerSec >= 1e6) return `${(tokensPerSec / 1e6).toFixed(2)}M tok/s`;
   if (tokensPerSec >= 1e3) return `${(tokensPerSec / 1e3).toFixed(1)}k tok/s`;
   return `${Math.round(tokensPerSec)} tok/s`;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Command-line arguments of `recur bench`, as yargs hands them over (comma lists as strings). */

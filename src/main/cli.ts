@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError, RunError } from './errors.js';
+import { firstLine, InputError, RunError } from './errors.js';
 import { loadExperiment } from './experiment.js';
 import { train } from './trainer.js';
 import { createReporter, type Reporter } from './progress.js';
@@ -191,8 +191,7 @@ export function reportError(err: unknown): number {
     console.error(`error: ${err.message}`);
     return 2;
   }
-  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  console.error(`error: ${message}`);
+  console.error(`error: ${firstLine(err)}`);
   if (!(err instanceof RunError) && process.env.RECUR_DEBUG) console.error(err);
   return 1;
 }

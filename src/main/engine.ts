@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, type EngineSpec, type SharedPlan } from '../shared/shared-memory.js';
 import { sharedViews, type SharedViews } from '../shared/engine-views.js';
 import { optimizerSlots } from '../shared/optim.js';
-import { RunError } from './errors.js';
+import { firstLine, RunError } from './errors.js';
 import type { PhaseTotals } from '../shared/profile.js';
 import type { WorkerData, WorkerTask } from '../workers/train-worker.js';
 
@@ -51,7 +51,7 @@ export class Engine {
           else if (typeof result === 'string' && result.startsWith('{')) this.profiles[rank] = JSON.parse(result) as PhaseTotals;
         },
         (err: unknown) => {
-          if (!this.closed || !this.failure) this.fail(new RunError(`worker ${rank} failed: ${describe(err)}`), reject);
+          if (!this.closed || !this.failure) this.fail(new RunError(`worker ${rank} failed: ${firstLine(err)}`), reject);
         },
       );
     });
@@ -135,9 +135,4 @@ export class Engine {
     }
     await this.pool.destroy();
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message.split('\n')[0];
-  return String(err);
 }

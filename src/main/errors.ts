@@ -17,3 +17,8 @@ export class RunError extends Error {
 export function inputError(file: string, key: string | null, problem: string): InputError {
   return new InputError(key ? `${file}: ${key}: ${problem}` : `${file}: ${problem}`);
 }
+
+/** The first line of an error's message: what a one-line report shows of any thrown value. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { barChartSvg, formatNumber, readMetrics } from './charts.js';
-import { InputError, RunError } from './errors.js';
+import { firstLine, InputError, RunError } from './errors.js';
 import { applyOverride, parseExperiment, readMappingFile, type Experiment } from './experiment.js';
 import { writeFileAtomic } from './safetensors.js';
 import { expandTrials, loadSweep, type SweepSpec } from './sweep-file.js';
@@ -169,7 +169,7 @@ async function runTrial(
   const started = performance.now();
   const seconds = (): number => Math.round((performance.now() - started) / 100) / 10;
   const failed = (error: unknown): TrialOutcome => ({
-    record: { id: trial.id, parameters: trial.parameters, metric: null, status: 'failed', error: oneLine(error), seconds: seconds() },
+    record: { id: trial.id, parameters: trial.parameters, metric: null, status: 'failed', error: firstLine(error), seconds: seconds() },
     error,
   });
   try {
@@ -224,10 +224,6 @@ function everyTrialFailed(count: number, trialsPath: string, errorsThisRun: unkn
     return new InputError(`${first.message} (every trial failed this way)`);
   }
   return new RunError(`all ${count} trials failed; see ${trialsPath}`);
-}
-
-function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
 /** 'ok' trials best first (ties keep trial order), then the failed ones in trial order. */

@@ -12,7 +12,7 @@ import { optimizerSlots } from '../shared/optim.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
 import { BatchSchedule, loadDataset, shardRange, type Dataset, type Split } from './data.js';
 import { Engine } from './engine.js';
-import { InputError, inputError, RunError } from './errors.js';
+import { firstLine, InputError, inputError, RunError } from './errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from './experiment.js';
 import { writeFileAtomic } from './safetensors.js';
 import { writeRunChart } from './charts.js';
@@ -202,7 +202,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       return true;
     } catch (err) {
       const kept = wroteCheckpoint ? `the previous checkpoint ${checkpointPath} is intact` : 'no checkpoint has been written yet';
-      opts.onNotice?.(`warning: could not write the checkpoint at step ${step} (${(err as Error).message.split('\n')[0]}); ${kept}`);
+      opts.onNotice?.(`warning: could not write the checkpoint at step ${step} (${firstLine(err)}); ${kept}`);
       return false;
     }
   };
