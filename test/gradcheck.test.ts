@@ -8,7 +8,7 @@ import { Rng } from '../src/shared/rng.js';
 import { initParams } from '../src/shared/init.js';
 
 interface Case {
-  cell: 'lstm' | 'rnn';
+  cell: ModelConfig['cell'];
   recurrence: 'hidden' | 'output';
   outputs: 'all' | 'last';
   loss: LossKind;
@@ -69,7 +69,7 @@ function check(c: Case): { maxRel: number; params: number } {
 }
 
 const cases: Case[] = [];
-for (const cell of ['lstm', 'rnn'] as const) {
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   for (const loss of ['ce', 'mse'] as const) {
     const input = loss === 'ce' ? 'onehot' : 'dense';
     cases.push({ cell, loss, input, recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false });

@@ -14,7 +14,7 @@ import { createSharedMemory as createKernelMemory, instantiateKernels } from '..
 import type { WasmNetworkOps } from '../src/shared/wasm-ops.js';
 
 interface Case {
-  cell: 'lstm' | 'rnn';
+  cell: ModelConfig['cell'];
   input: 'onehot' | 'dense';
   loss: LossKind;
   recurrence: 'hidden' | 'output';
@@ -103,7 +103,7 @@ function compare(t: Test, c: Case, s: ReturnType<typeof setUp>, label: string): 
 
 const cases: Case[] = [];
 const hiddenSizes = [20, 13, 12, 17];
-for (const cell of ['lstm', 'rnn'] as const) {
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   for (const [input, loss] of [['onehot', 'ce'], ['dense', 'mse']] as const) {
     const topologies = [
       { recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false },

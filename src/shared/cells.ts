@@ -78,3 +78,60 @@ export function rnnStepBackward(h: FloatArray, hOff: number, dh: FloatArray, dhO
     dPre[dOff + k] = dh[dhOff + k] * (1 - hv * hv);
   }
 }
+
+/**
+ * GRU forward step (PyTorch's equations, gates r, z, n). gates at gOff holds the input
+ * projections W x + b_ih of [r | z | n] per sample on entry and the activations r, z, n after;
+ * hh at hhOff holds the recurrent projections U h_{t-1} + b_hh, kept for backward.
+ *   r = σ(x_r + hh_r), z = σ(x_z + hh_z), n = tanh(x_n + r⊙hh_n), h_t = (1−z)⊙n + z⊙h_{t-1}.
+ */
+export function gruStepForward(
+  gates: FloatArray, gOff: number,
+  hh: FloatArray, hhOff: number,
+  h: FloatArray, hPrevOff: number, hOff: number,
+  B: number, H: number,
+): void {
+  const G = 3 * H;
+  for (let b = 0; b < B; b++) {
+    const gb = gOff + b * G, hb = hhOff + b * G, sb = b * H;
+    for (let j = 0; j < H; j++) {
+      const r = 1 / (1 + Math.exp(-(gates[gb + j] + hh[hb + j])));
+      const z = 1 / (1 + Math.exp(-(gates[gb + H + j] + hh[hb + H + j])));
+      const n = Math.tanh(gates[gb + 2 * H + j] + r * hh[hb + 2 * H + j]);
+      gates[gb + j] = r; gates[gb + H + j] = z; gates[gb + 2 * H + j] = n;
+      h[hOff + sb + j] = (1 - z) * n + z * h[hPrevOff + sb + j];
+    }
+  }
+}
+
+/**
+ * GRU backward step. The gradient reaching h_t is dh (at dhOff) plus dhCarry, which holds the
+ * part through z_{t+1}⊙h_t on entry and dh⊙z (the part through z⊙h_{t-1}) on exit. Writes the
+ * pre-activation gradients of the input side (for W_ih, b_ih) to dGates and of the recurrent side
+ * (for U, b_hh) to dGatesH: they differ only in n, where the recurrent side is scaled by r.
+ */
+export function gruStepBackward(
+  gates: FloatArray, gOff: number,
+  hh: FloatArray, hhOff: number,
+  h: FloatArray, hPrevOff: number,
+  dh: FloatArray, dhOff: number,
+  dhCarry: FloatArray,
+  dGates: FloatArray, dgOff: number,
+  dGatesH: FloatArray, dghOff: number,
+  B: number, H: number,
+): void {
+  const G = 3 * H;
+  for (let b = 0; b < B; b++) {
+    const gb = gOff + b * G, db = dgOff + b * G, dhb = dghOff + b * G, sb = b * H;
+    for (let j = 0; j < H; j++) {
+      const r = gates[gb + j], z = gates[gb + H + j], n = gates[gb + 2 * H + j];
+      const dhv = dh[dhOff + sb + j] + dhCarry[sb + j];
+      dhCarry[sb + j] = dhv * z;
+      const dn = dhv * (1 - z) * (1 - n * n);
+      const dr = dn * hh[hhOff + b * G + 2 * H + j] * r * (1 - r);
+      const dz = dhv * (h[hPrevOff + sb + j] - n) * z * (1 - z);
+      dGates[db + j] = dr; dGates[db + H + j] = dz; dGates[db + 2 * H + j] = dn;
+      dGatesH[dhb + j] = dr; dGatesH[dhb + H + j] = dz; dGatesH[dhb + 2 * H + j] = dn * r;
+    }
+  }
+}

@@ -3,7 +3,7 @@
  * in PyTorch's own layout (so a checkpoint is the block itself, SPEC §3). Gradients and
  * optimizer state use the same layout, so zeroing, all-reducing and stepping are flat loops.
  */
-import { gateCount, type ModelConfig } from './model-config.js';
+import { gateCount, hasHiddenBias, type ModelConfig } from './model-config.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -41,6 +41,7 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     if (cfg.recurrence === 'output') shapes.push([`rnn.weight_yh_l${k}`, [G * H, cfg.outputSize]]);
     else shapes.push([`rnn.weight_hh_l${k}`, [G * H, H]]);
     shapes.push([`rnn.bias_ih_l${k}`, [G * H]]);
+    if (hasHiddenBias(cfg.cell)) shapes.push([`rnn.bias_hh_l${k}`, [G * H]]);
   }
   shapes.push(['head.weight', [cfg.outputSize, H]]);
   shapes.push(['head.bias', [cfg.outputSize]]);
@@ -62,12 +63,14 @@ export function findTensor(layout: ParamLayout, name: string): TensorSpec {
 
 /** Views of one layer's parameters (or gradients) inside a block. */
 export interface LayerViews<A extends FloatArray> {
-  /** [G·H, In]: input weights, gates stacked i, f, g, o (LSTM). */
+  /** [G·H, In]: input weights, gates stacked i, f, g, o (LSTM) or r, z, n (GRU). */
   wIh: A;
   /** [G·H, H] for hidden recurrence, [G·H, O] for output recurrence. */
   wRec: A;
-  /** [G·H]: the layer's single bias. */
+  /** [G·H]: the layer's single bias (GRU: b_ih). */
   bias: A;
+  /** [G·H]: GRU's b_hh, added to the recurrent product (b_hn inside the reset gate); null otherwise. */
+  biasHh: A | null;
   inSize: number;
   /** Columns of wRec: H, or O for output recurrence. */
   recSize: number;
@@ -95,6 +98,7 @@ export function modelViews<A extends FloatArray>(cfg: ModelConfig, layout: Param
       wIh: view(`rnn.weight_ih_l${k}`),
       wRec: view(rec),
       bias: view(`rnn.bias_ih_l${k}`),
+      biasHh: hasHiddenBias(cfg.cell) ? view(`rnn.bias_hh_l${k}`) : null,
       inSize: layerInputSize(cfg, k),
       recSize: cfg.recurrence === 'output' ? cfg.outputSize : cfg.hidden,
     });

@@ -1,6 +1,6 @@
 /** The shape of a network: what a checkpoint's `config` metadata records (SPEC §3). */
 export interface ModelConfig {
-  cell: 'lstm' | 'rnn';
+  cell: 'lstm' | 'gru' | 'rnn';
   /** In_0: for one-hot (text, copy) input, the number of symbols. */
   inputSize: number;
   hidden: number;
@@ -14,7 +14,15 @@ export interface ModelConfig {
 
 export type LossKind = 'ce' | 'mse';
 
-/** Gates per hidden unit: PyTorch packs LSTM gates as [i, f, g, o]. */
+/** Gates per hidden unit: PyTorch packs LSTM gates as [i, f, g, o], GRU gates as [r, z, n]. */
 export function gateCount(cell: ModelConfig['cell']): number {
-  return cell === 'lstm' ? 4 : 1;
+  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+}
+
+/**
+ * Whether the cell keeps PyTorch's second bias as its own trained tensor: a GRU's b_hn sits
+ * inside r ⊙ (U_n h + b_hn), so it is not a sum with b_in (SPEC §2). LSTM and RNN fold it in.
+ */
+export function hasHiddenBias(cell: ModelConfig['cell']): boolean {
+  return cell === 'gru';
 }

@@ -11,7 +11,7 @@
 import { gateCount, type LossKind, type ModelConfig } from './model-config.js';
 import type { FloatArray, ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
-import { lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
+import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
 
 /** The matrix products a pass needs. */
@@ -25,6 +25,8 @@ export interface GemmOps {
 export interface NetworkOps extends GemmOps {
   lstmForward: typeof lstmStepForward;
   lstmBackward: typeof lstmStepBackward;
+  gruForward: typeof gruStepForward;
+  gruBackward: typeof gruStepBackward;
   rnnForward: typeof rnnStepForward;
   rnnBackward: typeof rnnStepBackward;
   oneHotProjection: typeof oneHotProjection;
@@ -39,6 +41,7 @@ export interface NetworkOps extends GemmOps {
 export const referenceOps: NetworkOps = {
   abt: gemmABt, ab: gemmAB, atb: gemmAtB,
   lstmForward: lstmStepForward, lstmBackward: lstmStepBackward,
+  gruForward: gruStepForward, gruBackward: gruStepBackward,
   rnnForward: rnnStepForward, rnnBackward: rnnStepBackward,
   oneHotProjection, oneHotGradient,
   softmaxCrossEntropy, softmaxRows, meanSquaredError,
@@ -103,6 +106,8 @@ interface LayerBuffers<A extends FloatArray> {
   c: A | null;
   /** [T, B, H] tanh(c_t), kept for backward. */
   tanhC: A | null;
+  /** [T, B, G·H] GRU: the recurrent projections U h_{t-1} + b_hh, kept for backward. */
+  hh: A | null;
   /** [T, B, H] gradient reaching h_t (from above and from step t+1). */
   dH: A;
 }
@@ -122,7 +127,9 @@ export class Network<A extends FloatArray> {
   readonly dYHat: A | null;
   /** [T, B, G·H] gate gradients of the layer being back-propagated. */
   readonly dGates: A;
-  /** [B, H] dL/dc carried backward through time. */
+  /** [T, B, G·H] GRU: gate gradients of the recurrent side (n scaled by r); null for other cells. */
+  readonly dGatesH: A | null;
+  /** [B, H] dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time. */
   readonly dcCarry: A;
   /** G·H: the width of one sample's gate block. */
   private readonly gateWidth: number;
@@ -132,7 +139,7 @@ export class Network<A extends FloatArray> {
     this.shape = shape;
     const { cfg, batch: B, seqLen: T } = shape;
     const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
-    const lstm = cfg.cell === 'lstm';
+    const lstm = cfg.cell === 'lstm', gru = cfg.cell === 'gru';
     this.gateWidth = GH;
     for (let k = 0; k < cfg.layers; k++) {
       this.layers.push({
@@ -140,6 +147,7 @@ export class Network<A extends FloatArray> {
         h: alloc((T + 1) * B * H),
         c: lstm ? alloc((T + 1) * B * H) : null,
         tanhC: lstm ? alloc(T * B * H) : null,
+        hh: gru ? alloc(T * B * GH) : null,
         dH: alloc(T * B * H),
       });
     }
@@ -150,6 +158,7 @@ export class Network<A extends FloatArray> {
     this.yHat = outputRecurrence ? alloc((T + 1) * B * O) : null;
     this.dYHat = outputRecurrence ? alloc(B * O) : null;
     this.dGates = alloc(T * B * GH);
+    this.dGatesH = gru ? alloc(T * B * GH) : null;
     this.dcCarry = alloc(B * H);
   }
 
@@ -215,9 +224,27 @@ export class Network<A extends FloatArray> {
     this.ops.addRowVector(gates, 0, lp.bias, R, GH);
   }
 
+  /**
+   * Step t's recurrent product with the state fed back (h_{t-1}, or ŷ_{t-1} of `width` at srcOff):
+   * added to the gates, or for a GRU written with b_hh into hh (b_hn must stay inside r⊙(…)).
+   * A zero state (t = 0, nothing carried in) contributes nothing but the GRU's bias.
+   */
+  private recurrentProduct(l: LayerBuffers<A>, lp: ModelViews<A>['layers'][number], t: number, B: number, src: A, srcOff: number, width: number, zeroState: boolean): void {
+    const GH = this.gateWidth, off = t * B * GH;
+    if (!l.hh) {
+      if (!zeroState) this.ops.abt(l.gates, off, src, srcOff, lp.wRec, 0, B, GH, width, 1);
+      return;
+    }
+    if (zeroState) l.hh.fill(0, off, off + B * GH);
+    else this.ops.abt(l.hh, off, src, srcOff, lp.wRec, 0, B, GH, width, 0);
+    this.ops.addRowVector(l.hh, off, lp.biasHh!, B, GH);
+  }
+
   private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
     const H = this.shape.cfg.hidden, GH = this.gateWidth;
-    if (l.c && l.tanhC) {
+    if (l.hh) {
+      this.ops.gruForward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, (t + 1) * B * H, B, H);
+    } else if (l.c && l.tanhC) {
       this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
     } else {
       this.ops.rnnForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, B * H);
@@ -228,11 +255,11 @@ export class Network<A extends FloatArray> {
     const { cfg, seqLen: T } = this.shape;
     const H = cfg.hidden, O = cfg.outputSize;
     for (let k = 0; k < cfg.layers; k++) {
-      const l = this.layers[k], lp = p.layers[k], GH = lp.bias.length;
+      const l = this.layers[k], lp = p.layers[k];
       this.inputProjection(k, p, input, B);
       for (let t = 0; t < T; t++) {
         // h_{-1} = 0 contributes nothing unless a state is carried in.
-        if (t > 0 || carry) this.ops.abt(l.gates, t * B * GH, l.h, t * B * H, lp.wRec, 0, B, GH, H, 1);
+        this.recurrentProduct(l, lp, t, B, l.h, t * B * H, H, t === 0 && !carry);
         this.cellForward(l, t, B);
       }
     }
@@ -249,11 +276,11 @@ export class Network<A extends FloatArray> {
   private forwardOutputRecurrence(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): void {
     const { cfg, seqLen: T, loss } = this.shape;
     const H = cfg.hidden, O = cfg.outputSize;
-    const l = this.layers[0], lp = p.layers[0], GH = lp.bias.length, yHat = this.yHat!;
+    const l = this.layers[0], lp = p.layers[0], yHat = this.yHat!;
     if (opt.teacherForcing && cfg.outputs !== 'all') throw new Error('teacher forcing needs a target at every step');
     this.inputProjection(0, p, input, B);
     for (let t = 0; t < T; t++) {
-      if (t > 0 || opt.carryState) this.ops.abt(l.gates, t * B * GH, yHat, t * B * O, lp.wRec, 0, B, GH, O, 1);
+      this.recurrentProduct(l, lp, t, B, yHat, t * B * O, O, t === 0 && !opt.carryState);
       this.cellForward(l, t, B);
       this.ops.abt(this.y, t * B * O, l.h, (t + 1) * B * H, p.headW, 0, B, O, H, 0);
       this.ops.addRowVector(this.y, t * B * O, p.headB, B, O);
@@ -296,14 +323,16 @@ export class Network<A extends FloatArray> {
     }
     for (let k = L - 1; k >= 0; k--) {
       const l = this.layers[k], lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length;
+      const dRec = this.recurrentGateGradients();
       this.dcCarry.fill(0, 0, B * H);
       for (let t = T - 1; t >= 0; t--) {
         this.cellBackward(l, t, B);
         // dL/dh_{t-1} += dG_t · W_hh
-        if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, this.dGates, t * B * GH, lp.wRec, 0, B, H, GH, 1);
+        if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, dRec, t * B * GH, lp.wRec, 0, B, H, GH, 1);
       }
       // dW_hh += Σ_t dG_tᵀ · h_{t-1}: h slots 0..T-1 are exactly h_{t-1}.
-      this.ops.atb(lg.wRec, 0, this.dGates, 0, l.h, 0, GH, H, T * B, 1);
+      this.ops.atb(lg.wRec, 0, dRec, 0, l.h, 0, GH, H, T * B, 1);
+      if (lg.biasHh) this.ops.addColumnSums(lg.biasHh, dRec, 0, T * B, GH);
       this.inputGradients(k, p, g, input, B, k > 0 ? this.layers[k - 1].dH : null);
     }
   }
@@ -313,13 +342,14 @@ export class Network<A extends FloatArray> {
     const H = cfg.hidden, O = cfg.outputSize;
     const l = this.layers[0], lp = p.layers[0], lg = g.layers[0], GH = lp.bias.length;
     const yHat = this.yHat!, dYHat = this.dYHat!, dY = this.dY;
+    const dRec = this.recurrentGateGradients();
     this.dcCarry.fill(0, 0, B * H);
     for (let t = T - 1; t >= 0; t--) {
       // dY row t is complete here: its loss term plus what ŷ_t fed into step t+1.
       this.ops.ab(l.dH, t * B * H, dY, t * B * O, p.headW, 0, B, H, O, 0);
       this.cellBackward(l, t, B);
       if (t === 0 || teacherForcing) continue; // teacher forcing: ŷ_{t-1} is data, no gradient across time
-      this.ops.ab(dYHat, 0, this.dGates, t * B * GH, lp.wRec, 0, B, O, GH, 0);
+      this.ops.ab(dYHat, 0, dRec, t * B * GH, lp.wRec, 0, B, O, GH, 0);
       const prev = (t - 1) * B * O, fed = t * B * O; // yHat slot t holds ŷ_{t-1}
       if (loss === 'ce') {
         for (let b = 0; b < B; b++) {
@@ -333,13 +363,22 @@ export class Network<A extends FloatArray> {
     }
     this.ops.atb(g.headW, 0, dY, 0, l.h, B * H, O, H, T * B, 1);
     this.ops.addColumnSums(g.headB, dY, 0, T * B, O);
-    this.ops.atb(lg.wRec, 0, this.dGates, 0, yHat, 0, GH, O, T * B, 1);
+    this.ops.atb(lg.wRec, 0, dRec, 0, yHat, 0, GH, O, T * B, 1);
+    if (lg.biasHh) this.ops.addColumnSums(lg.biasHh, dRec, 0, T * B, GH);
     this.inputGradients(0, p, g, input, B, null);
+  }
+
+  /** The gate gradients the recurrent weights and bias see: GRU's own recurrent side, else dGates. */
+  private recurrentGateGradients(): A {
+    return this.dGatesH ?? this.dGates;
   }
 
   private cellBackward(l: LayerBuffers<A>, t: number, B: number): void {
     const H = this.shape.cfg.hidden, GH = this.gateWidth;
-    if (l.c && l.tanhC) {
+    if (l.hh) {
+      this.ops.gruBackward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, l.dH, t * B * H, this.dcCarry,
+        this.dGates, t * B * GH, this.dGatesH!, t * B * GH, B, H);
+    } else if (l.c && l.tanhC) {
       this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
     } else {
       this.ops.rnnBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, B * H);

@@ -57,6 +57,10 @@ export interface WasmKernels {
   lstmForward(gates: number, cPrev: number, c: number, tanhC: number, h: number, B: number, H: number): void;
   /** cells.ts lstmStepBackward; dcCarry [B][H] in and out. */
   lstmBackward(gates: number, cPrev: number, tanhC: number, dh: number, dcCarry: number, dGates: number, B: number, H: number): void;
+  /** cells.ts gruStepForward over B samples; gates and hh [B][3H], hPrev and h [B][H]. */
+  gruForward(gates: number, hh: number, hPrev: number, h: number, B: number, H: number): void;
+  /** cells.ts gruStepBackward; dhCarry [B][H] in and out, dGates and dGatesH [B][3H] out. */
+  gruBackward(gates: number, hh: number, hPrev: number, dh: number, dhCarry: number, dGates: number, dGatesH: number, B: number, H: number): void;
   /** h = tanh(pre) over n floats. */
   rnnForward(pre: number, h: number, n: number): void;
   /** dPre = dh ⊙ (1 − h²) over n floats. */
@@ -109,7 +113,7 @@ interface GemmExports {
 }
 
 type ElementwiseExports = Pick<WasmKernels,
-  'lstmForward' | 'lstmBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'
+  'lstmForward' | 'lstmBackward' | 'gruForward' | 'gruBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'
   | 'softmaxCrossEntropy' | 'softmaxRows' | 'squaredError' | 'addColumnSums' | 'addRowVector'>;
 
 const compiled = new Map<string, WasmModule>();
@@ -140,6 +144,8 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
     scratchFloats: atbScratchFloats,
     lstmForward: elementwise.lstmForward,
     lstmBackward: elementwise.lstmBackward,
+    gruForward: elementwise.gruForward,
+    gruBackward: elementwise.gruBackward,
     rnnForward: elementwise.rnnForward,
     rnnBackward: elementwise.rnnBackward,
     oneHotTable: elementwise.oneHotTable,

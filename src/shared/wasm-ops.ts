@@ -190,6 +190,22 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
         pointer(dcCarry, 0), pointer(dGates, dgOff), B, H,
       );
     },
+    gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h))) {
+        return referenceOps.gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H);
+      }
+      kernels.gruForward(pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(h, hOff), B, H);
+    },
+    gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h) && onMemory(dh) && onMemory(dhCarry)
+        && onMemory(dGates) && onMemory(dGatesH))) {
+        return referenceOps.gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H);
+      }
+      kernels.gruBackward(
+        pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(dh, dhOff), pointer(dhCarry, 0),
+        pointer(dGates, dgOff), pointer(dGatesH, dghOff), B, H,
+      );
+    },
     rnnForward(pre, aOff, h, hOff, n) {
       if (n % 4 !== 0 || !(onMemory(pre) && onMemory(h))) return referenceOps.rnnForward(pre, aOff, h, hOff, n);
       kernels.rnnForward(pointer(pre, aOff), pointer(h, hOff), n);

@@ -1,5 +1,5 @@
 ;; Elementwise kernels of a training step (WebAssembly SIMD128), in place on a shared memory: the
-;; LSTM and Elman cell steps, the one-hot input projection with its weight gradient, the losses
+;; LSTM, GRU and Elman cell steps, the one-hot input projection with its weight gradient, the losses
 ;; (softmax cross-entropy, softmax, squared error) and the bias terms (row-vector adds, column sums).
 ;; Same conventions as kernels.wat: byte pointers, row-major float32, no state, so threads may run
 ;; them at once on one memory as long as what they write doesn't overlap.
@@ -198,7 +198,112 @@
         (local.set $B (i32.sub (local.get $B) (i32.const 1)))
         (br $samples))))
 
-  ;; Elman forward step over n floats: h = tanh(pre).
+;; GRU forward step over B samples (cells.ts gruStepForward): gates [B][r|z|n][H] hold the input
+  ;; projections on entry and the activations after; hh [B][r|z|n][H] the recurrent projections
+  ;; (U h + b_hh, read only); hPrev and h are [B][H].
+  ;; r, z = σ(gates + hh) ; n = tanh(gates_n + r⊙hh_n) ; h = (1 − z)⊙n + z⊙hPrev. Pass by pass
+  ;; over one sample's rows, which stay in L1.
+  (func (export "gruForward")
+    (param $gates i32) (param $hh i32) (param $hPrev i32) (param $h i32) (param $B i32) (param $H i32)
+    (local $gateBytes i32) (local $at i32) (local $end i32) (local $pg i32) (local $ph i32) (local $z v128)
+    (local.set $gateBytes (i32.shl (local.get $H) (i32.const 2)))
+    (block $done
+      (loop $samples
+        (br_if $done (i32.eqz (local.get $B)))
+        ;; r and z rows: gates += hh, then σ in place.
+        (local.set $pg (local.get $gates))
+        (local.set $ph (local.get $hh))
+        (local.set $end (i32.add (local.get $gates) (i32.shl (local.get $gateBytes) (i32.const 1))))
+        (loop $sums
+          (v128.store (local.get $pg) (f32x4.add (v128.load (local.get $pg)) (v128.load (local.get $ph))))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+          (local.set $ph (i32.add (local.get $ph) (i32.const 16)))
+          (br_if $sums (i32.lt_u (local.get $pg) (local.get $end))))
+        (call $sigmoidSpan (local.get $gates) (local.get $gates) (i32.shl (local.get $H) (i32.const 1)))
+        ;; n row: gates_n += r⊙hh_n (`pg` walks n, `ph` hh_n, r is gateBytes·2 behind pg), then tanh.
+        (local.set $end (i32.add (local.get $pg) (local.get $gateBytes)))
+        (loop $resets
+          (v128.store (local.get $pg) (f32x4.add (v128.load (local.get $pg))
+            (f32x4.mul (v128.load (i32.sub (local.get $pg) (i32.shl (local.get $gateBytes) (i32.const 1))))
+              (v128.load (local.get $ph)))))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+          (local.set $ph (i32.add (local.get $ph) (i32.const 16)))
+          (br_if $resets (i32.lt_u (local.get $pg) (local.get $end))))
+        (local.set $pg (i32.add (local.get $gates) (i32.shl (local.get $gateBytes) (i32.const 1))))
+        (call $tanhSpan (local.get $pg) (local.get $pg) (local.get $H))
+        ;; h = (1 − z)⊙n + z⊙hPrev; `at` walks the sample's [H] rows, `pg` its z row.
+        (local.set $pg (i32.add (local.get $gates) (local.get $gateBytes)))
+        (local.set $end (i32.add (local.get $at) (local.get $gateBytes)))
+        (loop $outputs
+          (local.set $z (v128.load (local.get $pg)))
+          (v128.store (i32.add (local.get $h) (local.get $at)) (f32x4.add
+            (f32x4.mul (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $z))
+              (v128.load (i32.add (local.get $pg) (local.get $gateBytes))))
+            (f32x4.mul (local.get $z) (v128.load (i32.add (local.get $hPrev) (local.get $at))))))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+          (local.set $at (i32.add (local.get $at) (i32.const 16)))
+          (br_if $outputs (i32.lt_u (local.get $at) (local.get $end))))
+        (local.set $gates (i32.add (local.get $gates) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $hh (i32.add (local.get $hh) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $B (i32.sub (local.get $B) (i32.const 1)))
+        (br $samples))))
+
+  ;; GRU backward step (cells.ts gruStepBackward): the gradient reaching h_t is dh + dhCarry;
+  ;; dhCarry leaves holding its part through z⊙hPrev. Writes the input side's pre-activation
+  ;; gradients to dGates and the recurrent side's (n scaled by r) to dGatesH.
+  (func (export "gruBackward")
+    (param $gates i32) (param $hh i32) (param $hPrev i32) (param $dh i32) (param $dhCarry i32)
+    (param $dGates i32) (param $dGatesH i32) (param $B i32) (param $H i32)
+    (local $gateBytes i32) (local $end i32) (local $at i32) (local $pg i32) (local $pd i32) (local $pdh i32)
+    (local $r v128) (local $z v128) (local $n v128) (local $dhv v128) (local $dn v128) (local $dr v128) (local $dz v128)
+    (local $one v128)
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $gateBytes (i32.shl (local.get $H) (i32.const 2)))
+    (block $done
+      (loop $samples
+        (br_if $done (i32.eqz (local.get $B)))
+        (local.set $end (i32.add (local.get $at) (local.get $gateBytes)))
+        (local.set $pg (local.get $gates))
+        (local.set $pd (local.get $dGates))
+        (local.set $pdh (local.get $dGatesH))
+        (loop $quads
+          (local.set $r (v128.load (local.get $pg)))
+          (local.set $z (v128.load (i32.add (local.get $pg) (local.get $gateBytes))))
+          (local.set $n (v128.load (i32.add (local.get $pg) (i32.shl (local.get $gateBytes) (i32.const 1)))))
+          (local.set $dhv (f32x4.add (v128.load (i32.add (local.get $dh) (local.get $at)))
+            (v128.load (i32.add (local.get $dhCarry) (local.get $at)))))
+          (v128.store (i32.add (local.get $dhCarry) (local.get $at)) (f32x4.mul (local.get $dhv) (local.get $z)))
+          ;; dn = dh⊙(1−z)⊙(1−n²) ; dr = dn⊙hh_n⊙r(1−r) ; dz = dh⊙(hPrev−n)⊙z(1−z)
+          (local.set $dn (f32x4.mul (f32x4.mul (local.get $dhv) (f32x4.sub (local.get $one) (local.get $z)))
+            (f32x4.sub (local.get $one) (f32x4.mul (local.get $n) (local.get $n)))))
+          (local.set $dr (f32x4.mul
+            (f32x4.mul (local.get $dn)
+              (v128.load (i32.add (i32.add (local.get $hh) (i32.shl (local.get $gateBytes) (i32.const 1)))
+                (i32.sub (local.get $pg) (local.get $gates)))))
+            (f32x4.mul (local.get $r) (f32x4.sub (local.get $one) (local.get $r)))))
+          (local.set $dz (f32x4.mul
+            (f32x4.mul (local.get $dhv) (f32x4.sub (v128.load (i32.add (local.get $hPrev) (local.get $at))) (local.get $n)))
+            (f32x4.mul (local.get $z) (f32x4.sub (local.get $one) (local.get $z)))))
+          (v128.store (local.get $pd) (local.get $dr))
+          (v128.store (i32.add (local.get $pd) (local.get $gateBytes)) (local.get $dz))
+          (v128.store (i32.add (local.get $pd) (i32.shl (local.get $gateBytes) (i32.const 1))) (local.get $dn))
+          (v128.store (local.get $pdh) (local.get $dr))
+          (v128.store (i32.add (local.get $pdh) (local.get $gateBytes)) (local.get $dz))
+          (v128.store (i32.add (local.get $pdh) (i32.shl (local.get $gateBytes) (i32.const 1)))
+            (f32x4.mul (local.get $dn) (local.get $r)))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+          (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
+          (local.set $pdh (i32.add (local.get $pdh) (i32.const 16)))
+          (local.set $at (i32.add (local.get $at) (i32.const 16)))
+          (br_if $quads (i32.lt_u (local.get $at) (local.get $end))))
+        (local.set $gates (i32.add (local.get $gates) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $hh (i32.add (local.get $hh) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $dGates (i32.add (local.get $dGates) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $dGatesH (i32.add (local.get $dGatesH) (i32.mul (local.get $gateBytes) (i32.const 3))))
+        (local.set $B (i32.sub (local.get $B) (i32.const 1)))
+        (br $samples))))
+
+    ;; Elman forward step over n floats: h = tanh(pre).
   (func (export "rnnForward") (param $pre i32) (param $h i32) (param $n i32)
     (call $tanhSpan (local.get $pre) (local.get $h) (local.get $n)))
 
