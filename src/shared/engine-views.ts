@@ -18,7 +18,7 @@ export interface SharedViews {
   grads: Float32Array[];
   optimizerSlots: Float32Array[];
   /** Per worker: its shard of the batch, time-major (the data module's BatchArrays shape). */
-  shards: { tokens: Int32Array; inputs: Float32Array; targetIds: Int32Array; targetValues: Float32Array }[];
+  shards: { tokens: Int32Array; inputs: Float32Array; targetIds: Int32Array; targetValues: Float32Array; lengths: Int32Array }[];
 }
 
 export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): SharedViews {
@@ -36,6 +36,7 @@ export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): Share
       inputs: f32(memory, s.inputs),
       targetIds: i32(memory, s.targetIds),
       targetValues: f32(memory, s.targetValues),
+      lengths: i32(memory, s.lengths),
     })),
   };
 }
@@ -65,6 +66,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       inputs: spec.input === 'dense' ? s.inputs : null,
       targetIds: spec.loss === 'ce' ? s.targetIds : null,
       targetValues: spec.loss === 'mse' ? s.targetValues : null,
+      lengths: spec.variableLengths ? s.lengths : null,
     },
   };
 }

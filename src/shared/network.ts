@@ -86,6 +86,11 @@ export interface ShardInput {
   targetIds: Int32Array | null;
   /** mse: [T·B·O] for outputs 'all', [B·O] for 'last'. */
   targetValues: FloatArray | null;
+  /**
+   * Variable-length sequences: [B] steps of each (1..T), non-increasing (longest first, as
+   * PyTorch's pack_padded_sequence with enforce_sorted). Absent or null: every sequence is T long.
+   */
+  lengths?: Int32Array | null;
 }
 
 export interface ForwardOptions {
@@ -134,6 +139,10 @@ export class Network<A extends FloatArray> {
   /** G·H: the width of one sample's gate block. */
   private readonly gateWidth: number;
   private lastB = 0;
+  /** [T] sequences still running at step t (lengths > t) when the shard is masked. */
+  private readonly activeRows: Int32Array;
+  /** Whether the last forward had sequences shorter than T (backward then masks the same way). */
+  private masked = false;
 
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
     this.shape = shape;
@@ -160,6 +169,80 @@ export class Network<A extends FloatArray> {
     this.dGates = alloc(T * B * GH);
     this.dGatesH = gru ? alloc(T * B * GH) : null;
     this.dcCarry = alloc(B * H);
+    this.activeRows = new Int32Array(T);
+  }
+
+  /**
+   * Reads the shard's lengths into activeRows. Past its own end a sequence's state is carried
+   * unchanged and it takes no loss (SPEC §2), so only the first activeRows[t] rows of step t run
+   * the cell; sorted lengths make those rows a prefix.
+   */
+  private setLengths(lengths: Int32Array | null | undefined, B: number, opt: ForwardOptions): boolean {
+    const T = this.shape.seqLen;
+    if (!lengths) return false;
+    if (lengths.length < B) throw new Error(`lengths holds ${lengths.length} sequences, the shard has ${B}`);
+    let prev = T, full = true;
+    for (let b = 0; b < B; b++) {
+      const n = lengths[b];
+      if (!(Number.isInteger(n) && n >= 1 && n <= prev)) {
+        throw new Error(`lengths must be in 1..${T} and non-increasing; sequence ${b} has ${n} after ${prev}`);
+      }
+      if (n !== T) full = false;
+      prev = n;
+    }
+    if (full) return false;
+    if (this.shape.cfg.recurrence === 'output') throw new Error('variable-length sequences need hidden recurrence');
+    if (opt.carryState) throw new Error('variable-length sequences cannot carry state between calls');
+    let running = B;
+    for (let t = 0; t < T; t++) {
+      while (running > 0 && lengths[running - 1] <= t) running--;
+      this.activeRows[t] = running;
+    }
+    return true;
+  }
+
+  /** Rows of step t that run the cell: all B, or the sequences not yet ended. */
+  private rowsAt(t: number, B: number): number {
+    return this.masked ? this.activeRows[t] : B;
+  }
+
+  /** Sequences that ended before step t keep their state: slot t+1 = slot t for rows [rows, B). */
+  private carryEndedState(l: LayerBuffers<A>, t: number, B: number, rows: number): void {
+    const H = this.shape.cfg.hidden;
+    const from = t * B * H + rows * H, to = (t + 1) * B * H;
+    l.h.copyWithin(from + B * H, from, to);
+    if (l.c) l.c.copyWithin(from + B * H, from, to);
+  }
+
+  /**
+   * Backward through a carried step: ended rows have no gate gradient, and the gradient reaching
+   * their h_t reaches h_{t-1} unchanged (their carried dL/dc, or GRU dL/dh share, stays zero:
+   * the cell kernels never touch rows past `rows`).
+   */
+  private carryEndedGradient(l: LayerBuffers<A>, t: number, B: number, rows: number): void {
+    const H = this.shape.cfg.hidden, GH = this.gateWidth;
+    this.dGates.fill(0, t * B * GH + rows * GH, (t + 1) * B * GH);
+    this.dGatesH?.fill(0, t * B * GH + rows * GH, (t + 1) * B * GH);
+    if (t === 0) return;
+    const dH = l.dH, cur = t * B * H, prev = (t - 1) * B * H;
+    for (let k = rows * H; k < B * H; k++) dH[prev + k] += dH[cur + k];
+  }
+
+  /** The loss of outputs 'all' over the steps each sequence really has; dY is zero elsewhere. */
+  private maskedLoss(input: ShardInput, B: number, dY: A | null, scale: number): number {
+    const { seqLen: T, cfg } = this.shape;
+    const O = cfg.outputSize;
+    dY?.fill(0, 0, T * B * O);
+    let total = 0;
+    for (let t = 0; t < T; t++) {
+      const rows = this.activeRows[t];
+      if (rows === 0) break;
+      const off = t * B * O;
+      total += this.shape.loss === 'ce'
+        ? this.ops.softmaxCrossEntropy(this.y, off, this.probs, input.targetIds!, t * B, rows, O, dY, scale)
+        : this.ops.meanSquaredError(this.y, off, input.targetValues!, off, rows, O, dY, scale);
+    }
+    return total;
   }
 
   /** Rows of y that carry a prediction, and where they start. */
@@ -176,6 +259,7 @@ export class Network<A extends FloatArray> {
     if (B > this.shape.batch) throw new Error(`shard of ${B} sequences exceeds the buffers (${this.shape.batch})`);
     if (opt.carryState && B !== this.lastB) throw new Error('carryState needs the same shard size as the previous call');
     this.lastB = B;
+    this.masked = this.setLengths(input.lengths, B, opt);
     const H = cfg.hidden, O = cfg.outputSize;
     for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
     if (this.yHat) this.initialSlot(this.yHat, B * O, opt.carryState === true);
@@ -183,6 +267,10 @@ export class Network<A extends FloatArray> {
     else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true);
     const { row0, rows } = this.predictedRows(B);
     const dY = opt.gradScale === null ? null : this.dY;
+    if (this.masked && cfg.outputs === 'all') {
+      if (!(this.shape.loss === 'ce' ? input.targetIds : input.targetValues)) throw new Error('the loss needs its targets');
+      return this.maskedLoss(input, B, dY, opt.gradScale ?? 0);
+    }
     // The loss writes every dY of the predicted rows; the rest is zero.
     if (dY) {
       dY.fill(0, 0, row0 * O);
@@ -225,29 +313,31 @@ export class Network<A extends FloatArray> {
   }
 
   /**
-   * Step t's recurrent product with the state fed back (h_{t-1}, or ŷ_{t-1} of `width` at srcOff):
-   * added to the gates, or for a GRU written with b_hh into hh (b_hn must stay inside r⊙(…)).
-   * A zero state (t = 0, nothing carried in) contributes nothing but the GRU's bias.
+   * Step t's recurrent product with the state fed back (h_{t-1}, or ŷ_{t-1} of `width` at srcOff)
+   * for the first `rows` of the B sequences: added to the gates, or for a GRU written with b_hh
+   * into hh (b_hn must stay inside r⊙(…)). A zero state (t = 0, nothing carried in) contributes
+   * nothing but the GRU's bias.
    */
-  private recurrentProduct(l: LayerBuffers<A>, lp: ModelViews<A>['layers'][number], t: number, B: number, src: A, srcOff: number, width: number, zeroState: boolean): void {
+  private recurrentProduct(l: LayerBuffers<A>, lp: ModelViews<A>['layers'][number], t: number, B: number, src: A, srcOff: number, width: number, zeroState: boolean, rows = B): void {
     const GH = this.gateWidth, off = t * B * GH;
     if (!l.hh) {
-      if (!zeroState) this.ops.abt(l.gates, off, src, srcOff, lp.wRec, 0, B, GH, width, 1);
+      if (!zeroState) this.ops.abt(l.gates, off, src, srcOff, lp.wRec, 0, rows, GH, width, 1);
       return;
     }
-    if (zeroState) l.hh.fill(0, off, off + B * GH);
-    else this.ops.abt(l.hh, off, src, srcOff, lp.wRec, 0, B, GH, width, 0);
-    this.ops.addRowVector(l.hh, off, lp.biasHh!, B, GH);
+    if (zeroState) l.hh.fill(0, off, off + rows * GH);
+    else this.ops.abt(l.hh, off, src, srcOff, lp.wRec, 0, rows, GH, width, 0);
+    this.ops.addRowVector(l.hh, off, lp.biasHh!, rows, GH);
   }
 
-  private cellForward(l: LayerBuffers<A>, t: number, B: number): void {
+  /** Step t of the first `rows` of the B sequences. */
+  private cellForward(l: LayerBuffers<A>, t: number, B: number, rows = B): void {
     const H = this.shape.cfg.hidden, GH = this.gateWidth;
     if (l.hh) {
-      this.ops.gruForward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, (t + 1) * B * H, B, H);
+      this.ops.gruForward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, (t + 1) * B * H, rows, H);
     } else if (l.c && l.tanhC) {
-      this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, B, H);
+      this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, rows, H);
     } else {
-      this.ops.rnnForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, B * H);
+      this.ops.rnnForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, rows * H);
     }
   }
 
@@ -258,9 +348,13 @@ export class Network<A extends FloatArray> {
       const l = this.layers[k], lp = p.layers[k];
       this.inputProjection(k, p, input, B);
       for (let t = 0; t < T; t++) {
+        const rows = this.rowsAt(t, B);
         // h_{-1} = 0 contributes nothing unless a state is carried in.
-        this.recurrentProduct(l, lp, t, B, l.h, t * B * H, H, t === 0 && !carry);
-        this.cellForward(l, t, B);
+        if (rows > 0) {
+          this.recurrentProduct(l, lp, t, B, l.h, t * B * H, H, t === 0 && !carry, rows);
+          this.cellForward(l, t, B, rows);
+        }
+        if (rows < B) this.carryEndedState(l, t, B, rows);
       }
     }
     const top = this.layers[cfg.layers - 1];
@@ -326,9 +420,13 @@ export class Network<A extends FloatArray> {
       const dRec = this.recurrentGateGradients();
       this.dcCarry.fill(0, 0, B * H);
       for (let t = T - 1; t >= 0; t--) {
-        this.cellBackward(l, t, B);
-        // dL/dh_{t-1} += dG_t · W_hh
-        if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, dRec, t * B * GH, lp.wRec, 0, B, H, GH, 1);
+        const rows = this.rowsAt(t, B);
+        if (rows > 0) {
+          this.cellBackward(l, t, B, rows);
+          // dL/dh_{t-1} += dG_t · W_hh
+          if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, dRec, t * B * GH, lp.wRec, 0, rows, H, GH, 1);
+        }
+        if (rows < B) this.carryEndedGradient(l, t, B, rows);
       }
       // dW_hh += Σ_t dG_tᵀ · h_{t-1}: h slots 0..T-1 are exactly h_{t-1}.
       this.ops.atb(lg.wRec, 0, dRec, 0, l.h, 0, GH, H, T * B, 1);
@@ -373,15 +471,15 @@ export class Network<A extends FloatArray> {
     return this.dGatesH ?? this.dGates;
   }
 
-  private cellBackward(l: LayerBuffers<A>, t: number, B: number): void {
+  private cellBackward(l: LayerBuffers<A>, t: number, B: number, rows = B): void {
     const H = this.shape.cfg.hidden, GH = this.gateWidth;
     if (l.hh) {
       this.ops.gruBackward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, l.dH, t * B * H, this.dcCarry,
-        this.dGates, t * B * GH, this.dGatesH!, t * B * GH, B, H);
+        this.dGates, t * B * GH, this.dGatesH!, t * B * GH, rows, H);
     } else if (l.c && l.tanhC) {
-      this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, B, H);
+      this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, rows, H);
     } else {
-      this.ops.rnnBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, B * H);
+      this.ops.rnnBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, rows * H);
     }
   }
 

@@ -55,6 +55,8 @@ export interface ShardRegions {
   inputs: Region;
   targetIds: Region;
   targetValues: Region;
+  /** Int32 [shardCapacity]: steps of each sequence (variable-length data; empty otherwise). */
+  lengths: Region;
 }
 
 export interface EngineSpec {
@@ -70,6 +72,8 @@ export interface EngineSpec {
   teacherForcing: boolean;
   /** The network's kernels (products, cells, one-hot input): the TypeScript reference or WebAssembly SIMD. */
   kernels: 'ts' | 'wasm';
+  /** Sequences of the batch may be shorter than seqLen (padded; lengths written per shard). */
+  variableLengths?: boolean;
 }
 
 export interface SharedPlan {
@@ -138,6 +142,7 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     inputs: take(spec.input === 'dense' ? rows * cfg.inputSize * 4 : 0),
     targetIds: take(spec.loss === 'ce' ? targetRows * 4 : 0),
     targetValues: take(spec.loss === 'mse' ? targetRows * cfg.outputSize * 4 : 0),
+    lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
   }));
   const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T) * 4;
   const scratch = Array.from({ length: N }, () => take(scratchBytes));
