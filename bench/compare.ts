@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBench, WORKLOADS } from '../src/main/bench.js';
+import { runBench } from '../src/main/bench/bench.js';
+import { WORKLOADS } from '../src/main/bench/workloads.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const torchScript = resolve(repo, '../shared/anchors/torch_lstm_bench.py');

@@ -4,8 +4,8 @@
  * which includes the main thread's batch fill and handshake). Shares of the step's wall time,
  * averaged over the workers. Usage: node dist/bench/profile.js [--workloads W1,W3] [--workers 2] [--steps 40]
  */
-import { runBench } from '../src/main/bench.js';
-import { Engine } from '../src/main/engine.js';
+import { runBench } from '../src/main/bench/bench.js';
+import { Engine } from '../src/main/run/engine.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

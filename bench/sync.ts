@@ -14,7 +14,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { Engine } from '../src/main/engine.js';
+import { Engine } from '../src/main/run/engine.js';
 import { initParams } from '../src/shared/init.js';
 import type { EngineSpec } from '../src/shared/shared-memory.js';
 import type { BarrierJob } from './sync-worker.js';

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runCli } from '../dist/src/main/cli.js';
+import { runCli } from '../dist/src/main/cli/main.js';
 
 runCli();

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessagePort, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { runBench } from '../src/main/bench.js';
-import { Engine } from '../src/main/engine.js';
-import { shardRange } from '../src/main/data.js';
+import { runBench } from '../src/main/bench/bench.js';
+import { Engine } from '../src/main/run/engine.js';
+import { shardRange } from '../src/main/data/sharding.js';
 import { initParams } from '../src/shared/init.js';
 import type { EngineSpec } from '../src/shared/shared-memory.js';
 

@@ -2,16 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { checkVocab, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../src/main/checkpoint.js';
+import { checkVocab, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../src/main/checkpoint/checkpoint.js';
 import { InputError } from '../src/main/errors.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, type TensorToEncode } from '../src/main/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, type TensorToEncode } from '../src/main/checkpoint/safetensors.js';
 import { paramLayout, tensorViews } from '../src/shared/layout.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
 import { expectKeyedInputError, thrownBy } from './helpers/input-error.js';
 
 // Tests run from dist/test/, two levels below the repository root.
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const GOLDEN_MODEL = path.resolve(repoRoot, '../shared/anchors/golden/lstm1/model.safetensors');
+const GOLDEN_MODEL = path.resolve(repoRoot, 'test/fixtures/golden/lstm1/model.safetensors');
 
 const FILE = 'run/checkpoint.safetensors';
 const expectKeyed = (tt: Parameters<typeof expectKeyedInputError>[0], fn: () => unknown, key: string, problem: RegExp): void =>

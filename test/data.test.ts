@@ -1,9 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
-import {
-  BatchSchedule, epochOrder, loadDataset, shardRange,
-  type BatchArrays, type Dataset, type DataSpec, type Split,
-} from '../src/main/data.js';
+import { BatchSchedule, epochOrder } from '../src/main/data/batching.js';
+import type { BatchArrays, Dataset, DataSpec, Split } from '../src/main/data/dataset.js';
+import { loadDataset } from '../src/main/data/load.js';
+import { shardRange } from '../src/main/data/sharding.js';
 
 const EXPERIMENT = 'exp.yaml';
 

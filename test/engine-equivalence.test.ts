@@ -3,9 +3,9 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseExperiment } from '../src/main/experiment.js';
-import { train } from '../src/main/trainer.js';
-import { readSafetensors } from '../src/main/safetensors.js';
+import { parseExperiment } from '../src/main/experiment/experiment.js';
+import { train } from '../src/main/run/trainer.js';
+import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
 

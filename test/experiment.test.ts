@@ -2,10 +2,9 @@ import t from 'tap';
 import { expectInputError } from './helpers/input-error.js';
 import { join } from 'node:path';
 import { InputError } from '../src/main/errors.js';
-import {
-  applyOverride, EXPERIMENT_KEYS, firstDifference, loadExperiment, parseExperiment, RESUME_MUTABLE_KEYS,
-  type Experiment,
-} from '../src/main/experiment.js';
+import { applyOverride } from '../src/main/experiment/overrides.js';
+import { EXPERIMENT_KEYS } from '../src/main/experiment/keys.js';
+import { firstDifference, loadExperiment, parseExperiment, RESUME_MUTABLE_KEYS, type Experiment } from '../src/main/experiment/experiment.js';
 
 type Asserts = Pick<typeof t, 'match' | 'notMatch'>;
 type WithTestdir = Pick<typeof t, 'testdir'>;

@@ -1,14 +1,14 @@
-// The public golden case (../shared/anchors/golden/lstm1), computed by PyTorch in float64,
+// The public golden case (test/fixtures/golden/lstm1), computed by PyTorch in float64,
 // reproduced through the CLI: eval loss, and one full-batch SGD step with 1, 2 and 3 workers.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSafetensors } from '../src/main/safetensors.js';
+import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const golden = resolve(repo, '../shared/anchors/golden/lstm1');
+const golden = resolve(repo, 'test/fixtures/golden/lstm1');
 const expected = JSON.parse(readFileSync(join(golden, 'expected.json'), 'utf8')) as { loss_init: number; windows: number; seqLen: number; lr: number };
 const recur = (...args: string[]): string => execFileSync(process.execPath, [join(repo, 'bin/recur.js'), ...args], { encoding: 'utf8' });
 

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { loadCheckpoint } from '../src/main/checkpoint.js';
-import { readSafetensors } from '../src/main/safetensors.js';
+import { loadCheckpoint } from '../src/main/checkpoint/checkpoint.js';
+import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { errorLines, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
 
 /** A small deterministic text with a few dozen distinct characters. */

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { InputError } from '../src/main/errors.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, writeFileAtomic } from '../src/main/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { writeFileAtomic } from '../src/main/atomic-write.js';
 import { expectKeyedInputError, thrownBy } from './helpers/input-error.js';
 
 const FILE = 'model.safetensors';
@@ -175,7 +176,7 @@ t.test(
     const target = path.join(dir, 'checkpoint.safetensors');
     writeFileAtomic(target, Buffer.from('old checkpoint'));
     // `ulimit -f` caps file size even for root; Node ignores SIGXFSZ, so the write fails with EFBIG.
-    const moduleUrl = new URL('../src/main/safetensors.js', import.meta.url).href;
+    const moduleUrl = new URL('../src/main/atomic-write.js', import.meta.url).href;
     const script = `
       import { writeFileAtomic } from ${JSON.stringify(moduleUrl)};
       try { writeFileAtomic(process.env.TARGET, new Uint8Array(256 * 1024)); console.log('written'); }

@@ -5,7 +5,7 @@ import { Network } from '../src/shared/network.js';
 import { modelViews, paramLayout } from '../src/shared/layout.js';
 import { initParams } from '../src/shared/init.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
-import { sampleText } from '../src/main/sample.js';
+import { sampleText } from '../src/main/run/sample.js';
 
 const V = 6, T = 7;
 for (const [cell, recurrence, layers] of [['lstm', 'hidden', 2], ['rnn', 'hidden', 1], ['lstm', 'output', 1]] as const) {

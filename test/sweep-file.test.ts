@@ -2,7 +2,7 @@ import t from 'tap';
 import { expectInputError } from './helpers/input-error.js';
 import { join } from 'node:path';
 import { InputError } from '../src/main/errors.js';
-import { expandTrials, loadSweep, type SweepSpec } from '../src/main/sweep-file.js';
+import { expandTrials, loadSweep, type SweepSpec } from '../src/main/experiment/sweep-file.js';
 
 type Asserts = Pick<typeof t, 'match' | 'notMatch'>;
 type WithTestdir = Pick<typeof t, 'testdir'>;

@@ -2,10 +2,12 @@ import t from 'tap';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { barChartSvg, lossChartSvg, writeRunChart } from '../src/main/charts.js';
+import { barChartSvg, lossChartSvg } from '../src/main/report/charts.js';
+import { writeRunChart } from '../src/main/report/run-chart.js';
 import { InputError, RunError } from '../src/main/errors.js';
-import { runSweep, type SweepSummary, type TrialRecord } from '../src/main/sweep.js';
-import type { MetricsLine } from '../src/main/trainer.js';
+import { runSweep, type SweepSummary } from '../src/main/sweep/sweep.js';
+import { type TrialRecord } from '../src/main/sweep/trials.js';
+import type { MetricsLine } from '../src/main/report/metrics.js';
 
 // Tiny runs: a handful of steps of an 8-step adding problem with 4 hidden units, ~0.1 s a trial.
 const BASE = `data: { task: adding, seqLen: 8, trainSize: 64, valSize: 16 }

@@ -3,10 +3,10 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseExperiment } from '../src/main/experiment.js';
-import { train } from '../src/main/trainer.js';
-import { readSafetensors } from '../src/main/safetensors.js';
-import { evaluateCheckpoint } from '../src/main/evaluate.js';
+import { parseExperiment } from '../src/main/experiment/experiment.js';
+import { train } from '../src/main/run/trainer.js';
+import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { evaluateCheckpoint } from '../src/main/run/evaluate.js';
 
 t.test('checkpoint names and shapes follow PyTorch; save → load gives the same loss', async (t) => {
   const dir = t.testdir();

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { gemmAB, gemmABt, gemmAtB } from '../src/shared/gemm.js';
 import { Rng } from '../src/shared/rng.js';
+
 import {
   createSharedMemory, instantiateKernels, type WasmKernels, type WasmMemory,
 } from '../src/shared/wasm-kernels.js';
-
 const SIZES = [1, 3, 5, 15, 16, 17, 33, 65, 130];
 /** Written around every output region; must survive every kernel call. */
 const GUARD = 12345.5;

@@ -6,12 +6,14 @@
  *
  * Errors are InputError (bad input: what the CLI reports with exit 2) or RunError (exit 1).
  */
-export { train, type TrainOptions, type TrainResult, type MetricsLine } from './trainer.js';
-export { loadExperiment, parseExperiment, type Experiment } from './experiment.js';
-export { evaluateCheckpoint, type EvalOptions, type EvalResult } from './evaluate.js';
-export { sampleText, type SampleOptions } from './sample.js';
-export { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
-export { runSweep, type SweepOptions, type SweepSummary } from './sweep.js';
-export { runBench, type BenchOptions, type BenchReport } from './bench.js';
+export { train, type TrainOptions, type TrainResult } from './run/trainer.js';
+export type { MetricsLine } from './report/metrics.js';
+export { loadExperiment, parseExperiment, type Experiment } from './experiment/experiment.js';
+export { evaluateCheckpoint, type EvalOptions, type EvalResult } from './run/evaluate.js';
+export { sampleText, type SampleOptions } from './run/sample.js';
+export { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint/checkpoint.js';
+export { runSweep, type SweepOptions, type SweepSummary } from './sweep/sweep.js';
+export { runBench, type BenchOptions } from './bench/bench.js';
+export type { BenchReport, BenchResult } from './bench/results.js';
 export { InputError, RunError } from './errors.js';
 export type { ModelConfig } from '../shared/model-config.js';

@@ -4,16 +4,20 @@
  * keeps `trials.jsonl` (one line per finished trial, appended) and `summary.md` + `summary.svg`
  * (rewritten after every trial), so an interrupted sweep reruns only what has not succeeded.
  */
-import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { barChartSvg, formatNumber, readMetrics } from './charts.js';
-import { firstLine, InputError, RunError } from './errors.js';
-import { applyOverride, parseExperiment, readMappingFile, type Experiment } from './experiment.js';
-import { writeFileAtomic } from './safetensors.js';
-import { expandTrials, loadSweep, type SweepSpec } from './sweep-file.js';
-import { train, type MetricsLine } from './trainer.js';
+import { dirname, join, resolve } from 'node:path';
+import { formatNumber } from '../report/charts.js';
+import { readMetrics } from '../report/metrics.js';
+import { firstLine, InputError, RunError } from '../errors.js';
+import { applyOverride } from '../experiment/overrides.js';
+import { parseExperiment, type Experiment } from '../experiment/experiment.js';
+import { readMappingFile } from '../experiment/file.js';
+import { loadSweep, type SweepSpec } from '../experiment/sweep-file.js';
+import { train } from '../run/trainer.js';
+import type { MetricsLine } from '../report/metrics.js';
+import { describeParameters, rankTrials, writeSummaryFiles } from './summary.js';
+import { planTrials, readTrialRecords, TRIALS_FILE, type PlannedTrial, type TrialRecord } from './trials.js';
 
 export interface SweepOptions {
   /** Trials trained at once (default 1); the cores are split between them. */
@@ -23,17 +27,6 @@ export interface SweepOptions {
   onNotice?: (text: string) => void;
   /** Stops the running trials after their current step; they are not recorded, so a rerun retries them. */
   stopSignal?: AbortSignal;
-}
-
-/** One line of trials.jsonl. */
-export interface TrialRecord {
-  id: string;
-  parameters: Record<string, unknown>;
-  /** The final value of the sweep's metric; null when the trial failed. */
-  metric: number | null;
-  status: 'ok' | 'failed';
-  error?: string;
-  seconds: number;
 }
 
 export interface SweepSummary {
@@ -51,17 +44,6 @@ export interface SweepSummary {
   skipped: number;
   status: 'completed' | 'interrupted';
 }
-
-interface PlannedTrial {
-  index: number;
-  id: string;
-  parameters: Record<string, unknown>;
-  dir: string;
-}
-
-export const TRIALS_FILE = 'trials.jsonl';
-export const SUMMARY_FILE = 'summary.md';
-export const SUMMARY_CHART_FILE = 'summary.svg';
 
 export async function runSweep(file: string, opts: SweepOptions = {}): Promise<SweepSummary> {
   const spec = loadSweep(file);
@@ -125,40 +107,6 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
     name: spec.name, outDir, metric: spec.metric, total: allTrials.length, trials, best: ranked[0]?.status === 'ok' ? ranked[0] : null,
     ran, skipped, status: interrupted ? 'interrupted' : 'completed',
   };
-}
-
-/** The trials in expansion order, each with a stable id: its position and a hash of its parameters. */
-function planTrials(spec: SweepSpec, outDir: string): PlannedTrial[] {
-  const expanded = expandTrials(spec);
-  const digits = Math.max(3, String(expanded.length).length);
-  return expanded.map((parameters, index) => {
-    const id = `trial-${String(index + 1).padStart(digits, '0')}-${parameterHash(parameters)}`;
-    return { index, id, parameters, dir: join(outDir, id) };
-  });
-}
-
-function parameterHash(parameters: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(parameters).sort().map((key) => [key, parameters[key]]));
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 6);
-}
-
-/** The records of trials.jsonl by id: an 'ok' line wins over 'failed' ones, else the latest line counts. */
-function readTrialRecords(path: string, notice: (text: string) => void): Map<string, TrialRecord> {
-  const records = new Map<string, TrialRecord>();
-  if (!existsSync(path)) return records;
-  readFileSync(path, 'utf8').split('\n').forEach((text, i) => {
-    if (text.trim() === '') return;
-    let record: TrialRecord;
-    try {
-      record = JSON.parse(text) as TrialRecord;
-    } catch {
-      notice(`warning: ${path}: line ${i + 1} is not JSON (a crash mid-write?); ignoring it`);
-      return;
-    }
-    if (typeof record.id !== 'string') return;
-    if (records.get(record.id)?.status !== 'ok' || record.status === 'ok') records.set(record.id, record);
-  });
-  return records;
 }
 
 type TrialOutcome = 'interrupted' | { record: TrialRecord; error?: unknown };
@@ -227,105 +175,3 @@ function everyTrialFailed(count: number, trialsPath: string, errorsThisRun: unkn
 }
 
 /** 'ok' trials best first (ties keep trial order), then the failed ones in trial order. */
-function rankTrials(records: TrialRecord[], goal: SweepSpec['metric']['goal']): TrialRecord[] {
-  const sign = goal === 'minimize' ? 1 : -1;
-  const ok = records.filter((r) => r.status === 'ok').sort((a, b) => sign * (a.metric! - b.metric!));
-  return [...ok, ...records.filter((r) => r.status !== 'ok')];
-}
-
-function describeParameters(parameters: Record<string, unknown>): string {
-  return Object.entries(parameters).map(([key, value]) => `${key}=${formatValue(value)}`).join(' ');
-}
-
-function formatValue(value: unknown): string {
-  return typeof value === 'number' ? formatNumber(value) : String(value);
-}
-
-/** The value as `--set` reads it back: strings bare, everything else as JSON (all digits of a number). */
-function formatExact(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** Quoted for a POSIX shell when it holds anything but plain path and number characters. */
-function shellWord(text: string): string {
-  return /^[\w.,:=+\-/]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Relative to the current folder when it lies below it, else absolute. */
-function displayPath(path: string): string {
-  const fromHere = relative(process.cwd(), path);
-  return fromHere.startsWith('..') ? path : fromHere;
-}
-
-/** A markdown table cell: no line breaks, and `|` would end the cell. */
-function cell(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
-}
-
-function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: PlannedTrial[], finished: Map<string, TrialRecord>): void {
-  const records = allTrials.map((trial) => finished.get(trial.id)).filter((r): r is TrialRecord => r !== undefined);
-  const ranked = rankTrials(records, spec.metric.goal);
-  const best = ranked[0]?.status === 'ok' ? ranked[0] : null;
-  const { name: metric, goal } = spec.metric;
-  const keys = Object.keys(spec.parameters);
-  const failures = records.filter((r) => r.status === 'failed');
-
-  const chart = barChartSvg(
-    allTrials.filter((t) => finished.has(t.id)).map((t) => {
-      const record = finished.get(t.id)!;
-      return { label: t.id, value: record.metric, highlight: record === best };
-    }),
-    { title: `${spec.name}: ${metric} per trial (${goal === 'minimize' ? 'lower' : 'higher'} is better)`, yLabel: metric },
-  );
-  writeFileAtomic(join(outDir, SUMMARY_CHART_FILE), new TextEncoder().encode(chart));
-
-  const md: string[] = [
-    `# Sweep \`${spec.name}\``,
-    '',
-    `- sweep file: \`${relative(outDir, resolve(spec.file))}\`, base experiment: \`${relative(outDir, spec.base)}\``,
-    `- method: ${spec.method}, ${allTrials.length} trials; ${records.length - failures.length} ok, ${failures.length} failed` +
-      (records.length < allTrials.length ? `, ${allTrials.length - records.length} not finished yet` : ''),
-    `- metric: \`${metric}\` (${goal})`,
-    '',
-    '## Best',
-    '',
-  ];
-  if (best) {
-    const sets = keys.map((key) => `--set ${shellWord(`${key}=${formatExact(best.parameters[key])}`)}`).join(' ');
-    md.push(
-      `[\`${best.id}\`](${best.id}/): ${metric} **${formatNumber(best.metric!)}**`,
-      '',
-      '| parameter | value |',
-      '|---|---|',
-      ...keys.map((key) => `| \`${key}\` | ${cell(formatExact(best.parameters[key]))} |`),
-      '',
-      'Train it again with:',
-      '',
-      '```sh',
-      `recur train ${shellWord(displayPath(spec.base))} ${sets}`,
-      '```',
-    );
-  } else {
-    md.push('No trial has succeeded yet.');
-  }
-  md.push(
-    '',
-    `![${metric} per trial](${SUMMARY_CHART_FILE})`,
-    '',
-    '## Trials',
-    '',
-    `| rank | trial | ${keys.map((k) => `\`${k}\``).join(' | ')} | ${metric} | seconds | status |`,
-    `|---:|---|${keys.map(() => '---|').join('')}---:|---:|---|`,
-    ...ranked.map((r, i) => {
-      const rank = r.status === 'ok' ? String(i + 1) : '–';
-      const values = keys.map((key) => cell(formatValue(r.parameters[key])));
-      const value = r.metric === null ? '–' : formatNumber(r.metric);
-      const trial = r.status === 'ok' ? `[${r.id}](${r.id}/)` : r.id;
-      return `| ${rank} | ${trial} | ${values.join(' | ')} | ${value} | ${r.seconds.toFixed(1)} | ${r.status} |`;
-    }),
-  );
-  if (failures.length > 0) {
-    md.push('', '## Failures', '', ...failures.map((r) => `- \`${r.id}\`: ${cell(r.error ?? 'unknown error')}`));
-  }
-  writeFileAtomic(join(outDir, SUMMARY_FILE), new TextEncoder().encode(md.join('\n') + '\n'));
-}

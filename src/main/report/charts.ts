@@ -3,10 +3,7 @@
  * the bar chart of a sweep's metric per trial. Plain SVG 1.1, so browsers, GitHub's markdown
  * preview and image viewers all show them.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { writeFileAtomic } from './safetensors.js';
-import type { MetricsLine } from './trainer.js';
+import type { MetricsLine } from './metrics.js';
 
 const WIDTH = 720;
 const HEIGHT = 420;
@@ -189,38 +186,4 @@ export function barChartSvg(bars: Bar[], opts: { title: string; yLabel: string }
   });
   out.push('</svg>', '');
   return out.join('\n');
-}
-
-/** The metrics lines of a metrics.jsonl; blank lines and a half-written last line are skipped. */
-export function readMetrics(path: string): MetricsLine[] {
-  if (!existsSync(path)) return [];
-  const lines: MetricsLine[] = [];
-  for (const text of readFileSync(path, 'utf8').split('\n')) {
-    if (text.trim() === '') continue;
-    try {
-      lines.push(JSON.parse(text) as MetricsLine);
-    } catch {
-      // A run killed mid-write leaves a partial line; the chart shows what was complete.
-    }
-  }
-  return lines;
-}
-
-/** Writes `<outDir>/loss.svg` from `<outDir>/metrics.jsonl` (atomically) and returns its path. */
-export function writeRunChart(outDir: string): string {
-  const lines = readMetrics(join(outDir, 'metrics.jsonl'));
-  const svgPath = join(outDir, 'loss.svg');
-  writeFileAtomic(svgPath, new TextEncoder().encode(lossChartSvg(lines, `${runName(outDir)} — loss`)));
-  return svgPath;
-}
-
-/** The experiment's name from config.json, else the folder's name. */
-function runName(outDir: string): string {
-  try {
-    const name = (JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')) as { name?: unknown }).name;
-    if (typeof name === 'string' && name !== '') return name;
-  } catch {
-    // No readable config.json: fall back to the folder's name.
-  }
-  return basename(outDir);
 }

@@ -4,30 +4,22 @@
  * signals, divergence and worker failure.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { ModelConfig } from '../shared/model-config.js';
-import { initParams } from '../shared/init.js';
-import { optimizerSlots } from '../shared/optim.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
-import { BatchSchedule, loadDataset, shardRange, type Dataset, type Split } from './data.js';
+import type { ModelConfig } from '../../shared/model-config.js';
+import { initParams } from '../../shared/init.js';
+import { optimizerSlots } from '../../shared/optim.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { BatchSchedule } from '../data/batching.js';
 import { Engine } from './engine.js';
-import { firstLine, InputError, inputError, RunError } from './errors.js';
-import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from './experiment.js';
-import { writeFileAtomic } from './safetensors.js';
-import { writeRunChart } from './charts.js';
+import { firstLine, inputError, RunError } from '../errors.js';
+import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { writeRunChart } from '../report/run-chart.js';
+import type { MetricsLine } from '../report/metrics.js';
+import { defaultWorkers, resolveRun } from './resolve.js';
+import { evaluateSplit, loadShards, predictedSteps } from './validation.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-
-export interface MetricsLine {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokensPerSec: number;
-  elapsedSec: number;
-  valLoss?: number;
-}
 
 export interface TrainOptions {
   /** The experiment file, named in error messages. */
@@ -61,85 +53,6 @@ export interface TrainResult {
 }
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
-export interface ResolvedRun {
-  cfg: ModelConfig;
-  dataset: Dataset;
-  init: CheckpointData | null;
-}
-
-export function resolveRun(exp: Experiment, file: string): ResolvedRun {
-  const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
-  const dataset = loadDataset(exp.data, exp.seed, file, init?.vocab);
-  let cfg: ModelConfig;
-  if (init) {
-    cfg = init.cfg;
-    if (exp.model) {
-      for (const key of ['cell', 'hidden', 'layers', 'recurrence', 'outputs'] as const) {
-        if (exp.model[key] !== cfg[key]) {
-          throw inputError(file, `model.${key}`, `the checkpoint ${exp.train.init} has ${JSON.stringify(cfg[key])}, the experiment says ${JSON.stringify(exp.model[key])}`);
-        }
-      }
-    }
-    if (cfg.inputSize !== dataset.inputSize || cfg.outputSize !== dataset.outputSize) {
-      throw inputError(file, 'train.init', `the checkpoint's model takes ${cfg.inputSize} inputs and gives ${cfg.outputSize} outputs; the data has ${dataset.inputSize} and ${dataset.outputSize}`);
-    }
-  } else {
-    const m = exp.model!;
-    cfg = { cell: m.cell, inputSize: dataset.inputSize, hidden: m.hidden, layers: m.layers, outputSize: dataset.outputSize, recurrence: m.recurrence, outputs: m.outputs };
-  }
-  if (!dataset.outputsAllowed.includes(cfg.outputs)) {
-    throw inputError(file, 'model.outputs', `task '${dataset.task}' supports ${dataset.outputsAllowed.map((o) => `'${o}'`).join(' or ')}, got '${cfg.outputs}'`);
-  }
-  if (exp.train.teacherForcing && (cfg.recurrence !== 'output' || cfg.outputs !== 'all')) {
-    throw inputError(file, 'train.teacherForcing', "needs recurrence 'output' with outputs 'all'");
-  }
-  return { cfg, dataset, init };
-}
-
-/** train.init's checkpoint; a bad one names the experiment key too: `<exp>: train.init: <ckpt>: <key>: <problem>`. */
-function loadInitCheckpoint(path: string, file: string): CheckpointData {
-  try {
-    return loadCheckpoint(path);
-  } catch (err) {
-    if (err instanceof InputError) throw inputError(file, 'train.init', err.message);
-    throw err;
-  }
-}
-
-export function defaultWorkers(batch: number): number {
-  return Math.max(1, Math.min(availableParallelism(), batch));
-}
-
-/** Predicted steps in a batch of `sequences`: the denominator of the mean loss. */
-function predictedSteps(cfg: ModelConfig, seqLen: number, sequences: number): number {
-  return cfg.outputs === 'all' ? seqLen * sequences : sequences;
-}
-
-/** Writes batch `indices` of `split` into the workers' shards. */
-function loadShards(engine: Engine, dataset: Dataset, cfg: ModelConfig, split: Split, indices: ArrayLike<number>, start: number, count: number): void {
-  const N = engine.workers;
-  for (let k = 0; k < N; k++) {
-    const shard = shardRange(count, N, k);
-    engine.views.shardSizes[k] = shard.count;
-    if (shard.count > 0) dataset.fill(split, indices, start + shard.start, shard.count, cfg.outputs, engine.views.shards[k]);
-  }
-}
-
-/** Mean loss over a split (whole, or its first `maxBatches` batches) and the predicted steps. */
-export async function evaluateSplit(engine: Engine, dataset: Dataset, cfg: ModelConfig, split: Split, maxBatches: number | null): Promise<{ loss: number; tokens: number }> {
-  const n = dataset.size(split);
-  const B = engine.plan.spec.batch;
-  const indices = Int32Array.from({ length: n }, (_, i) => i);
-  let sum = 0, tokens = 0, batches = 0;
-  for (let start = 0; start < n && (maxBatches === null || batches < maxBatches); start += B, batches++) {
-    const count = Math.min(B, n - start);
-    loadShards(engine, dataset, cfg, split, indices, start, count);
-    sum += await engine.evaluate();
-    tokens += predictedSteps(cfg, dataset.seqLen, count);
-  }
-  return { loss: tokens > 0 ? sum / tokens : NaN, tokens };
-}
-
 export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainResult> {
   const file = opts.file;
   const { cfg, dataset, init } = resolveRun(exp, file);

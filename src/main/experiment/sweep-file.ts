@@ -5,9 +5,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import * as z from 'zod';
-import { Rng } from '../shared/rng.js';
-import { inputError } from './errors.js';
-import { EXPERIMENT_KEYS, expecting, firstIssueError, notAnExperimentKey, readMappingFile, schemas as is } from './experiment.js';
+import { Rng } from '../../shared/rng.js';
+import { inputError } from '../errors.js';
+import { EXPERIMENT_KEYS, notAnExperimentKey } from './keys.js';
+import { expecting, firstIssueError, schemas as is } from './schema-blocks.js';
+import { readMappingFile } from './file.js';
 
 export interface SweepParam {
   values?: (number | string | boolean | null)[];

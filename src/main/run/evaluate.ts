@@ -1,11 +1,13 @@
 /** `recur eval`: the mean loss of a checkpoint over a text file's windows or its validation split. */
-import { loadCheckpoint } from './checkpoint.js';
-import { loadDataset, type Dataset } from './data.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import type { Dataset } from '../data/dataset.js';
+import { loadDataset } from '../data/load.js';
 import { Engine } from './engine.js';
-import { inputError } from './errors.js';
-import { parseExperiment, type Experiment } from './experiment.js';
-import { defaultWorkers, evaluateSplit } from './trainer.js';
-import type { Split } from './data.js';
+import { inputError } from '../errors.js';
+import { parseExperiment, type Experiment } from '../experiment/experiment.js';
+import { defaultWorkers } from './resolve.js';
+import { evaluateSplit } from './validation.js';
+import type { Split } from '../data/dataset.js';
 
 export interface EvalOptions {
   /** A text file: evaluate every window of it (else the checkpoint's validation split). */

@@ -3,7 +3,7 @@
  * periodic log lines otherwise (CI logs, pipes), so output stays readable in both.
  */
 import cliProgress from 'cli-progress';
-import type { MetricsLine } from './trainer.js';
+import type { MetricsLine } from './metrics.js';
 
 export interface Reporter {
   metrics(m: MetricsLine, total: number): void;

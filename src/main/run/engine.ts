@@ -4,14 +4,14 @@
  * (a message per step would cost ~40 µs; the Atomics handshake costs a few).
  */
 import { Piscina } from 'piscina';
-import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, type EngineSpec, type SharedPlan } from '../shared/shared-memory.js';
-import { sharedViews, type SharedViews } from '../shared/engine-views.js';
-import { optimizerSlots } from '../shared/optim.js';
-import { firstLine, RunError } from './errors.js';
-import type { PhaseTotals } from '../shared/profile.js';
-import type { WorkerData, WorkerTask } from '../workers/train-worker.js';
+import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, type EngineSpec, type SharedPlan } from '../../shared/shared-memory.js';
+import { sharedViews, type SharedViews } from '../../shared/engine-views.js';
+import { optimizerSlots } from '../../shared/optim.js';
+import { firstLine, RunError } from '../errors.js';
+import type { PhaseTotals } from '../../shared/profile.js';
+import type { WorkerData, WorkerTask } from '../../workers/train-worker.js';
 
-const WORKER_FILE = new URL('../workers/train-worker.js', import.meta.url).href;
+const WORKER_FILE = new URL('../../workers/train-worker.js', import.meta.url).href;
 /** How long the main thread sleeps between checks for a failed worker. */
 const WAIT_SLICE_MS = 250;
 

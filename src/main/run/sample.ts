@@ -1,9 +1,9 @@
 /** Text generation from a checkpoint: one sequence, one step at a time, state carried across calls. */
-import { modelViews, paramLayout } from '../shared/layout.js';
-import { Network } from '../shared/network.js';
-import { Rng } from '../shared/rng.js';
-import type { CheckpointData } from './checkpoint.js';
-import { inputError } from './errors.js';
+import { modelViews, paramLayout } from '../../shared/layout.js';
+import { Network } from '../../shared/network.js';
+import { Rng } from '../../shared/rng.js';
+import type { CheckpointData } from '../checkpoint/checkpoint.js';
+import { inputError } from '../errors.js';
 
 export interface SampleOptions {
   length: number;

@@ -1,0 +1,21 @@
+/** What `recur bench` measures: one result per workload and worker count (SPEC §8 JSON). */
+
+export interface BenchResult {
+  workload: string;
+  cell: 'lstm' | 'rnn';
+  workers: number;
+  tokensPerSec: number;
+  stepMs: number;
+  gflops: number;
+  /** Tokens/s relative to 1 worker on the same workload in the same run. */
+  speedup: number;
+  /** speedup / workers. */
+  efficiency: number;
+  /** Resident set of the whole process (all worker threads) with the engine alive. */
+  rssMB: number;
+}
+
+export interface BenchReport {
+  machine: { cpus: number; model: string; node: string };
+  results: BenchResult[];
+}

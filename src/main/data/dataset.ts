@@ -1,0 +1,52 @@
+/**
+ * The dataset contract (SPEC §4): what every kind of data offers the trainer.
+ *
+ * Every dataset writes batches time-major (element [t][j] of a batch of n sequences lives at
+ * t * n + j) straight into caller-owned typed arrays, so a training step allocates nothing here.
+ */
+export type Split = 'train' | 'val';
+
+export interface BatchArrays {
+  /** One-hot tasks: [T * n] time-major: tokens[t * n + j] = symbol of sequence j at step t. */
+  tokens: Int32Array;
+  /** Dense tasks: [T * n * inputSize] time-major. */
+  inputs: Float32Array;
+  /** 'ce' loss: outputs 'all' → [T * n] time-major; 'last' → [n]. */
+  targetIds: Int32Array;
+  /** 'mse' loss: outputs 'all' → [T * n * outputSize]; 'last' → [n * outputSize]. */
+  targetValues: Float32Array;
+}
+
+export interface Dataset {
+  task: 'text' | 'adding' | 'copy' | 'sine';
+  loss: 'ce' | 'mse';
+  input: 'onehot' | 'dense';
+  /** Vocabulary size (onehot) or channels (dense). */
+  inputSize: number;
+  /** Classes (ce) or regression dims (mse). */
+  outputSize: number;
+  /** T = time steps of every sequence. */
+  seqLen: number;
+  /** Text only: characters in index order (sorted by code point). */
+  vocab?: string;
+  outputsAllowed: ('all' | 'last')[];
+  /** Number of sequences in the split. */
+  size(split: Split): number;
+  /**
+   * Writes sequences indices[start .. start+count) of `split` (time-major over those count
+   * sequences) into out's arrays, starting at element 0. Only the arrays this task uses are
+   * written. For outputs 'last', only the last step's target per sequence.
+   */
+  fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void;
+}
+
+export interface DataSpec {
+  task: 'text' | 'adding' | 'copy' | 'sine';
+  path?: string;
+  seqLen: number;
+  valFraction?: number;
+  trainSize?: number;
+  valSize?: number;
+  symbols?: number;
+  copyLength?: number;
+}

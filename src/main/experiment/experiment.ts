@@ -1,0 +1,142 @@
+/**
+ * Experiment files (SPEC §6): read YAML or JSON, apply `--set` overrides, validate, fill every
+ * default and resolve paths, so the rest of the program sees one fully specified Experiment.
+ * Every bad input becomes a single-line InputError `<file>: <key.path>: <problem>`.
+ */
+import { basename, dirname, extname, resolve } from 'node:path';
+import { inputError } from '../errors.js';
+import type { OptimizerSpec } from '../../shared/optim.js';
+import { readMappingFile } from './file.js';
+import { applyOverride } from './overrides.js';
+import { experimentSchema } from './schema.js';
+import { describeValue, firstIssueError } from './schema-blocks.js';
+
+export interface Experiment {
+  name: string;
+  seed: number;
+  data: {
+    task: 'text' | 'adding' | 'copy' | 'sine';
+    path?: string;
+    seqLen: number;
+    valFraction: number;
+    trainSize: number;
+    valSize: number;
+    symbols: number;
+    copyLength: number;
+  };
+  /** Absent only when train.init is set: the checkpoint supplies the model. */
+  model?: {
+    cell: 'lstm' | 'rnn';
+    hidden: number;
+    layers: number;
+    recurrence: 'hidden' | 'output';
+    outputs: 'all' | 'last';
+    forgetBias: number;
+    /** null = 1/√hidden. */
+    initScale: number | null;
+  };
+  train: {
+    batch: number;
+    steps: number;
+    /** null = the machine's available parallelism, decided by the caller. */
+    workers: number | null;
+    optimizer: OptimizerSpec;
+    /** null = no clipping. */
+    clip: number | null;
+    shuffle: boolean;
+    evalEvery: number;
+    checkpointEvery: number;
+    logEvery: number;
+    /** null = the whole validation set. */
+    evalBatches: number | null;
+    teacherForcing: boolean;
+    kernels: 'ts' | 'wasm';
+    /** Absolute path of a checkpoint to start from. */
+    init: string | null;
+  };
+  output: { dir: string };
+}
+
+/** What `--resume` lets differ from the checkpointed experiment (SPEC §5). */
+export const RESUME_MUTABLE_KEYS: string[] = ['train.steps', 'train.evalEvery', 'train.checkpointEvery', 'train.logEvery'];
+
+export function loadExperiment(file: string, overrides: string[] = []): Experiment {
+  const raw = readMappingFile(file);
+  for (const assignment of overrides) applyOverride(raw, assignment, file);
+  return parseExperiment(raw, file, dirname(resolve(file)));
+}
+
+/** Validates `raw`, fills every default and resolves relative paths against `baseDir`. */
+export function parseExperiment(raw: unknown, file: string, baseDir: string): Experiment {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw inputError(file, null, `expected a mapping of keys at the top level, got ${describeValue(raw)}`);
+  }
+  const parsed = experimentSchema.safeParse(raw);
+  if (!parsed.success) throw firstIssueError(experimentSchema, parsed.error, file);
+  const { data, model, train, output } = parsed.data;
+
+  if (!model && train.init === null) throw inputError(file, 'model', 'required unless train.init is set');
+  if (data.task === 'text' && data.path === undefined) throw inputError(file, 'data.path', "required for task 'text'");
+  if (model?.recurrence === 'output' && model.layers !== 1) {
+    throw inputError(file, 'model.layers', `recurrence 'output' needs exactly 1 layer, got ${model.layers}`);
+  }
+  if (train.teacherForcing && model && model.recurrence !== 'output') {
+    throw inputError(file, 'train.teacherForcing', "needs model.recurrence 'output'");
+  }
+
+  // Keys are written in schema order so config.json reads the same for every run.
+  const name = parsed.data.name ?? basename(file, extname(file));
+  const { optimizer } = train;
+  return {
+    name,
+    seed: parsed.data.seed,
+    data: { ...data, path: data.path === undefined ? undefined : resolve(baseDir, data.path) },
+    model: model && {
+      cell: model.cell,
+      hidden: model.hidden,
+      layers: model.layers,
+      recurrence: model.recurrence,
+      outputs: model.outputs ?? (data.task === 'adding' ? 'last' : 'all'),
+      forgetBias: model.forgetBias,
+      initScale: model.initScale,
+    },
+    train: {
+      ...train,
+      optimizer: {
+        name: optimizer.name,
+        lr: optimizer.lr,
+        momentum: optimizer.momentum,
+        beta1: optimizer.beta1,
+        beta2: optimizer.beta2,
+        eps: optimizer.eps,
+        weightDecay: optimizer.weightDecay ?? (optimizer.name === 'adamw' ? 0.01 : 0),
+        nesterov: optimizer.nesterov,
+      },
+      init: train.init === null ? null : resolve(baseDir, train.init),
+    },
+    output: { dir: resolve(baseDir, output.dir ?? `runs/${name}`) },
+  };
+}
+
+/**
+ * First key path where two resolved experiments differ, ignoring the `ignore` paths (and what
+ * lies under them); null if equal. A missing key equals an undefined one, so experiments that
+ * went through JSON compare equal to the originals. Differing top-level non-mappings give ''.
+ */
+export function firstDifference(a: unknown, b: unknown, ignore: string[]): string | null {
+  return differenceAt(a, b, '', new Set(ignore));
+}
+
+function differenceAt(a: unknown, b: unknown, path: string, ignore: Set<string>): string | null {
+  if (ignore.has(path)) return null;
+  const bothContainers =
+    typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && Array.isArray(a) === Array.isArray(b);
+  if (!bothContainers) return Object.is(a, b) || a === b ? null : path;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
+    const found = differenceAt(left[key], right[key], path ? `${path}.${key}` : key, ignore);
+    if (found !== null) return found;
+  }
+  return null;
+}

@@ -1,0 +1,63 @@
+/** The experiment file's schema (SPEC §6): every key, its type and its default. */
+import * as z from 'zod';
+import { expecting, schemas as is } from './schema-blocks.js';
+
+const TASKS = ['text', 'adding', 'copy', 'sine'] as const;
+
+export const experimentSchema = z.strictObject(
+  {
+    name: is.nonEmptyString().optional(),
+    seed: is.nonNegativeInt().default(1),
+    data: is.section({
+      task: is.oneOf(TASKS),
+      path: is.nonEmptyString().optional(),
+      seqLen: is.positiveInt(),
+      valFraction: is.unitInterval().default(0.05),
+      trainSize: is.positiveInt().default(10000),
+      valSize: is.positiveInt().default(1000),
+      symbols: is.positiveInt().default(8),
+      copyLength: is.positiveInt().default(10),
+    }),
+    model: is
+      .section({
+        cell: is.oneOf(['lstm', 'rnn']),
+        hidden: is.positiveInt(),
+        layers: is.positiveInt().default(1),
+        recurrence: is.oneOf(['hidden', 'output']).default('hidden'),
+        outputs: is.oneOf(['all', 'last']).optional(), // default depends on data.task
+        forgetBias: is.finiteNumber().default(1),
+        initScale: is.positiveNumber().nullable().default(null),
+      })
+      .optional(),
+    train: is
+      .section({
+        batch: is.positiveInt().default(32),
+        steps: is.positiveInt().default(1000),
+        workers: is.positiveInt().nullable().default(null),
+        optimizer: is
+          .section({
+            name: is.oneOf(['sgd', 'momentum', 'adam', 'adamw']).default('adam'),
+            lr: is.positiveNumber().default(0.002),
+            momentum: is.unitInterval().default(0.9),
+            beta1: is.unitInterval().default(0.9),
+            beta2: is.unitInterval().default(0.999),
+            eps: is.positiveNumber().default(1e-8),
+            weightDecay: is.nonNegativeNumber().optional(), // default depends on optimizer.name
+            nesterov: is.boolean().default(false),
+          })
+          .prefault({}),
+        clip: is.positiveNumber().nullable().default(5),
+        shuffle: is.boolean().default(true),
+        evalEvery: is.positiveInt().default(200),
+        checkpointEvery: is.positiveInt().default(500),
+        logEvery: is.positiveInt().default(10),
+        evalBatches: is.positiveInt().nullable().default(null),
+        teacherForcing: is.boolean().default(false),
+        kernels: is.oneOf(['ts', 'wasm']).default('wasm'),
+        init: is.nonEmptyString().nullable().default(null),
+      })
+      .prefault({}),
+    output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),
+  },
+  expecting('a mapping'),
+);

@@ -1,0 +1,27 @@
+/** The lines of a run's metrics.jsonl (SPEC §6): the trainer writes them, charts and sweeps read them. */
+import { existsSync, readFileSync } from 'node:fs';
+
+export interface MetricsLine {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  elapsedSec: number;
+  valLoss?: number;
+}
+
+/** The metrics lines of a metrics.jsonl; blank lines and a half-written last line are skipped. */
+export function readMetrics(path: string): MetricsLine[] {
+  if (!existsSync(path)) return [];
+  const lines: MetricsLine[] = [];
+  for (const text of readFileSync(path, 'utf8').split('\n')) {
+    if (text.trim() === '') continue;
+    try {
+      lines.push(JSON.parse(text) as MetricsLine);
+    } catch {
+      // A run killed mid-write leaves a partial line; the chart shows what was complete.
+    }
+  }
+  return lines;
+}
