@@ -15,7 +15,11 @@ interface Case {
   input: 'onehot' | 'dense';
   layers: number;
   teacherForcing: boolean;
+  /** Dropout probability; its masks are fixed by the stream below, the same in every pass. */
+  dropout?: number;
 }
+
+const DROPOUT_STREAM = { seed: 5, step: 3, firstSequence: 2 };
 
 const T = 5, B = 3, H = 4, IN = 5, O = 3;
 
@@ -37,13 +41,14 @@ function check(c: Case): { maxRel: number; params: number } {
   initParams(cfg, layout, params, 7, { scale: 0.6, forgetBias: 0.5 });
   const grads = new Float64Array(layout.size);
   const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
-  const net = new Network({ cfg, loss: c.loss, input: c.input, batch: B, seqLen: T }, (n) => new Float64Array(n));
+  const net = new Network({ cfg, loss: c.loss, input: c.input, batch: B, seqLen: T, dropout: c.dropout }, (n) => new Float64Array(n));
+  const dropout = c.dropout ? DROPOUT_STREAM : null;
   const input = makeInput(c, new Rng(11, 3));
   const rows = c.outputs === 'all' ? T * B : B;
   const scale = 1 / rows;
-  const loss = () => net.forward(pv, input, B, { teacherForcing: c.teacherForcing, gradScale: null }) * scale;
+  const loss = () => net.forward(pv, input, B, { teacherForcing: c.teacherForcing, gradScale: null, dropout }) * scale;
 
-  net.forward(pv, input, B, { teacherForcing: c.teacherForcing, gradScale: scale });
+  net.forward(pv, input, B, { teacherForcing: c.teacherForcing, gradScale: scale, dropout });
   net.backward(pv, gv, input, B, c.teacherForcing);
 
   // Five-point central difference: truncation error O(h⁴) lets h be large enough that
@@ -83,8 +88,16 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push({ cell, loss: 'mse', input: 'onehot', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false });
 }
 
+// Dropout with a fixed mask: on every layer's output and before the head, every topology.
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, dropout: 0.4 });
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, dropout: 0.4 });
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false, dropout: 0.4 });
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: true, dropout: 0.4 });
+}
+
 for (const c of cases) {
-  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}`;
+  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}`;
   t.test(name, async (t) => {
     const { maxRel, params } = check(c);
     t.ok(params > 50, `checked all ${params} parameters`);
@@ -105,4 +118,24 @@ t.test('the check detects a wrong gradient', async (t) => {
   } finally {
     Network.prototype.backward = original;
   }
+});
+
+t.test('dropout changes the loss, and the same stream gives the same masks', async (t) => {
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: IN, hidden: H, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'all' };
+  const layout = paramLayout(cfg);
+  const params = new Float64Array(layout.size);
+  initParams(cfg, layout, params, 7, { scale: 0.6, forgetBias: 0.5 });
+  const pv = modelViews(cfg, layout, params);
+  const input = makeInput({ cell: 'lstm', loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false }, new Rng(11, 3));
+  const net = new Network({ cfg, loss: 'ce', input: 'onehot', batch: B, seqLen: T, dropout: 0.4 }, (n) => new Float64Array(n));
+  const plain = new Network({ cfg, loss: 'ce', input: 'onehot', batch: B, seqLen: T }, (n) => new Float64Array(n));
+  const pass = (n: Network<Float64Array>, dropout: typeof DROPOUT_STREAM | null) => n.forward(pv, input, B, { teacherForcing: false, gradScale: null, dropout });
+  const withoutDropout = pass(plain, null);
+  t.equal(pass(net, null), withoutDropout, 'no stream (evaluation): exactly the model without dropout');
+  const dropped = pass(net, DROPOUT_STREAM);
+  t.not(dropped, withoutDropout, 'a training pass drops units');
+  t.equal(pass(net, { ...DROPOUT_STREAM }), dropped, 'the same stream: the same loss, bit for bit');
+  t.not(pass(net, { ...DROPOUT_STREAM, step: 4 }), dropped, 'another step: other masks');
+  const kept = net.layers[0].mask!.filter((m) => m !== 0).length, total = T * B * H;
+  t.ok(kept > 0.4 * total && kept < 0.8 * total, `${kept} of ${total} units kept at p = 0.4`);
 });

@@ -22,14 +22,18 @@ interface Case {
   layers: number;
   teacherForcing: boolean;
   hidden: number;
+  dropout?: number;
 }
+
+/** Both workers draw the same masks: the same seed, step and first sequence. */
+const DROPOUT_STREAM = { seed: 1, step: 2, firstSequence: 0 };
 
 const T = 7, IN = 11, O = 9;
 /** Sequences per shard; the batch of 2·B fills both workers' shards. */
 const B = 5;
 
 const describe = (c: Case): string =>
-  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}`;
+  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}`;
 
 /** Two workers, one shard of B sequences each. */
 function engineSpec(c: Case, kernels: EngineSpec['kernels']): EngineSpec {
@@ -40,6 +44,7 @@ function engineSpec(c: Case, kernels: EngineSpec['kernels']): EngineSpec {
     cfg, loss: c.loss, input: c.input, seqLen: T, batch: 2 * B, workers: 2,
     optimizer: { name: 'sgd', lr: 0.1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
     clip: null, teacherForcing: c.teacherForcing, kernels,
+    dropout: c.dropout ? { p: c.dropout, seed: DROPOUT_STREAM.seed } : undefined,
   };
 }
 
@@ -73,7 +78,8 @@ function setUp(c: Case): { views: SharedViews; layout: ParamLayout; reference: W
 /** Loss and gradient of one model (its gradient slot zeroed first). */
 function lossAndGradients(m: WorkerModel, slot: Float32Array, c: Case): number {
   slot.fill(0);
-  const loss = m.net.forward(m.params, m.shard, B, { teacherForcing: c.teacherForcing, gradScale: 1 / (T * B) });
+  const dropout = c.dropout ? DROPOUT_STREAM : null;
+  const loss = m.net.forward(m.params, m.shard, B, { teacherForcing: c.teacherForcing, gradScale: 1 / (T * B), dropout });
   m.net.backward(m.params, m.grads, m.shard, B, c.teacherForcing);
   return loss;
 }
@@ -116,6 +122,12 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
     }
   }
 }
+
+// Dropout masks applied by the wasm kernel, B·H a multiple of 4 or not (its scalar tail).
+cases.push({ cell: 'lstm', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 20, dropout: 0.3 });
+cases.push({ cell: 'gru', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 13, dropout: 0.3 });
+cases.push({ cell: 'gru', input: 'onehot', loss: 'ce', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false, hidden: 12, dropout: 0.5 });
+cases.push({ cell: 'rnn', input: 'dense', loss: 'mse', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: true, hidden: 17, dropout: 0.5 });
 
 for (const c of cases) {
   t.test(describe(c), async (t) => {

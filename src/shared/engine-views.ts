@@ -52,7 +52,7 @@ export interface WorkerModel {
 export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: NetworkOps): WorkerModel {
   const { spec, layout } = plan;
   const net = new Network(
-    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen },
+    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0 },
     regionAllocator(memory, plan.scratch[rank]),
     ops,
   );

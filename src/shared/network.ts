@@ -13,6 +13,7 @@ import type { FloatArray, ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
+import { fillDropoutMask, type DropoutStream } from './dropout.js';
 
 /** The matrix products a pass needs. */
 export interface GemmOps {
@@ -36,6 +37,7 @@ export interface NetworkOps extends GemmOps {
   meanSquaredError: typeof meanSquaredError;
   addColumnSums: typeof addColumnSums;
   addRowVector: typeof addRowVector;
+  multiply: typeof multiply;
 }
 
 export const referenceOps: NetworkOps = {
@@ -45,7 +47,7 @@ export const referenceOps: NetworkOps = {
   rnnForward: rnnStepForward, rnnBackward: rnnStepBackward,
   oneHotProjection, oneHotGradient,
   softmaxCrossEntropy, softmaxRows, meanSquaredError,
-  addColumnSums, addRowVector,
+  addColumnSums, addRowVector, multiply,
 };
 
 /**
@@ -74,6 +76,8 @@ export interface NetworkShape {
   /** Largest shard (sequences) the buffers must hold. */
   batch: number;
   seqLen: number;
+  /** Dropout probability on every layer's output (training passes given a DropoutStream); default 0. */
+  dropout?: number;
 }
 
 /** One shard, time-major. Only the arrays the task uses need content. */
@@ -100,6 +104,8 @@ export interface ForwardOptions {
   gradScale: number | null;
   /** Start from the state the previous call ended in, instead of zero (sampling). */
   carryState?: boolean;
+  /** Training with dropout (shape.dropout > 0): where this pass's masks come from. Absent: no dropout. */
+  dropout?: DropoutStream | null;
 }
 
 interface LayerBuffers<A extends FloatArray> {
@@ -115,6 +121,10 @@ interface LayerBuffers<A extends FloatArray> {
   hh: A | null;
   /** [T, B, H] gradient reaching h_t (from above and from step t+1). */
   dH: A;
+  /** [T, B, H] dropout mask of the layer's output (0 or 1/(1−p)); null without dropout. */
+  mask: A | null;
+  /** [T+1, B, H] the layer's output after dropout, slots as in h; null without dropout. */
+  dropped: A | null;
 }
 
 export class Network<A extends FloatArray> {
@@ -143,12 +153,15 @@ export class Network<A extends FloatArray> {
   private readonly activeRows: Int32Array;
   /** Whether the last forward had sequences shorter than T (backward then masks the same way). */
   private masked = false;
+  /** Whether the current pass applies dropout (set by forward, used by backward). */
+  private dropping = false;
 
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
     this.shape = shape;
     const { cfg, batch: B, seqLen: T } = shape;
     const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
     const lstm = cfg.cell === 'lstm', gru = cfg.cell === 'gru';
+    const dropout = (shape.dropout ?? 0) > 0;
     this.gateWidth = GH;
     for (let k = 0; k < cfg.layers; k++) {
       this.layers.push({
@@ -158,6 +171,8 @@ export class Network<A extends FloatArray> {
         tanhC: lstm ? alloc(T * B * H) : null,
         hh: gru ? alloc(T * B * GH) : null,
         dH: alloc(T * B * H),
+        mask: dropout ? alloc(T * B * H) : null,
+        dropped: dropout ? alloc((T + 1) * B * H) : null,
       });
     }
     this.y = alloc(T * B * O);
@@ -260,6 +275,7 @@ export class Network<A extends FloatArray> {
     if (opt.carryState && B !== this.lastB) throw new Error('carryState needs the same shard size as the previous call');
     this.lastB = B;
     this.masked = this.setLengths(input.lengths, B, opt);
+    this.startDropout(opt.dropout ?? null, B);
     const H = cfg.hidden, O = cfg.outputSize;
     for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
     if (this.yHat) this.initialSlot(this.yHat, B * O, opt.carryState === true);
@@ -284,6 +300,37 @@ export class Network<A extends FloatArray> {
     return this.ops.meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, opt.gradScale ?? 0);
   }
 
+  /** Draws this pass's masks when it trains with dropout. */
+  private startDropout(stream: DropoutStream | null, B: number): void {
+    const { cfg, seqLen: T } = this.shape, p = this.shape.dropout ?? 0, H = cfg.hidden;
+    this.dropping = stream !== null && p > 0;
+    if (!this.dropping) return;
+    for (let k = 0; k < cfg.layers; k++) {
+      const mask = this.layers[k].mask!;
+      for (let t = 0; t < T; t++) fillDropoutMask(mask, t * B * H, p, stream!, k, t, B, H);
+    }
+  }
+
+  /** Layer k's output as the layer above and the head see it: h, or h after dropout. */
+  private output(k: number): A {
+    const l = this.layers[k];
+    return this.dropping ? l.dropped! : l.h;
+  }
+
+  /** Applies layer k's mask to `count` rows of B·H from slot `t` of h (t ≥ 1): dropped = h ⊙ mask. */
+  private dropRows(k: number, t: number, B: number, steps: number): void {
+    if (!this.dropping) return;
+    const l = this.layers[k], n = B * this.shape.cfg.hidden;
+    this.ops.multiply(l.dropped!, t * n, l.h, t * n, l.mask!, (t - 1) * n, steps * n);
+  }
+
+  /** Back through layer k's dropout: the gradient reaching its output, times the mask, in place. */
+  private dropGradientRows(k: number, t: number, B: number, steps: number): void {
+    if (!this.dropping) return;
+    const l = this.layers[k], n = B * this.shape.cfg.hidden;
+    this.ops.multiply(l.dH, t * n, l.dH, t * n, l.mask!, t * n, steps * n);
+  }
+
   private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
     this.initialSlot(l.h, B * H, carry);
     if (l.c) this.initialSlot(l.c, B * H, carry);
@@ -306,7 +353,7 @@ export class Network<A extends FloatArray> {
       this.ops.oneHotProjection(gates, lp.wIh, lp.bias, input.tokens, R, GH, In);
       return;
     }
-    const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.layers[k - 1].h, B * cfg.hidden];
+    const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), B * cfg.hidden];
     if (!x) throw new Error('dense input needs inputs');
     this.ops.abt(gates, 0, x, xOff, lp.wIh, 0, R, GH, In, 0);
     this.ops.addRowVector(gates, 0, lp.bias, R, GH);
@@ -356,13 +403,14 @@ export class Network<A extends FloatArray> {
         }
         if (rows < B) this.carryEndedState(l, t, B, rows);
       }
+      this.dropRows(k, 1, B, T);
     }
-    const top = this.layers[cfg.layers - 1];
+    const top = this.output(cfg.layers - 1);
     if (cfg.outputs === 'all') {
-      this.ops.abt(this.y, 0, top.h, B * H, p.headW, 0, T * B, O, H, 0);
+      this.ops.abt(this.y, 0, top, B * H, p.headW, 0, T * B, O, H, 0);
       this.ops.addRowVector(this.y, 0, p.headB, T * B, O);
     } else {
-      this.ops.abt(this.y, 0, top.h, T * B * H, p.headW, 0, B, O, H, 0);
+      this.ops.abt(this.y, 0, top, T * B * H, p.headW, 0, B, O, H, 0);
       this.ops.addRowVector(this.y, 0, p.headB, B, O);
     }
   }
@@ -376,7 +424,8 @@ export class Network<A extends FloatArray> {
     for (let t = 0; t < T; t++) {
       this.recurrentProduct(l, lp, t, B, yHat, t * B * O, O, t === 0 && !opt.carryState);
       this.cellForward(l, t, B);
-      this.ops.abt(this.y, t * B * O, l.h, (t + 1) * B * H, p.headW, 0, B, O, H, 0);
+      this.dropRows(0, t + 1, B, 1);
+      this.ops.abt(this.y, t * B * O, this.output(0), (t + 1) * B * H, p.headW, 0, B, O, H, 0);
       this.ops.addRowVector(this.y, t * B * O, p.headB, B, O);
       const next = (t + 1) * B * O;
       if (opt.teacherForcing) {
@@ -404,13 +453,13 @@ export class Network<A extends FloatArray> {
   private backwardHiddenRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number): void {
     const { cfg, seqLen: T } = this.shape;
     const H = cfg.hidden, O = cfg.outputSize, L = cfg.layers;
-    const top = this.layers[L - 1];
+    const top = this.layers[L - 1], topOut = this.output(L - 1);
     if (cfg.outputs === 'all') {
-      this.ops.atb(g.headW, 0, this.dY, 0, top.h, B * H, O, H, T * B, 1);
+      this.ops.atb(g.headW, 0, this.dY, 0, topOut, B * H, O, H, T * B, 1);
       this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);
       this.ops.ab(top.dH, 0, this.dY, 0, p.headW, 0, T * B, H, O, 0);
     } else {
-      this.ops.atb(g.headW, 0, this.dY, 0, top.h, T * B * H, O, H, B, 1);
+      this.ops.atb(g.headW, 0, this.dY, 0, topOut, T * B * H, O, H, B, 1);
       this.ops.addColumnSums(g.headB, this.dY, 0, B, O);
       top.dH.fill(0, 0, (T - 1) * B * H);
       this.ops.ab(top.dH, (T - 1) * B * H, this.dY, 0, p.headW, 0, B, H, O, 0);
@@ -418,6 +467,7 @@ export class Network<A extends FloatArray> {
     for (let k = L - 1; k >= 0; k--) {
       const l = this.layers[k], lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length;
       const dRec = this.recurrentGateGradients();
+      this.dropGradientRows(k, 0, B, T);
       this.dcCarry.fill(0, 0, B * H);
       for (let t = T - 1; t >= 0; t--) {
         const rows = this.rowsAt(t, B);
@@ -445,6 +495,7 @@ export class Network<A extends FloatArray> {
     for (let t = T - 1; t >= 0; t--) {
       // dY row t is complete here: its loss term plus what ŷ_t fed into step t+1.
       this.ops.ab(l.dH, t * B * H, dY, t * B * O, p.headW, 0, B, H, O, 0);
+      this.dropGradientRows(0, t, B, 1);
       this.cellBackward(l, t, B);
       if (t === 0 || teacherForcing) continue; // teacher forcing: ŷ_{t-1} is data, no gradient across time
       this.ops.ab(dYHat, 0, dRec, t * B * GH, lp.wRec, 0, B, O, GH, 0);
@@ -459,7 +510,7 @@ export class Network<A extends FloatArray> {
         for (let k = 0; k < B * O; k++) dY[prev + k] += dYHat[k];
       }
     }
-    this.ops.atb(g.headW, 0, dY, 0, l.h, B * H, O, H, T * B, 1);
+    this.ops.atb(g.headW, 0, dY, 0, this.output(0), B * H, O, H, T * B, 1);
     this.ops.addColumnSums(g.headB, dY, 0, T * B, O);
     this.ops.atb(lg.wRec, 0, dRec, 0, yHat, 0, GH, O, T * B, 1);
     if (lg.biasHh) this.ops.addColumnSums(lg.biasHh, dRec, 0, T * B, GH);
@@ -492,7 +543,7 @@ export class Network<A extends FloatArray> {
     if (k === 0 && this.shape.input === 'onehot') {
       this.ops.oneHotGradient(lg.wIh, dG, input.tokens!, R, GH, In);
     } else {
-      const [x, xOff] = k === 0 ? [input.inputs!, 0] : [this.layers[k - 1].h, B * cfg.hidden];
+      const [x, xOff] = k === 0 ? [input.inputs!, 0] : [this.output(k - 1), B * cfg.hidden];
       this.ops.atb(lg.wIh, 0, dG, 0, x, xOff, GH, In, R, 1);
     }
     if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
@@ -513,4 +564,9 @@ export function addColumnSums(out: FloatArray, m: FloatArray, off: number, rows:
     const row = off + r * cols;
     for (let j = 0; j < cols; j++) out[j] += m[row + j];
   }
+}
+
+/** out[outOff + i] = a[aOff + i] · m[mOff + i] for n elements (a dropout mask; out may be a). */
+export function multiply(out: FloatArray, outOff: number, a: FloatArray, aOff: number, m: FloatArray, mOff: number, n: number): void {
+  for (let i = 0; i < n; i++) out[outOff + i] = a[aOff + i] * m[mOff + i];
 }

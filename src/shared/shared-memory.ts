@@ -74,6 +74,8 @@ export interface EngineSpec {
   kernels: 'ts' | 'wasm';
   /** Sequences of the batch may be shorter than seqLen (padded; lengths written per shard). */
   variableLengths?: boolean;
+  /** model.dropout (default 0) and the run's seed, which with the step fixes every mask. */
+  dropout?: { p: number; seed: number };
 }
 
 export interface SharedPlan {
@@ -107,9 +109,9 @@ const RESERVED_BYTES = 65536;
 const WASM_PAGE = 65536;
 
 /** Floats a Network of this shape allocates, counted by a dry run of its constructor. */
-export function networkFloats(cfg: ModelConfig, loss: LossKind, input: 'onehot' | 'dense', batch: number, seqLen: number): number {
+export function networkFloats(cfg: ModelConfig, loss: LossKind, input: 'onehot' | 'dense', batch: number, seqLen: number, dropout = 0): number {
   let total = 0;
-  new Network({ cfg, loss, input, batch, seqLen }, (n) => {
+  new Network({ cfg, loss, input, batch, seqLen, dropout }, (n) => {
     total += alignUp(n, REGION_ALIGN / 4);
     return new Float32Array(0);
   }, referenceOps);
@@ -144,7 +146,7 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     targetValues: take(spec.loss === 'mse' ? targetRows * cfg.outputSize * 4 : 0),
     lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
   }));
-  const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T) * 4;
+  const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T, spec.dropout?.p ?? 0) * 4;
   const scratch = Array.from({ length: N }, () => take(scratchBytes));
   const kernelScratchBytes = spec.kernels === 'wasm' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));

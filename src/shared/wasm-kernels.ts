@@ -85,6 +85,8 @@ export interface WasmKernels {
   addColumnSums(out: number, m: number, rows: number, cols: number): void;
   /** m[r][j] += v[j] over rows × cols. */
   addRowVector(m: number, v: number, rows: number, cols: number): void;
+  /** out = a ⊙ m over n floats (out may be a). */
+  multiply(out: number, a: number, m: number, n: number): void;
 }
 
 /** Columns per packed panel of B (the micro-kernel's tile width). */
@@ -114,7 +116,7 @@ interface GemmExports {
 
 type ElementwiseExports = Pick<WasmKernels,
   'lstmForward' | 'lstmBackward' | 'gruForward' | 'gruBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'
-  | 'softmaxCrossEntropy' | 'softmaxRows' | 'squaredError' | 'addColumnSums' | 'addRowVector'>;
+  | 'softmaxCrossEntropy' | 'softmaxRows' | 'squaredError' | 'addColumnSums' | 'addRowVector' | 'multiply'>;
 
 const compiled = new Map<string, WasmModule>();
 
@@ -156,6 +158,7 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
     squaredError: elementwise.squaredError,
     addColumnSums: elementwise.addColumnSums,
     addRowVector: elementwise.addRowVector,
+    multiply: elementwise.multiply,
   };
 }
 

@@ -265,6 +265,10 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
       if (!(onMemory(m) && onMemory(v))) return referenceOps.addRowVector(m, off, v, rows, cols);
       kernels.addRowVector(pointer(m, off), pointer(v, 0), rows, cols);
     },
+    multiply(out, outOff, a, aOff, m, mOff, n) {
+      if (!(onMemory(out) && onMemory(a) && onMemory(m))) return referenceOps.multiply(out, outOff, a, aOff, m, mOff, n);
+      kernels.multiply(pointer(out, outOff), pointer(a, aOff), pointer(m, mOff), n);
+    },
     invalidateWeights() {
       for (let k = 0; k < allPacks.length; k++) {
         allPacks[k].abtFresh = false;

@@ -697,4 +697,27 @@
         (local.set $m (i32.add (local.get $m) (local.get $rowBytes)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $rows))))
+
+  ;; network.ts multiply: out = a⊙m over n floats (a dropout mask on a layer's output or on the
+  ;; gradient reaching it; out may be a). Quads, then the tail one float at a time.
+  (func (export "multiply") (param $out i32) (param $a i32) (param $m i32) (param $n i32)
+    (local $end i32) (local $quadsEnd i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $quadsEnd (i32.add (local.get $a) (i32.and (i32.shl (local.get $n) (i32.const 2)) (i32.const -16))))
+    (block $quadsDone
+      (loop $quads
+        (br_if $quadsDone (i32.ge_u (local.get $a) (local.get $quadsEnd)))
+        (v128.store (local.get $out) (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $m))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $m (i32.add (local.get $m) (i32.const 16)))
+        (br $quads)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $a) (local.get $end)))
+        (f32.store (local.get $out) (f32.mul (f32.load (local.get $a)) (f32.load (local.get $m))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $m (i32.add (local.get $m) (i32.const 4)))
+        (br $tail))))
 )

@@ -81,7 +81,10 @@ export default function serve(task: WorkerTask): string {
     phase('forward+backward', () => {
       views.grads[rank].fill(0);
       if (B > 0) {
-        loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale] });
+        const dropout = spec.dropout && spec.dropout.p > 0
+          ? { seed: spec.dropout.seed, step, firstSequence: firstSequence(views.shardSizes, rank) }
+          : null;
+        loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale], dropout });
         model.net.backward(model.params, model.grads, model.shard, B, spec.teacherForcing);
       }
     });
@@ -167,6 +170,13 @@ function wasmUpdate(memory: WebAssembly.Memory, plan: SharedPlan, lo: number, hi
       kernels.optimizerStep(spec, step, params, sum, slots, n, gradScale);
     },
   };
+}
+
+/** Global index in the batch of this worker's first sequence: shards are contiguous, in rank order. */
+function firstSequence(shardSizes: Int32Array, rank: number): number {
+  let first = 0;
+  for (let r = 0; r < rank; r++) first += shardSizes[r];
+  return first;
 }
 
 /** Test hook: RECUR_TEST_FAULT=throw:RANK:STEP or exit:RANK:STEP makes that worker fail there. */
