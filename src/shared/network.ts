@@ -106,6 +106,17 @@ export interface ForwardOptions {
   carryState?: boolean;
   /** Training with dropout (shape.dropout > 0): where this pass's masks come from. Absent: no dropout. */
   dropout?: DropoutStream | null;
+  /**
+   * Stateful text (hidden recurrence): each sequence starts from its stream's state and the pass
+   * leaves its final state there for the next window. No gradient flows into it (truncated BPTT).
+   */
+  state?: CarriedState<FloatArray> | null;
+}
+
+/** Per layer, the [B, H] states a stream carries from one window to the next (c: LSTM only). */
+export interface CarriedState<A extends FloatArray> {
+  h: A[];
+  c: (A | null)[];
 }
 
 interface LayerBuffers<A extends FloatArray> {
@@ -277,10 +288,14 @@ export class Network<A extends FloatArray> {
     this.masked = this.setLengths(input.lengths, B, opt);
     this.startDropout(opt.dropout ?? null, B);
     const H = cfg.hidden, O = cfg.outputSize;
+    const state = opt.state ?? null;
+    if (state && cfg.recurrence === 'output') throw new Error('a carried state needs hidden recurrence');
     for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
+    if (state) this.loadState(state, B);
     if (this.yHat) this.initialSlot(this.yHat, B * O, opt.carryState === true);
     if (cfg.recurrence === 'output') this.forwardOutputRecurrence(p, input, B, opt);
-    else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true);
+    else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true || state !== null);
+    if (state) this.storeState(state, B);
     const { row0, rows } = this.predictedRows(B);
     const dY = opt.gradScale === null ? null : this.dY;
     if (this.masked && cfg.outputs === 'all') {
@@ -334,6 +349,24 @@ export class Network<A extends FloatArray> {
   private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
     this.initialSlot(l.h, B * H, carry);
     if (l.c) this.initialSlot(l.c, B * H, carry);
+  }
+
+  /** Slot 0 of every layer's h (and c) from the streams' carried states. */
+  private loadState(state: CarriedState<FloatArray>, B: number): void {
+    const n = B * this.shape.cfg.hidden;
+    this.layers.forEach((l, k) => {
+      l.h.set(state.h[k].subarray(0, n), 0);
+      if (l.c) l.c.set(state.c[k]!.subarray(0, n), 0);
+    });
+  }
+
+  /** The final slot of every layer's h (and c) into the carried states: the next window starts there. */
+  private storeState(state: CarriedState<FloatArray>, B: number): void {
+    const n = B * this.shape.cfg.hidden, T = this.shape.seqLen;
+    this.layers.forEach((l, k) => {
+      state.h[k].set(l.h.subarray(T * n, (T + 1) * n), 0);
+      if (l.c) state.c[k]!.set(l.c.subarray(T * n, (T + 1) * n), 0);
+    });
   }
 
   /** Slot 0 of a [T+1, B, ·] state buffer: zero, or the last slot of the previous call. */
