@@ -3,7 +3,7 @@
  * thread and every worker see the same bytes through these.
  */
 import { modelViews, type ModelViews } from './layout.js';
-import { Network, type NetworkOps, type ShardInput } from './network.js';
+import { Network, type CarriedState, type NetworkOps, type ShardInput } from './network.js';
 import { f32, f64, i32, regionAllocator, type SharedPlan } from './shared-memory.js';
 import { instantiateKernels } from './wasm-kernels.js';
 import { kernelScratchLayout, wasmNetworkOps, type WasmNetworkOps } from './wasm-ops.js';
@@ -47,6 +47,19 @@ export interface WorkerModel {
   params: ModelViews<Float32Array>;
   grads: ModelViews<Float32Array>;
   shard: ShardInput;
+  /** Stateful text: this worker's streams' carried states (views on its states region); else null. */
+  state: CarriedState<Float32Array> | null;
+}
+
+/** Views of worker `rank`'s carried states, [layer][h, c][shardCapacity][H] (see SharedPlan.states). */
+export function carriedStateViews(memory: WebAssembly.Memory, plan: SharedPlan, rank: number): CarriedState<Float32Array> | null {
+  if (!plan.spec.stateful) return null;
+  const { cfg } = plan.spec, all = f32(memory, plan.states[rank]), n = plan.shardCapacity * cfg.hidden;
+  const lstm = cfg.cell === 'lstm', per = lstm ? 2 : 1;
+  return {
+    h: Array.from({ length: cfg.layers }, (_, k) => all.subarray(k * per * n, (k * per + 1) * n)),
+    c: Array.from({ length: cfg.layers }, (_, k) => (lstm ? all.subarray((k * per + 1) * n, (k * per + 2) * n) : null)),
+  };
 }
 
 export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: NetworkOps): WorkerModel {
@@ -68,6 +81,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       targetValues: spec.loss === 'mse' ? s.targetValues : null,
       lengths: spec.variableLengths ? s.lengths : null,
     },
+    state: carriedStateViews(memory, plan, rank),
   };
 }
 

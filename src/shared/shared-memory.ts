@@ -76,6 +76,8 @@ export interface EngineSpec {
   variableLengths?: boolean;
   /** model.dropout (default 0) and the run's seed, which with the step fixes every mask. */
   dropout?: { p: number; seed: number };
+  /** data.stateful: every worker keeps its streams' states from one training step to the next. */
+  stateful?: boolean;
 }
 
 export interface SharedPlan {
@@ -98,6 +100,11 @@ export interface SharedPlan {
   scratch: Region[];
   /** Per-worker: the wasm kernels' packed weights, one-hot table and gemmAtB scratch (kernelScratchLayout); empty for 'ts'. */
   kernelScratch: Region[];
+  /**
+   * Per-worker, stateful text only: the carried states of its shard's streams, [layer][h, c][shardCapacity][H]
+   * (c for LSTM only); empty otherwise.
+   */
+  states: Region[];
   /** Contiguous ranges [lo, hi) of the parameter block that each worker reduces and steps. */
   chunks: [number, number][];
   totalBytes: number;
@@ -150,11 +157,18 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
   const scratch = Array.from({ length: N }, () => take(scratchBytes));
   const kernelScratchBytes = spec.kernels === 'wasm' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
+  const stateBytes = spec.stateful ? stateFloats(cfg, shardCapacity) * 4 : 0;
+  const states = Array.from({ length: N }, () => take(stateBytes));
   return {
     spec, layout, shardCapacity, control, scalars, shardSizes, lossSums, sumsOfSquares,
-    params, grads, optimizerSlots, shards, scratch, kernelScratch, chunks: splitChunks(P, N),
+    params, grads, optimizerSlots, shards, scratch, kernelScratch, states, chunks: splitChunks(P, N),
     totalBytes: alignUp(cursor, WASM_PAGE),
   };
+}
+
+/** Floats of one worker's carried states: per layer h (and c for an LSTM) of `capacity` streams. */
+export function stateFloats(cfg: ModelConfig, capacity: number): number {
+  return cfg.layers * (cfg.cell === 'lstm' ? 2 : 1) * capacity * cfg.hidden;
 }
 
 /** N contiguous ranges covering [0, P), aligned to 16 floats, sizes as equal as alignment allows. */

@@ -84,7 +84,9 @@ export default function serve(task: WorkerTask): string {
         const dropout = spec.dropout && spec.dropout.p > 0
           ? { seed: spec.dropout.seed, step, firstSequence: firstSequence(views.shardSizes, rank) }
           : null;
-        loss = model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale], dropout });
+        loss = model.net.forward(model.params, model.shard, B, {
+          teacherForcing: spec.teacherForcing, gradScale: scalars[SCALARS.gradScale], dropout, state: model.state,
+        });
         model.net.backward(model.params, model.grads, model.shard, B, spec.teacherForcing);
       }
     });
