@@ -7,6 +7,8 @@ import { Network, type CarriedState, type NetworkOps, type ShardInput } from './
 import { f32, f64, i32, regionAllocator, type SharedPlan } from './shared-memory.js';
 import { instantiateKernels } from './wasm-kernels.js';
 import { kernelScratchLayout, wasmNetworkOps, type WasmNetworkOps } from './wasm-ops.js';
+import { loadBlas } from './blas.js';
+import { blasNetworkOps } from './blas-ops.js';
 
 export interface SharedViews {
   control: Int32Array;
@@ -95,4 +97,13 @@ export function workerWasmOps(memory: WebAssembly.Memory, plan: SharedPlan, rank
     scratchByteOffset: region.byteOffset,
     scratch,
   });
+}
+
+/** A worker's kernels for plan.spec.kernels 'wasm' or 'blas' (the wasm ones with the products on the BLAS). */
+export function workerFastOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number): WasmNetworkOps {
+  const wasmOps = workerWasmOps(memory, plan, rank);
+  if (plan.spec.kernels !== 'blas') return wasmOps;
+  const load = loadBlas();
+  if (!load.ok) throw new Error(`worker ${rank}: kernels 'blas': ${load.reason}`);
+  return blasNetworkOps(wasmOps, load.blas, memory.buffer);
 }

@@ -59,6 +59,8 @@ export interface ShardRegions {
   lengths: Region;
 }
 
+export type EngineKernels = 'ts' | 'wasm' | 'blas';
+
 export interface EngineSpec {
   cfg: ModelConfig;
   loss: LossKind;
@@ -70,8 +72,11 @@ export interface EngineSpec {
   optimizer: OptimizerSpec;
   clip: number | null;
   teacherForcing: boolean;
-  /** The network's kernels (products, cells, one-hot input): the TypeScript reference or WebAssembly SIMD. */
-  kernels: 'ts' | 'wasm';
+  /**
+   * The network's kernels (products, cells, one-hot input): the TypeScript reference, WebAssembly
+   * SIMD, or WebAssembly with the products on the system BLAS (resolved: never 'auto' here).
+   */
+  kernels: EngineKernels;
   /** Sequences of the batch may be shorter than seqLen (padded; lengths written per shard). */
   variableLengths?: boolean;
   /** model.dropout (default 0) and the run's seed, which with the step fixes every mask. */
@@ -155,7 +160,7 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
   }));
   const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T, spec.dropout?.p ?? 0) * 4;
   const scratch = Array.from({ length: N }, () => take(scratchBytes));
-  const kernelScratchBytes = spec.kernels === 'wasm' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
+  const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
   const stateBytes = spec.stateful ? stateFloats(cfg, shardCapacity) * 4 : 0;
   const states = Array.from({ length: N }, () => take(stateBytes));

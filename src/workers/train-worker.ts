@@ -8,11 +8,12 @@
  * reduce-scatter (sum chunk `rank` of every slot in worker order, into slot 0); barrier; global
  * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
  * With the wasm kernels the reduce, its sum of squares and the optimizer run in WebAssembly
- * (src/wasm/optim.wat), bit-identical to the TypeScript loops.
+ * (src/wasm/optim.wat), bit-identical to the TypeScript loops; the blas kernels are the wasm ones
+ * with the matrix products on the system BLAS (src/shared/blas-ops.ts).
  */
 import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
-import { sharedViews, workerModel, workerWasmOps } from '../shared/engine-views.js';
+import { sharedViews, workerFastOps, workerModel } from '../shared/engine-views.js';
 import { referenceOps } from '../shared/network.js';
 import { Profile, profiledOps } from '../shared/profile.js';
 import { clipScale, optimizerStep, sumOfSquares, type OptimizerSpec } from '../shared/optim.js';
@@ -41,7 +42,7 @@ export default function serve(task: WorkerTask): string {
   const rank = task.rank;
   const N = plan.spec.workers;
   const views = sharedViews(memory, plan);
-  const wasmOps = plan.spec.kernels === 'wasm' ? workerWasmOps(memory, plan, rank) : null;
+  const wasmOps = plan.spec.kernels === 'ts' ? null : workerFastOps(memory, plan, rank);
   const profile = process.env.RECUR_PROFILE ? new Profile() : null;
   const ops = wasmOps ?? referenceOps;
   const model = workerModel(memory, plan, views, rank, profile ? profiledOps(ops, profile) : ops);
@@ -50,7 +51,7 @@ export default function serve(task: WorkerTask): string {
   const { control, scalars } = views;
   const [lo, hi] = plan.chunks[rank];
   const fault = parseFault(process.env.RECUR_TEST_FAULT, rank);
-  const update = plan.spec.kernels === 'wasm' ? wasmUpdate(memory, plan, lo, hi) : null;
+  const update = plan.spec.kernels === 'ts' ? null : wasmUpdate(memory, plan, lo, hi);
 
   /** Blocks until control[slot] differs from `value`; throws if the run was aborted. */
   const waitWhileEqual = (slot: number, value: number): void => {
