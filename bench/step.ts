@@ -1,17 +1,18 @@
 /**
  * One worker's forward + backward (no optimizer, no synchronization) on the SPEC §8 workloads,
- * with the TypeScript kernels vs the WebAssembly ones, on the engine's own shared-memory plan
+ * with the TypeScript kernels vs the WebAssembly ones (and the system BLAS's products), on the engine's own shared-memory plan
  * (1 worker). Prints tokens/s and where the time goes: the products by kind (packing of weights
  * included in abt/ab), the cell steps, the one-hot input projection and its gradient, the loss,
  * the bias adds and sums, and the rest (fills, call overhead).
  *
- *   node dist/bench/step.js [W0 W1 ...]
+ *   node dist/bench/step.js [W0 W1 ...] [--kernels ts,wasm,blas]   (default: all that load)
  *
  * Throughput comes from un-instrumented steps; the shares from separate steps with a timer
  * around every kernel call. Medians after warm-up; the machine may be shared, so read ratios
  * within one run.
  */
-import { sharedViews, workerModel, workerWasmOps } from '../src/shared/engine-views.js';
+import { loadBlas } from '../src/shared/blas.js';
+import { sharedViews, workerFastOps, workerModel } from '../src/shared/engine-views.js';
 import { initParams } from '../src/shared/init.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
 import { referenceOps, type NetworkOps } from '../src/shared/network.js';
@@ -84,7 +85,7 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
     shard.tokens[r] = rng.int(VOCAB);
     shard.targetIds[r] = rng.int(VOCAB);
   }
-  const wasmOps = kernels === 'wasm' ? workerWasmOps(memory, plan, 0) : null;
+  const wasmOps = kernels === 'ts' ? null : workerFastOps(memory, plan, 0);
   const ops: NetworkOps = wasmOps ?? referenceOps;
   const spent = Object.fromEntries(OP_NAMES.map((name) => [name, 0])) as Record<OpName, number>;
   const plain = workerModel(memory, plan, views, 0, ops);
@@ -125,19 +126,22 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
   return { workload: w.name, kernels, stepMs, shares };
 }
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const kernelsAt = args.indexOf('--kernels');
+const kernelList = (kernelsAt >= 0 ? args.splice(kernelsAt, 2)[1]!.split(',') : ['ts', 'wasm', ...(loadBlas().ok ? ['blas'] : [])]) as Kernels[];
+const wanted = args;
 const workloads = wanted.length > 0 ? WORKLOADS.filter((w) => wanted.includes(w.name)) : WORKLOADS;
 if (workloads.length === 0) throw new Error(`no workload among ${wanted.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
 
 const header = ['workload', 'kernels', 'step ms', 'tokens/s', 'speed-up', ...SHARES.map(([label]) => label), 'rest'];
 const table: string[][] = [];
 for (const w of workloads) {
-  const ts = measure(w, 'ts');
-  const wasm = measure(w, 'wasm');
-  for (const r of [ts, wasm]) {
+  const results = kernelList.map((kernels) => measure(w, kernels));
+  const first = results[0]!;
+  for (const r of results) {
     table.push([
       r.workload, r.kernels, r.stepMs.toFixed(2), ((w.seqLen * w.batch) / (r.stepMs / 1e3)).toFixed(0),
-      `${(ts.stepMs / r.stepMs).toFixed(1)}×`,
+      `${(first.stepMs / r.stepMs).toFixed(2)}×`,
       ...[...SHARES.map(([label]) => label), 'rest'].map((label) => `${(100 * r.shares[label]!).toFixed(0)}%`),
     ]);
   }
