@@ -78,7 +78,7 @@ t.test('K = 0: beta 1 keeps C, beta 0 zeroes it (cblas is not called with a lead
   t.ok(arena.guardsIntact(), 'nothing written outside C');
 });
 
-interface Case { cell: 'lstm' | 'rnn'; input: 'onehot' | 'dense'; recurrence: 'hidden' | 'output'; outputs: 'all' | 'last'; layers: number; hidden: number }
+interface Case { cell: ModelConfig['cell']; input: 'onehot' | 'dense'; recurrence: 'hidden' | 'output'; outputs: 'all' | 'last'; layers: number; hidden: number }
 
 const T = 7, IN = 11, O = 9, B = 5;
 const CASES: Case[] = [
@@ -87,6 +87,8 @@ const CASES: Case[] = [
   { cell: 'lstm', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, hidden: 17 },
   { cell: 'rnn', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, hidden: 12 },
   { cell: 'rnn', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, hidden: 13 },
+  { cell: 'gru', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, hidden: 15 },
+  { cell: 'gru', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, hidden: 12 },
 ];
 
 /** Two workers' models on one 'blas' plan: rank 0 on the TS reference, rank 1 on the blas ops. */
