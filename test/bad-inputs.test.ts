@@ -70,7 +70,7 @@ function cases(base: string): Case[] {
     const e = exp('zero-workers-flag', tinyExperiment());
     add({ name: '--workers 0', args: ['train', e.path, '--workers', '0'], names: ['--workers'], match: [/positive integer/], runDir: e.runDir });
   }
-  train('unknown-cell', tinyExperiment({ model: { cell: 'gru', hidden: 4 } }), ['model.cell'], [/'lstm' or 'rnn'/]);
+  train('unknown-cell', tinyExperiment({ model: { cell: 'cnn', hidden: 4 } }), ['model.cell'], [/'lstm', 'gru' or 'rnn'/]);
   train('misspelt-cell', tinyExperiment({ model: { cell: 'lstn', hidden: 4 } }), ['model.cell'], [/did you mean 'lstm'/]);
   {
     const p = writeExperiment(dir, 'broken.yaml', `data: {task: adding, seqLen: 8\nmodel: [cell: lstm\ntrain: {batch: 8}\noutput: {dir: ${runFolder('broken')}}\n`);

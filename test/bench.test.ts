@@ -49,6 +49,15 @@ t.test('runBench on W0 with 1 and 2 workers writes the SPEC §8 report and a cha
   t.match(svg, /2 workers/);
 });
 
+t.test('runBench --cell gru: a GRU workload, its FLOPs counted with 3 gates', async (t) => {
+  const report = await runBench({ workloads: ['W0'], workers: [1], cell: 'gru', steps: 2, warmup: 1, seconds: 0, kernels: 'wasm', json: join(t.testdir(), 'bench.json') });
+  const [r] = report.results;
+  t.equal(r.cell, 'gru');
+  t.ok(r.tokensPerSec > 0, `${Math.round(r.tokensPerSec)} tokens/s`);
+  // FLOPs per token 6·(3H(V+H) + VH) for H = 32, V = 65.
+  t.ok(Math.abs(r.gflops - (r.tokensPerSec * 6 * (3 * 32 * (65 + 32) + 65 * 32)) / 1e9) < 1e-3 * r.gflops + 1e-3, 'GFLOP/s from the GRU count');
+});
+
 t.test('runBench rejects unknown workloads and bad worker counts', async (t) => {
   await t.rejects(runBench({ workloads: ['W9'], workers: [1], cell: 'lstm' }), { name: 'InputError', message: /--workloads/ });
   await t.rejects(runBench({ workloads: ['W0'], workers: [0], cell: 'lstm' }), { name: 'InputError', message: /--workers/ });

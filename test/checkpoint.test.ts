@@ -251,7 +251,7 @@ t.test('bad checkpoints: InputError naming the file and the tensor or key', asyn
   expectKeyed(t, () => decodeCheckpoint(strayOptim, FILE), 'optim.m.head.scale', /unexpected tensor/);
 
   expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.config = '{"cell": lstm}')), FILE), '__metadata__.config', /not valid JSON/);
-  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, cell: 'gru' }), FILE), '__metadata__.config.cell', /one of lstm, rnn, got "gru"/);
+  expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, cell: 'gur' }), FILE), '__metadata__.config.cell', /one of lstm, gru, rnn, got "gur"/);
   expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, layers: 0 }), FILE), '__metadata__.config.layers', /positive integer/);
   expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, dropout: 0.1 }), FILE), '__metadata__.config.dropout', /unknown key/);
   expectKeyed(t, () => decodeCheckpoint(withConfig({ ...LSTM2, vocab: 'abcd' }), FILE), '__metadata__.config.vocab', /4 characters but the model's inputSize is 5/);
@@ -280,7 +280,7 @@ t.test('bad checkpoints: InputError naming the file and the tensor or key', asyn
     t,
     () => decodeCheckpoint(noConfig((tensors) => tensors.map((x) => (x.name === 'rnn.weight_ih_l0' ? { ...x, shape: [6, 10] } : x))), FILE),
     'rnn.weight_ih_l0',
-    /6 rows is neither 4·H \(LSTM\) nor H \(RNN\) for hidden size H = 3/,
+    /6 rows is none of 4·H \(LSTM\), 3·H \(GRU\), H \(RNN\) for hidden size H = 3/,
   );
 });
 

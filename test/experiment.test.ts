@@ -25,9 +25,9 @@ t.test('a minimal experiment gets every default', async (t) => {
     seed: 1,
     data: {
       task: 'text', path: join(folder, 'corpus.txt'), seqLen: 16, valFraction: 0.05,
-      trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10,
+      trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10, stateful: false,
     },
-    model: { cell: 'lstm', hidden: 8, layers: 1, recurrence: 'hidden', outputs: 'all', forgetBias: 1, initScale: null },
+    model: { cell: 'lstm', hidden: 8, layers: 1, recurrence: 'hidden', outputs: 'all', forgetBias: 1, initScale: null, dropout: 0 },
     train: {
       batch: 32, steps: 1000, workers: null,
       optimizer: { name: 'adam', lr: 0.002, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
@@ -131,8 +131,8 @@ t.test('every bad experiment is one line naming the file and the key', async (t)
     ['zero clip', `${MINIMAL}train: { clip: 0 }\n`, /exp\.yaml: train\.clip: expected a positive number, got 0$/],
     ['valFraction of 1', 'data: { task: text, path: c.txt, seqLen: 16, valFraction: 1 }\nmodel: { cell: lstm, hidden: 8 }\n',
       /exp\.yaml: data\.valFraction: expected a number in \[0, 1\), got 1$/],
-    ['unknown cell', 'data: { task: text, path: c.txt, seqLen: 16 }\nmodel: { cell: gru, hidden: 8 }\n',
-      /exp\.yaml: model\.cell: expected 'lstm' or 'rnn', got "gru"$/],
+    ['unknown cell', 'data: { task: text, path: c.txt, seqLen: 16 }\nmodel: { cell: gur, hidden: 8 }\n',
+      /exp\.yaml: model\.cell: expected 'lstm', 'gru' or 'rnn', got "gur" \(did you mean 'gru'\?\)$/],
     ['unknown task', 'data: { task: Adding, seqLen: 16 }\nmodel: { cell: lstm, hidden: 8 }\n',
       /exp\.yaml: data\.task: expected 'text', 'adding', 'copy' or 'sine', got "Adding" \(did you mean 'adding'\?\)$/],
     ['missing key', 'data: { task: text, path: c.txt }\nmodel: { cell: lstm, hidden: 8 }\n',

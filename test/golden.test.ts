@@ -1,16 +1,13 @@
 // The public golden case (test/fixtures/golden/lstm1), computed by PyTorch in float64,
 // reproduced through the CLI: eval loss, and one full-batch SGD step with 1, 2 and 3 workers.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { recur, repo, trainOneStep } from './helpers/golden.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const golden = resolve(repo, 'test/fixtures/golden/lstm1');
 const expected = JSON.parse(readFileSync(join(golden, 'expected.json'), 'utf8')) as { loss_init: number; windows: number; seqLen: number; lr: number };
-const recur = (...args: string[]): string => execFileSync(process.execPath, [join(repo, 'bin/recur.js'), ...args], { encoding: 'utf8' });
 
 t.test('recur eval reproduces loss_init', async (t) => {
   const out = JSON.parse(recur('eval', '--checkpoint', join(golden, 'model.safetensors'), '--data', join(golden, 'data.txt'), '--seq-len', String(expected.seqLen))) as { loss: number; tokens: number };
@@ -21,18 +18,8 @@ t.test('recur eval reproduces loss_init', async (t) => {
 for (const workers of [1, 2, 3]) {
   for (const kernels of ['ts', 'wasm']) {
     t.test(`one SGD step matches step1.safetensors (${workers} workers, ${kernels} kernels)`, async (t) => {
-      const dir = t.testdir();
-      const exp = join(dir, 'golden.json');
-      writeFileSync(exp, JSON.stringify({
-        data: { task: 'text', path: join(golden, 'data.txt'), seqLen: expected.seqLen, valFraction: 0 },
-        train: {
-          batch: expected.windows, steps: 1, workers, kernels, shuffle: false, clip: null,
-          optimizer: { name: 'sgd', lr: expected.lr }, init: join(golden, 'model.safetensors'),
-        },
-        output: { dir: join(dir, 'run') },
-      }));
-      recur('train', exp);
-      const ours = readSafetensors(join(dir, 'run/checkpoint.safetensors')).tensors;
+      const run = trainOneStep(golden, expected, t.testdir(), workers, kernels);
+      const ours = readSafetensors(join(run, 'checkpoint.safetensors')).tensors;
       const theirs = readSafetensors(join(golden, 'step1.safetensors')).tensors;
       for (const [name, ref] of theirs) {
         if (name.startsWith('optim.')) continue;

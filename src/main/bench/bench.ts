@@ -36,7 +36,7 @@ export interface BenchOptions {
   workloads: string[];
   /** Worker counts; 1 is always measured too, as the speedup baseline. */
   workers: number[];
-  cell: 'lstm' | 'rnn';
+  cell: 'lstm' | 'gru' | 'rnn';
   /** Minimum timed steps per point. */
   steps?: number;
   /** Untimed steps first (the first steps run unoptimised code). */
@@ -110,7 +110,7 @@ interface Timing {
 }
 
 async function measurePoint(
-  workload: Workload, cell: 'lstm' | 'rnn', workers: number, kernels: 'ts' | 'wasm', timing: Timing,
+  workload: Workload, cell: 'lstm' | 'gru' | 'rnn', workers: number, kernels: 'ts' | 'wasm', timing: Timing,
 ): Promise<{ tokensPerSec: number; stepMs: number; steps: number; rssBytes: number }> {
   const { hidden, seqLen: T, batch: B } = workload;
   const cfg: ModelConfig = { cell, inputSize: VOCAB, hidden, layers: 1, outputSize: VOCAB, recurrence: 'hidden', outputs: 'all' };

@@ -2,7 +2,7 @@
 
 export interface BenchResult {
   workload: string;
-  cell: 'lstm' | 'rnn';
+  cell: 'lstm' | 'gru' | 'rnn';
   workers: number;
   tokensPerSec: number;
   stepMs: number;

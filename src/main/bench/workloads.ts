@@ -20,7 +20,7 @@ export const WORKLOADS: Readonly<Record<string, Workload>> = {
 /** One-hot vocabulary of the benchmark LM (tiny Shakespeare's size). */
 export const VOCAB = 65;
 /** FLOPs of one training step per token: forward ×2, backward ×4 over the gates and the head. */
-export function flopsPerToken(cell: 'lstm' | 'rnn', hidden: number, vocab = VOCAB): number {
+export function flopsPerToken(cell: 'lstm' | 'gru' | 'rnn', hidden: number, vocab = VOCAB): number {
   const H = hidden;
   return 6 * (gateCount(cell) * H * (vocab + H) + vocab * H);
 }

@@ -5,7 +5,7 @@
  * with or without recur's metadata.
  */
 import { paramLayout, tensorViews, type ParamLayout } from '../../shared/layout.js';
-import { gateCount, type ModelConfig } from '../../shared/model-config.js';
+import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model-config.js';
 import { inputError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors.js';
 import { writeFileAtomic } from '../atomic-write.js';
@@ -20,6 +20,11 @@ export interface CheckpointData {
   optim: Map<string, Float32Array>;
   experiment?: unknown;
   train?: Record<string, unknown>;
+  /**
+   * Stateful text: the streams' carried states, `h_l{k}` (and `c_l{k}` for an LSTM) → [streams, H]
+   * in batch-row order, saved as `optim.carried.<name>` so PyTorch's recipe (drop optim.*) holds.
+   */
+  carried?: Map<string, Float32Array>;
 }
 
 export interface LoadCheckpointOptions {
@@ -30,6 +35,9 @@ export interface LoadCheckpointOptions {
 const OPTIM_PREFIX = 'optim.';
 const CONFIG_KEY = '__metadata__.config';
 const biasHhName = (layer: number): string => `rnn.bias_hh_l${layer}`;
+/** The `optim.` slot holding carried states rather than an optimizer's per-parameter state. */
+const CARRIED_SLOT = 'carried';
+const CARRIED_NAME = /^[hc]_l\d+$/;
 
 type ConfigMetadata = Partial<ModelConfig> & { vocab?: string };
 
@@ -44,9 +52,9 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   const params = tensorViews(layout, checkBlockSize(data.params, layout, 'params'));
   for (const spec of layout.tensors) {
     tensors.push({ name: spec.name, shape: spec.shape, data: params.get(spec.name)! });
-    // PyTorch's second bias, zero since recur folds it into bias_ih; placed after bias_ih as
-    // in a state_dict so the file reads naturally.
-    const layer = /^rnn\.bias_ih_l(\d+)$/.exec(spec.name)?.[1];
+    // PyTorch's second bias, zero since recur folds it into bias_ih (a GRU has its own, in the
+    // layout); placed after bias_ih as in a state_dict so the file reads naturally.
+    const layer = hasHiddenBias(cfg.cell) ? undefined : /^rnn\.bias_ih_l(\d+)$/.exec(spec.name)?.[1];
     if (layer !== undefined) tensors.push({ name: biasHhName(Number(layer)), shape: [biasSize], data: new Float32Array(biasSize) });
   }
   for (const [slot, block] of data.optim) {
@@ -56,6 +64,10 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     for (const spec of layout.tensors) {
       tensors.push({ name: `${OPTIM_PREFIX}${slot}.${spec.name}`, shape: spec.shape, data: views.get(spec.name)! });
     }
+  }
+  for (const [name, state] of data.carried ?? []) {
+    if (!CARRIED_NAME.test(name)) throw new Error(`checkpoint: carried state name ${JSON.stringify(name)} is not h_l<k> or c_l<k>`);
+    tensors.push({ name: `${OPTIM_PREFIX}${CARRIED_SLOT}.${name}`, shape: [state.length / cfg.hidden, cfg.hidden], data: state });
   }
 
   const config: ConfigMetadata = {
@@ -119,8 +131,9 @@ function checkpointFromSafetensors(
   }
 
   // PyTorch has two biases per layer where recur has one; their sum is the same model.
+  // (A GRU's bias_hh is a parameter of its own, loaded above.)
   const biasHhNames = new Set<string>();
-  for (let layer = 0; layer < cfg.layers; layer++) {
+  for (let layer = 0; layer < cfg.layers && !hasHiddenBias(cfg.cell); layer++) {
     const name = biasHhName(layer);
     biasHhNames.add(name);
     const biasHh = tensors.get(name);
@@ -134,9 +147,17 @@ function checkpointFromSafetensors(
   }
 
   const slots = new Map<string, Map<string, DecodedTensor>>();
+  const carried = new Map<string, Float32Array>();
   for (const [name, tensor] of tensors) {
     if (expectedNames.has(name) || biasHhNames.has(name)) continue;
     const [, slot, paramName] = /^optim\.([^.]+)\.(.+)$/.exec(name) ?? [];
+    if (slot === CARRIED_SLOT && paramName !== undefined && CARRIED_NAME.test(paramName)) {
+      if (tensor.shape.length !== 2 || tensor.shape[1] !== cfg.hidden) {
+        throw inputError(file, name, `shape ${formatShape(tensor.shape)} is not [streams, ${cfg.hidden}]`);
+      }
+      carried.set(paramName, Float32Array.from(tensor.data));
+      continue;
+    }
     if (slot === undefined || paramName === undefined || !expectedNames.has(paramName)) {
       throw inputError(
         file,
@@ -171,6 +192,7 @@ function checkpointFromSafetensors(
 
   const checkpoint: CheckpointData = { cfg, params, optim };
   if (vocab !== undefined) checkpoint.vocab = vocab;
+  if (carried.size > 0) checkpoint.carried = carried;
   if (metadata.experiment !== undefined) checkpoint.experiment = parseJsonMetadata(metadata.experiment, 'experiment', file);
   if (metadata.train !== undefined) {
     const train = parseJsonMetadata(metadata.train, 'train', file);
@@ -191,7 +213,7 @@ function parseJsonMetadata(text: string, key: string, file: string): unknown {
 }
 
 const CONFIG_CHOICES = {
-  cell: ['lstm', 'rnn'],
+  cell: ['lstm', 'gru', 'rnn'],
   recurrence: ['hidden', 'output'],
   outputs: ['all', 'last'],
 } as const;
@@ -269,8 +291,9 @@ function inferShape(
   }
   let cell: ModelConfig['cell'];
   if (gateRows === 4 * hidden) cell = 'lstm';
+  else if (gateRows === 3 * hidden) cell = 'gru';
   else if (gateRows === hidden) cell = 'rnn';
-  else throw inputError(file, 'rnn.weight_ih_l0', `${gateRows} rows is neither 4·H (LSTM) nor H (RNN) for hidden size H = ${hidden}`);
+  else throw inputError(file, 'rnn.weight_ih_l0', `${gateRows} rows is none of 4·H (LSTM), 3·H (GRU), H (RNN) for hidden size H = ${hidden}`);
   let layers = 1;
   while (tensors.has(`rnn.weight_ih_l${layers}`)) layers++;
   return { cell, inputSize, hidden, layers, outputSize };

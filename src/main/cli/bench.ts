@@ -12,7 +12,7 @@ export const benchCommand: RecurCommand = {
   builder: (y) => y
     .option('workloads', { type: 'string', default: Object.keys(WORKLOADS).join(','), describe: `comma list of workloads (${Object.entries(WORKLOADS).map(([name, w]) => `${name}: H=${w.hidden} T=${w.seqLen} B=${w.batch}`).join('; ')}; vocabulary 65, one layer, Adam)` })
     .option('workers', { type: 'string', describe: 'comma list of worker counts; 1 is always measured as the speedup baseline (default: 1 and all cores)' })
-    .option('cell', { type: 'string', choices: ['lstm', 'rnn'], default: 'lstm' })
+    .option('cell', { type: 'string', choices: ['lstm', 'gru', 'rnn'], default: 'lstm' })
     .option('kernels', { type: 'string', choices: ['ts', 'wasm'], default: DEFAULT_KERNELS, describe: 'matrix products: TypeScript reference or WebAssembly SIMD' })
     .option('steps', { type: 'string', describe: `minimum timed steps per point (default ${DEFAULT_MIN_STEPS})` })
     .option('seconds', { type: 'string', describe: `time each point for at least this long (default ${DEFAULT_SECONDS})` })
@@ -43,7 +43,7 @@ async function runBenchCommand(argv: BenchArgs): Promise<number> {
     workers: argv.workers === undefined
       ? [...new Set([1, os.availableParallelism()])]
       : argv.workers.split(',').map((s) => Number(s.trim())),
-    cell: oneOf('--cell', argv.cell, ['lstm', 'rnn'] as const),
+    cell: oneOf('--cell', argv.cell, ['lstm', 'gru', 'rnn'] as const),
     kernels,
     steps: positiveInt('--steps', argv.steps),
     seconds: argv.seconds === undefined ? undefined : nonNegativeNumber('--seconds', argv.seconds),

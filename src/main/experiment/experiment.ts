@@ -6,6 +6,7 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import type { OptimizerSpec } from '../../shared/optim.js';
+import type { ModelConfig } from '../../shared/model-config.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';
 import { experimentSchema } from './schema.js';
@@ -23,10 +24,12 @@ export interface Experiment {
     valSize: number;
     symbols: number;
     copyLength: number;
+    /** Text: B parallel streams, each window starting from the state its stream's last one ended in. */
+    stateful: boolean;
   };
   /** Absent only when train.init is set: the checkpoint supplies the model. */
   model?: {
-    cell: 'lstm' | 'rnn';
+    cell: ModelConfig['cell'];
     hidden: number;
     layers: number;
     recurrence: 'hidden' | 'output';
@@ -34,6 +37,8 @@ export interface Experiment {
     forgetBias: number;
     /** null = 1/√hidden. */
     initScale: number | null;
+    /** Inverted dropout on every layer's output (training only). */
+    dropout: number;
   };
   train: {
     batch: number;
@@ -83,6 +88,8 @@ export function parseExperiment(raw: unknown, file: string, baseDir: string): Ex
   if (train.teacherForcing && model && model.recurrence !== 'output') {
     throw inputError(file, 'train.teacherForcing', "needs model.recurrence 'output'");
   }
+  if (data.stateful && data.task !== 'text') throw inputError(file, 'data.stateful', `needs task 'text', got '${data.task}'`);
+  if (data.stateful && model?.recurrence === 'output') throw inputError(file, 'data.stateful', "needs model.recurrence 'hidden'");
 
   // Keys are written in schema order so config.json reads the same for every run.
   const name = parsed.data.name ?? basename(file, extname(file));
@@ -99,6 +106,7 @@ export function parseExperiment(raw: unknown, file: string, baseDir: string): Ex
       outputs: model.outputs ?? (data.task === 'adding' ? 'last' : 'all'),
       forgetBias: model.forgetBias,
       initScale: model.initScale,
+      dropout: model.dropout,
     },
     train: {
       ...train,

@@ -17,16 +17,18 @@ export const experimentSchema = z.strictObject(
       valSize: is.positiveInt().default(1000),
       symbols: is.positiveInt().default(8),
       copyLength: is.positiveInt().default(10),
+      stateful: is.boolean().default(false),
     }),
     model: is
       .section({
-        cell: is.oneOf(['lstm', 'rnn']),
+        cell: is.oneOf(['lstm', 'gru', 'rnn']),
         hidden: is.positiveInt(),
         layers: is.positiveInt().default(1),
         recurrence: is.oneOf(['hidden', 'output']).default('hidden'),
         outputs: is.oneOf(['all', 'last']).optional(), // default depends on data.task
         forgetBias: is.finiteNumber().default(1),
         initScale: is.positiveNumber().nullable().default(null),
+        dropout: is.unitInterval().default(0),
       })
       .optional(),
     train: is

@@ -10,6 +10,8 @@ import { initParams } from '../../shared/init.js';
 import { optimizerSlots } from '../../shared/optim.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { BatchSchedule } from '../data/batching.js';
+import { StreamSchedule } from '../data/streams.js';
+import { readCarriedStates, resetCarriedStates, writeCarriedStates } from './carried.js';
 import { Engine } from './engine.js';
 import { firstLine, inputError, RunError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
@@ -88,12 +90,14 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: B, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
     kernels: exp.train.kernels,
+    dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful,
   });
   const { views, plan } = engine;
   const source = resumeFrom ?? init;
   if (source) views.params.set(source.params);
   else initParams(cfg, plan.layout, views.params, exp.seed, { scale: exp.model!.initScale, forgetBias: exp.model!.forgetBias });
   if (resumeFrom) slots.forEach((s, i) => views.optimizerSlots[i].set(resumeFrom!.optim.get(s)!));
+  if (resumeFrom?.carried && exp.data.stateful) writeCarriedStates(engine, resumeFrom.carried);
 
   let wroteCheckpoint = resumeFrom !== null;
   let checkpointStep = startStep;
@@ -109,6 +113,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
         experiment: resolved,
         train: { step, seed: exp.seed, workers, elapsedSec },
+        carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
       });
       wroteCheckpoint = true;
       checkpointStep = step;
@@ -129,7 +134,8 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     }
   };
 
-  const schedule = new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
+  const streams = exp.data.stateful ? new StreamSchedule(trainCount, B, exp.seed, exp.train.shuffle) : null;
+  const schedule = streams ?? new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
   const perStep = predictedSteps(cfg, dataset.seqLen, B);
   const tokensPerStep = B * dataset.seqLen;
   const started = performance.now();
@@ -142,6 +148,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     while (step < exp.train.steps) {
       if (opts.stopSignal?.aborted) { status = 'interrupted'; break; }
       const { indices } = schedule.at(step);
+      if (streams?.startsEpoch(step)) resetCarriedStates(engine);
       loadShards(engine, dataset, cfg, 'train', indices, 0, B);
       const { lossSum, gradNorm } = await guarded(engine.trainStep(step + 1, exp.train.optimizer.lr, perStep));
       const loss = lossSum / perStep;
