@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""PyTorch float64 golden cases for recur's tests (test/fixtures/golden/<case>/).
+
+Each case is a tiny model trained by torch.nn (nn.LSTM / nn.RNN + nn.Linear) and torch.optim in
+float64, the way ../shared/anchors/golden/lstm1 was made, so the tests compare recur with an
+independent implementation. A case folder holds:
+
+  model.safetensors   initial weights, F32, SPEC section 3 (PyTorch names, __metadata__ config
+                      with vocab); recur trains from it with train.init
+  data.txt            the text (text cases), or data.json: the exact sequences of recur's own
+                      `adding` task for the case's seed, dumped by scripts/goldens/dump-adding.mjs
+  grads.safetensors   F64: gradient of the mean loss over all sequences at the initial weights
+  final.safetensors   F64: the weights after `steps` optimizer steps
+  expected.json       per-step loss and pre-clip gradient norm (the values recur logs), loss_init,
+                      gradNorm_init, and the experiment keys that reproduce the run in recur
+
+The batch is every sequence (text: every window, consecutive windows overlapping by one
+character, SPEC section 4), in order, every step; the loss is the mean over all predicted steps.
+LSTM and RNN have one bias per gate (recur's, SPEC section 2): their bias_hh is frozen at zero;
+a GRU trains both biases, as nn.GRU does.
+
+usage: /usr/bin/python3 scripts/goldens/generate.py [CASE ...]     (default: every case)
+       /usr/bin/python3 scripts/goldens/generate.py --verify DIR   (recompute an anchor-style
+           case from DIR's model.safetensors, data.txt and expected.json: loss_init, gradNorm_init,
+           grads.safetensors and step1.safetensors after one SGD step; prints the differences)
+Needs torch and numpy (Debian: python3-torch). Tests never run this; they read its output.
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+FIXTURES = os.path.join(REPO, 'test', 'fixtures', 'golden')
+
+TEXT = (
+    'The lighthouse keeper counted the waves each morning; some days only a few slow swells '
+    'came in, other days the sea threw itself at the rocks. He wrote every number down.'
+)
+
+# recur's optimizer defaults (src/main/experiment schema), torch's names.
+OPT_DEFAULTS = {'momentum': 0.9, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-8, 'nesterov': False}
+
+CASES = {
+    # Gradient-norm clipping that binds at every step (the norm is ~0.3), SGD.
+    'clip': dict(seed=1003, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=3, clip=0.05,
+                 optimizer=dict(name='sgd', lr=0.5)),
+    'momentum': dict(seed=1005, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=3, clip=None,
+                     optimizer=dict(name='momentum', lr=0.5, momentum=0.9)),
+    'nesterov': dict(seed=1006, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=3, clip=None,
+                     optimizer=dict(name='momentum', lr=0.5, momentum=0.8, nesterov=True)),
+    'sgd-weight-decay': dict(seed=1008, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=3, clip=None,
+                             optimizer=dict(name='sgd', lr=0.5, weightDecay=0.1)),
+    # Adam with L2 weight decay (coupled, added to the gradient) and a clip that binds.
+    'adam': dict(seed=1000, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=4, clip=0.2,
+                 optimizer=dict(name='adam', lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6, weightDecay=0.05)),
+    'adamw': dict(seed=1001, cell='lstm', layers=1, hidden=8, data='text', seqLen=8, steps=4, clip=None,
+                  optimizer=dict(name='adamw', lr=0.01, weightDecay=0.1)),
+    'rnn': dict(seed=1007, cell='rnn', layers=1, hidden=8, data='text', seqLen=8, steps=2, clip=None,
+                optimizer=dict(name='sgd', lr=0.5)),
+    'lstm2': dict(seed=1004, cell='lstm', layers=2, hidden=8, data='text', seqLen=8, steps=2, clip=None,
+                  optimizer=dict(name='sgd', lr=0.5)),
+    'gru': dict(seed=1009, cell='gru', layers=1, hidden=8, data='text', seqLen=8, steps=3, clip=0.2,
+                optimizer=dict(name='adam', lr=0.02)),
+    # Mean squared error, one output after the last step, on recur's own adding sequences.
+    'adding': dict(seed=1002, cell='lstm', layers=1, hidden=8, data='adding', seqLen=10, trainSize=16, steps=2,
+                   clip=None, optimizer=dict(name='sgd', lr=0.5)),
+}
+
+INIT_RANGE = 0.3
+
+
+# --------------------------------------------------------------------------------------------
+# safetensors (numpy only)
+
+def read_safetensors(path):
+    raw = open(path, 'rb').read()
+    (n,) = struct.unpack('<Q', raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop('__metadata__', {})
+    out = {}
+    for name, e in header.items():
+        dtype = {'F32': '<f4', 'F64': '<f8'}[e['dtype']]
+        begin, end = e['data_offsets']
+        out[name] = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(e['shape']).astype(np.float64)
+    return out, meta
+
+
+def write_safetensors(path, tensors, dtype, metadata=None):
+    code, np_dtype = {'F32': ('F32', '<f4'), 'F64': ('F64', '<f8')}[dtype]
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header['__metadata__'] = metadata
+    for name, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype=np_dtype).tobytes()
+        header[name] = {'dtype': code, 'shape': list(array.shape), 'data_offsets': [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(',', ':')).encode('utf8')
+    text += b' ' * (-len(text) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(chunks))
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+
+class Model(torch.nn.Module):
+    """nn.LSTM / nn.RNN (attribute rnn) + nn.Linear (attribute head): SPEC section 3's state_dict."""
+
+    def __init__(self, cell, input_size, hidden, layers, output_size, outputs):
+        super().__init__()
+        kind = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN}[cell]
+        self.rnn = kind(input_size, hidden, num_layers=layers)
+        self.head = torch.nn.Linear(hidden, output_size)
+        self.outputs = outputs
+        for name, p in self.rnn.named_parameters():
+            if name.startswith('bias_hh') and cell != 'gru':
+                # LSTM and RNN have one bias per gate in recur (SPEC section 2): bias_hh stays
+                # zero and untrained. A GRU's bias_hh is its own trained tensor.
+                p.requires_grad_(False)
+
+    def forward(self, x):  # x: [T, B, In]
+        h, _ = self.rnn(x)
+        return self.head(h if self.outputs == 'all' else h[-1])
+
+    def trained(self):
+        return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+
+
+def load_weights(model, tensors):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.from_numpy(tensors[name]))
+
+
+def state(model):
+    return {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+
+
+def mean_loss(model, batch):
+    """Mean loss over every predicted step of every sequence of the batch."""
+    x, target, kind = batch
+    y = model(x)
+    if kind == 'ce':
+        return torch.nn.functional.cross_entropy(y.reshape(-1, y.shape[-1]), target.reshape(-1))
+    return torch.nn.functional.mse_loss(y, target)
+
+
+def loss_and_grads(model, batch):
+    """The mean loss; leaves its gradient (float64) in every trained parameter's .grad."""
+    model.zero_grad(set_to_none=False)
+    loss = mean_loss(model, batch)
+    loss.backward()
+    return loss.item()
+
+
+def grad_norm(model):
+    """torch.nn.utils.clip_grad_norm_'s total norm (2-norm over every trained tensor)."""
+    return math.sqrt(sum(float((p.grad ** 2).sum()) for _, p in model.trained()))
+
+
+def make_optimizer(model, spec):
+    params = [p for _, p in model.trained()]
+    o = {**OPT_DEFAULTS, **spec}
+    wd = o.get('weightDecay', 0.01 if o['name'] == 'adamw' else 0.0)
+    if o['name'] == 'sgd':
+        return torch.optim.SGD(params, lr=o['lr'], weight_decay=wd)
+    if o['name'] == 'momentum':
+        return torch.optim.SGD(params, lr=o['lr'], momentum=o['momentum'], nesterov=o['nesterov'], weight_decay=wd)
+    betas = (o['beta1'], o['beta2'])
+    if o['name'] == 'adam':
+        return torch.optim.Adam(params, lr=o['lr'], betas=betas, eps=o['eps'], weight_decay=wd)
+    if o['name'] == 'adamw':
+        return torch.optim.AdamW(params, lr=o['lr'], betas=betas, eps=o['eps'], weight_decay=wd)
+    raise ValueError(o['name'])
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+def text_batch(text, vocab, seq_len):
+    """Every window of SPEC section 4, time-major one-hot inputs [T, n, V] and targets [T, n]."""
+    ids = [vocab.index(ch) for ch in text]
+    n = (len(ids) - 1) // seq_len
+    x = torch.zeros(seq_len, n, len(vocab))
+    target = torch.zeros(seq_len, n, dtype=torch.long)
+    for i in range(n):
+        for t in range(seq_len):
+            x[t, i, ids[i * seq_len + t]] = 1
+            target[t, i] = ids[i * seq_len + t + 1]
+    return (x, target, 'ce'), n
+
+
+def adding_batch(data):
+    """data.json from dump-adding.mjs: inputs [n][T][2], targets [n] → [T, n, 2], [n, 1]."""
+    x = torch.tensor(data['inputs']).permute(1, 0, 2).contiguous()
+    target = torch.tensor(data['targets']).reshape(-1, 1)
+    return (x, target, 'mse'), len(data['targets'])
+
+
+# --------------------------------------------------------------------------------------------
+# cases
+
+def generate(name, case):
+    out = os.path.join(FIXTURES, name)
+    os.makedirs(out, exist_ok=True)
+    seed = case['seed']  # of the initial weights
+    if case['data'] == 'text':
+        text = TEXT
+        with open(os.path.join(out, 'data.txt'), 'w', encoding='utf8') as f:
+            f.write(text)
+        vocab = ''.join(sorted(set(text)))
+        batch, n = text_batch(text, vocab, case['seqLen'])
+        input_size = output_size = len(vocab)
+        outputs = 'all'
+        data_keys = {'task': 'text', 'path': 'data.txt', 'seqLen': case['seqLen'], 'valFraction': 0}
+        seed_keys = {}
+    else:
+        path = os.path.join(out, 'data.json')
+        if not os.path.exists(path):
+            sys.exit(f'{path} is missing: run `npm run build && node scripts/goldens/dump-adding.mjs` first')
+        data = json.load(open(path))
+        assert data['seqLen'] == case['seqLen'] and len(data['targets']) == case['trainSize']
+        batch, n = adding_batch(data)
+        vocab = None
+        input_size, output_size, outputs = 2, 1, 'last'
+        data_keys = {'task': 'adding', 'seqLen': case['seqLen'], 'trainSize': case['trainSize'], 'valSize': data['valSize']}
+        seed_keys = {'seed': data['seed']}
+
+    model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs)
+    gen = torch.Generator().manual_seed(seed)
+    init = {}
+    for pname, p in model.named_parameters():
+        w = torch.empty(p.shape, dtype=torch.float32).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen)
+        init[pname] = (w if p.requires_grad else torch.zeros_like(w)).numpy().astype(np.float64)
+    load_weights(model, init)
+
+    config = {'cell': case['cell'], 'inputSize': input_size, 'hidden': case['hidden'], 'layers': case['layers'],
+              'outputSize': output_size, 'recurrence': 'hidden', 'outputs': outputs}
+    if vocab is not None:
+        config['vocab'] = vocab
+    metadata = {'config': json.dumps(config)}
+    write_safetensors(os.path.join(out, 'model.safetensors'), init, 'F32', metadata)
+
+    optimizer = make_optimizer(model, case['optimizer'])
+    losses, norms = [], []
+    for step in range(case['steps']):
+        losses.append(loss_and_grads(model, batch))
+        norms.append(grad_norm(model))
+        if step == 0:
+            write_safetensors(os.path.join(out, 'grads.safetensors'),
+                              {n_: (p.grad.numpy() if p.grad is not None else np.zeros(p.shape)) for n_, p in model.named_parameters()},
+                              'F64', metadata)
+        if case['clip'] is not None:
+            total = torch.nn.utils.clip_grad_norm_([p for _, p in model.trained()], case['clip'])
+            assert abs(float(total) - norms[-1]) < 1e-12 * norms[-1]
+        optimizer.step()
+    final = state(model)
+    write_safetensors(os.path.join(out, 'final.safetensors'), final, 'F64', metadata)
+    with torch.no_grad():
+        loss_final = mean_loss(model, batch).item()
+
+    clipped = [norm > case['clip'] for norm in norms] if case['clip'] is not None else []
+    expected = {
+        'case': name,
+        'about': f"{case['cell']} x{case['layers']} H={case['hidden']}, {case['optimizer']['name']}"
+                 f"{', clip ' + str(case['clip']) if case['clip'] is not None else ''}, {case['steps']} steps, "
+                 f"batch = all {n} sequences in order; PyTorch {torch.__version__} float64",
+        'loss_init': losses[0],
+        'gradNorm_init': norms[0],
+        'losses': losses,
+        'gradNorms': norms,
+        'loss_final': loss_final,
+        'clipBinds': clipped,
+        'sequences': n,
+        'seqLen': case['seqLen'],
+        'steps': case['steps'],
+        'init': f'uniform(-{INIT_RANGE},{INIT_RANGE}) float32 from torch.Generator seed {seed}' + ('' if case['cell'] == 'gru' else ', bias_hh = 0'),
+        # The experiment that reproduces this run in recur (paths relative to the case folder).
+        'experiment': {
+            **seed_keys,
+            'data': data_keys,
+            'train': {
+                'batch': n, 'steps': case['steps'], 'shuffle': False, 'clip': case['clip'],
+                'optimizer': full_optimizer(case['optimizer']), 'init': 'model.safetensors', 'logEvery': 1,
+            },
+        },
+    }
+    with open(os.path.join(out, 'expected.json'), 'w') as f:
+        json.dump(expected, f, indent=2)
+        f.write('\n')
+    print(f"{name}: loss {losses[0]:.6f} -> {loss_final:.6f}, gradNorm {norms[0]:.4f}"
+          f"{', clip binds ' + str(clipped) if clipped else ''}")
+
+
+def full_optimizer(spec):
+    """Every optimizer key spelled out, so the case does not depend on recur's defaults."""
+    o = {**OPT_DEFAULTS, **spec}
+    o.setdefault('weightDecay', 0.01 if o['name'] == 'adamw' else 0.0)
+    return o
+
+
+def verify(folder):
+    """Recompute an anchor-style case (one SGD step) and print the largest differences."""
+    expected = json.load(open(os.path.join(folder, 'expected.json')))
+    init, meta = read_safetensors(os.path.join(folder, 'model.safetensors'))
+    config = json.loads(meta['config'])
+    text = open(os.path.join(folder, 'data.txt'), encoding='utf8').read()
+    batch, n = text_batch(text, config['vocab'], expected['seqLen'])
+    model = Model(config['cell'], config['inputSize'], config['hidden'], config['layers'], config['outputSize'], 'all')
+    load_weights(model, init)
+    loss = loss_and_grads(model, batch)
+    norm = grad_norm(model)
+    grads, _ = read_safetensors(os.path.join(folder, 'grads.safetensors'))
+    print(f'windows {n} (expected {expected["windows"]})')
+    print(f'loss_init {loss!r} vs {expected["loss_init"]!r}: diff {abs(loss - expected["loss_init"]):.3g}')
+    print(f'gradNorm_init {norm!r} vs {expected["gradNorm_init"]!r}: diff {abs(norm - expected["gradNorm_init"]):.3g}')
+    for name, p in model.named_parameters():
+        g = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
+        print(f'grad {name}: max |diff| {np.abs(g - grads[name]).max():.3g} (max |g| {np.abs(g).max():.3g})')
+    torch.optim.SGD([p for _, p in model.trained()], lr=expected['lr']).step()
+    step1, _ = read_safetensors(os.path.join(folder, 'step1.safetensors'))
+    for name, w in state(model).items():
+        print(f'step1 {name}: max |diff| {np.abs(w - step1[name]).max():.3g}')
+
+
+if __name__ == '__main__':
+    args = sys.argv[1:]
+    if args[:1] == ['--verify']:
+        verify(args[1])
+    else:
+        for name in args or sorted(CASES):
+            generate(name, CASES[name])
