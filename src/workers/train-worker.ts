@@ -75,7 +75,7 @@ export default function serve(task: WorkerTask): string {
 
   const trainStep = (): void => {
     const step = Atomics.load(control, CONTROL.step);
-    if (fault && fault.step === step) injectFault(fault.kind, rank, step);
+    if (fault && !fault.inEval && fault.step === step) injectFault(fault.kind, rank, step);
     const B = views.shardSizes[rank];
     const spec = plan.spec;
     let loss = 0;
@@ -119,6 +119,8 @@ export default function serve(task: WorkerTask): string {
   };
 
   const evaluate = (): void => {
+    const step = Atomics.load(control, CONTROL.step);
+    if (fault && fault.inEval && fault.step === step) injectFault(fault.kind, rank, step, true);
     const B = views.shardSizes[rank];
     views.lossSums[rank] = B > 0
       ? model.net.forward(model.params, model.shard, B, { teacherForcing: plan.spec.teacherForcing, gradScale: null })
@@ -182,14 +184,17 @@ function firstSequence(shardSizes: Int32Array, rank: number): number {
   return first;
 }
 
-/** Test hook: RECUR_TEST_FAULT=throw:RANK:STEP or exit:RANK:STEP makes that worker fail there. */
-function parseFault(value: string | undefined, rank: number): { kind: 'throw' | 'exit'; step: number } | null {
-  const m = /^(throw|exit):(\d+):(\d+)$/.exec(value ?? '');
+/**
+ * Test hook: RECUR_TEST_FAULT=throw:RANK:STEP or exit:RANK:STEP makes that worker fail in that
+ * training step; with a trailing `:eval`, in the evaluation after that step.
+ */
+function parseFault(value: string | undefined, rank: number): { kind: 'throw' | 'exit'; step: number; inEval: boolean } | null {
+  const m = /^(throw|exit):(\d+):(\d+)(:eval)?$/.exec(value ?? '');
   if (!m || Number(m[2]) !== rank) return null;
-  return { kind: m[1] as 'throw' | 'exit', step: Number(m[3]) };
+  return { kind: m[1] as 'throw' | 'exit', step: Number(m[3]), inEval: m[4] !== undefined };
 }
 
-function injectFault(kind: 'throw' | 'exit', rank: number, step: number): void {
+function injectFault(kind: 'throw' | 'exit', rank: number, step: number, inEval = false): void {
   if (kind === 'exit') process.exit(3);
-  throw new Error(`injected fault in worker ${rank} at step ${step}`);
+  throw new Error(`injected fault in worker ${rank} ${inEval ? 'in the evaluation after' : 'at'} step ${step}`);
 }
