@@ -16,6 +16,7 @@ import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/shared-memory.js';
 import { createSharedMemory as createKernelMemory } from '../src/shared/wasm-kernels.js';
 import { GuardedArena } from './helpers/guarded-arena.js';
+import { worse } from './helpers/max-error.js';
 
 const load = loadBlas();
 const skip = load.ok ? false : `no BLAS: ${load.reason}; ${BLAS_INSTALL_HINT}`;
@@ -53,7 +54,7 @@ t.test('abt, ab, atb: every M, N, K in {1,3,7,17,33,130} at odd offsets, beta 0 
       reference(magnitude, 2, a64.map(Math.abs), 1, b64.map(Math.abs), 2, M, N, K, 1);
       ops[name](c, 2, a, 1, b, 2, M, N, K, beta);
       let worst = 0;
-      for (let k = 2; k < 2 + M * N; k++) worst = Math.max(worst, Math.abs(c[k] - c64[k]) / (1e-5 * (1 + magnitude[k])));
+      for (let k = 2; k < 2 + M * N; k++) worst = worse(worst, Math.abs(c[k] - c64[k]) / (1e-5 * (1 + magnitude[k])));
       const outside = [0, 1, M * N + 2, M * N + 3].some((k) => !Object.is(c[k], c64[k]));
       if (!(worst <= 1) || outside || !arena.guardsIntact()) failures.push(`${name} M=${M} N=${N} K=${K} beta=${beta}: error ${worst}${outside ? ', wrote outside C' : ''}`);
     }
@@ -132,10 +133,10 @@ function worstRelativeError(layout: ParamLayout, reference: Float32Array, other:
   for (const spec of layout.tensors) {
     let scale = 0, error = 0;
     for (let k = spec.offset; k < spec.offset + spec.size; k++) {
-      scale = Math.max(scale, Math.abs(reference[k]));
-      error = Math.max(error, Math.abs(other[k] - reference[k]));
+      scale = worse(scale, Math.abs(reference[k]));
+      error = worse(error, Math.abs(other[k] - reference[k]));
     }
-    worst = Math.max(worst, scale === 0 ? error : error / scale);
+    worst = worse(worst, scale === 0 ? error : error / scale);
   }
   return worst;
 }

@@ -10,6 +10,7 @@ import { evaluateCheckpoint } from '../src/main/run/evaluate.js';
 import { loadCheckpoint } from '../src/main/checkpoint/checkpoint.js';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
+import { worse } from './helpers/max-error.js';
 
 const TEXT = 'Whether tis nobler in the mind to suffer the slings and arrows of outrageous fortune, or to take arms.\n'.repeat(5);
 
@@ -55,7 +56,7 @@ for (const s of setups) {
       let worst = 0;
       for (const [name, ref] of one) {
         const got = many.get(name)!;
-        for (let k = 0; k < ref.data.length; k++) worst = Math.max(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
+        for (let k = 0; k < ref.data.length; k++) worst = worse(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
       }
       t.equal(many.size, one.size, `${workers} workers: the same ${one.size} tensors`);
       t.ok(worst <= 0, `${workers} workers: every value within atol 1e-6 + rtol 1e-5 of 1 worker`);

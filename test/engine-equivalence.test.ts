@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseExperiment } from '../src/main/experiment/experiment.js';
 import { train } from '../src/main/run/trainer.js';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { worse } from './helpers/max-error.js';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
 
@@ -49,7 +50,7 @@ for (const kernels of ['ts', 'wasm'] as const) {
           const got = many.get(name)!;
           names++;
           for (let k = 0; k < ref.data.length; k++) {
-            worst = Math.max(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
+            worst = worse(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
           }
         }
         t.equal(names, one.size, `${workers} workers: all ${names} tensors (with optimizer state) compared`);

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { recur, repo, trainOneStep } from './helpers/golden.js';
+import { worse } from './helpers/max-error.js';
 
 const golden = resolve(repo, 'test/fixtures/golden/gru1');
 const expected = JSON.parse(readFileSync(join(golden, 'expected.json'), 'utf8')) as {
@@ -38,7 +39,7 @@ for (const workers of [1, 2]) {
         let worst = 0;
         for (let k = 0; k < grad.data.length; k++) {
           const ours = after.data[k] - before.data[k], theirs = -expected.lr * grad.data[k];
-          worst = Math.max(worst, Math.abs(ours - theirs) - (1e-7 + 1e-3 * Math.abs(theirs)));
+          worst = worse(worst, Math.abs(ours - theirs) - (1e-7 + 1e-3 * Math.abs(theirs)));
         }
         t.ok(worst <= 0, `${name}: update within 1e-7 + 1e-3·|PyTorch's|`);
       }

@@ -8,6 +8,7 @@ import { modelViews, paramLayout, type ParamLayout } from '../src/shared/layout.
 import type { LossKind, ModelConfig } from '../src/shared/model-config.js';
 import { Rng } from '../src/shared/rng.js';
 import { initParams } from '../src/shared/init.js';
+import { worse } from './helpers/max-error.js';
 import { sharedViews, workerModel, workerWasmOps } from '../src/shared/engine-views.js';
 import { referenceOps } from '../src/shared/network.js';
 import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/shared-memory.js';
@@ -132,7 +133,7 @@ for (const c of cases) {
     t.ok(Math.abs(together.loss - lossAlone) <= 1e-12 * Math.abs(lossAlone), `loss ${together.loss} vs ${lossAlone} alone`);
     let worst = 0;
     for (let k = 0; k < gradsAlone.length; k++) {
-      worst = Math.max(worst, Math.abs(together.grads[k] - gradsAlone[k]) / Math.max(Math.abs(gradsAlone[k]), 1e-9));
+      worst = worse(worst, Math.abs(together.grads[k] - gradsAlone[k]) / Math.max(Math.abs(gradsAlone[k]), 1e-9));
     }
     t.ok(worst < 1e-10, `every gradient equal to the sum of the sequences' own (worst relative ${worst.toExponential(2)})`);
 
@@ -161,7 +162,7 @@ t.test('gradcheck of the masked path (five-point central differences, float64)',
       const saved = m.params[k];
       const numeric = (8 * (lossAt(k, saved + h) - lossAt(k, saved - h)) - (lossAt(k, saved + 2 * h) - lossAt(k, saved - 2 * h))) / (12 * h);
       m.params[k] = saved;
-      worst = Math.max(worst, Math.abs(numeric - grads[k]) / Math.max(Math.abs(numeric), Math.abs(grads[k]), 1e-6));
+      worst = worse(worst, Math.abs(numeric - grads[k]) / Math.max(Math.abs(numeric), Math.abs(grads[k]), 1e-6));
     }
     t.ok(worst < 1e-6, `${describe(c)}: all ${m.layout.size} parameters, worst relative error ${worst.toExponential(2)}`);
   }
@@ -223,8 +224,8 @@ t.test('WebAssembly kernels on the masked path agree with the reference', async 
     t.ok(Math.abs(lossRef - lossWasm) <= 1e-5 * Math.abs(lossRef), `${c.cell} ${c.outputs}: loss ${lossWasm} vs ${lossRef}`);
     let scaleG = 0, err = 0;
     for (let k = 0; k < plan.layout.size; k++) {
-      scaleG = Math.max(scaleG, Math.abs(views.grads[0][k]));
-      err = Math.max(err, Math.abs(views.grads[0][k] - views.grads[1][k]));
+      scaleG = worse(scaleG, Math.abs(views.grads[0][k]));
+      err = worse(err, Math.abs(views.grads[0][k] - views.grads[1][k]));
     }
     t.ok(err <= 1e-4 * scaleG, `${c.cell} ${c.outputs}: gradients within 1e-4·max|g| (${(err / scaleG).toExponential(2)})`);
   }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { gemmAB, gemmABt, gemmAtB } from '../src/shared/gemm.js';
 import { Rng } from '../src/shared/rng.js';
+import { worse } from './helpers/max-error.js';
 
 import {
   createSharedMemory, instantiateKernels, type WasmKernels, type WasmMemory,
@@ -88,7 +89,7 @@ function checkProduct(
   const got = arena.read(c, M * N);
   let worst = 0;
   for (let i = 0; i < M * N; i++) {
-    worst = Math.max(worst, Math.abs(got[i]! - cRef[i]!) / (1e-5 * (1 + magnitude[i]!)));
+    worst = worse(worst, Math.abs(got[i]! - cRef[i]!) / (1e-5 * (1 + magnitude[i]!)));
   }
   return worst;
 }

@@ -10,6 +10,7 @@ import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, instantiateKernels, type WasmKernels } from '../src/shared/wasm-kernels.js';
 import { wasmNetworkOps, type WasmNetworkOps } from '../src/shared/wasm-ops.js';
 import { GuardedArena } from './helpers/guarded-arena.js';
+import { maxAbsDifference, worse } from './helpers/max-error.js';
 
 const PAGES = 512;
 
@@ -21,16 +22,6 @@ const ops: WasmNetworkOps = wasmNetworkOps(kernels, {
   scratch: { weights: [], oneHot: null, atbScratch: 0, atbScratchFloats: 0, bytes: 0 },
 });
 
-
-/** Worst |a − b| over n elements from the given offsets. */
-function worstDifference(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, n: number): number {
-  let worst = 0;
-  for (let k = 0; k < n; k++) {
-    const d = Math.abs(a[aOff + k] - b[bOff + k]);
-    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-  }
-  return worst;
-}
 
 type Logits = 'normal' | 'wide' | 'extreme' | 'confident';
 
@@ -48,6 +39,7 @@ const OUTPUTS = [4, 5, 6, 7, 8, 9, 15, 16, 17, 65];
 
 t.test('softmax cross-entropy: loss, probabilities and gradient vs loss.ts', async (t) => {
   const rng = new Rng(11);
+  let cases = 0;
   for (const kind of ['normal', 'wide', 'extreme', 'confident'] as const) {
     for (const O of OUTPUTS) {
       for (const R of [1, 3, 33]) {
@@ -71,21 +63,22 @@ t.test('softmax cross-entropy: loss, probabilities and gradient vs loss.ts', asy
           const lossError = Math.abs(loss - lossRef) / Math.max(Math.abs(lossRef), 1e-30);
           // Confident rows: each row's loss is ~1e-5, so this checks the float64 row sums.
           if (!(lossError <= 1e-6)) t.fail(`${label}: loss ${loss} vs ${lossRef}`);
-          const pError = worstDifference(p, row0 * O, pRef, row0 * O, R * O);
+          const pError = maxAbsDifference(p, pRef, R * O, row0 * O, row0 * O);
           if (!(pError <= 1e-6)) t.fail(`${label}: probabilities off by ${pError}`);
           if (withGrad) {
-            const dYError = worstDifference(dY, row0 * O, dYRef, row0 * O, R * O);
+            const dYError = maxAbsDifference(dY, dYRef, R * O, row0 * O, row0 * O);
             if (!(dYError <= 1e-6 * scale)) t.fail(`${label}: dY off by ${dYError / scale}·scale`);
-            if (worstDifference(dY, 0, new Float32Array(row0 * O).fill(-7), 0, row0 * O) !== 0) t.fail(`${label}: wrote dY before its rows`);
+            if (maxAbsDifference(dY, new Float32Array(row0 * O).fill(-7), row0 * O, 0, 0) !== 0) t.fail(`${label}: wrote dY before its rows`);
           } else if (dY.some((v) => v !== -7)) {
             t.fail(`${label}: wrote dY without a gradient`);
           }
           if (!arena.guardsIntact()) t.fail(`${label}: wrote outside its arrays`);
+          cases++;
         }
       }
     }
   }
-  t.pass('every shape and kind of logits within 1e-6 (loss relative, P and dY/scale absolute)');
+  t.equal(cases, 4 * OUTPUTS.length * 3 * 2, 'every shape and kind of logits within 1e-6 (loss relative, P and dY/scale absolute)');
 });
 
 t.test('softmax cross-entropy: 4096 rows of 65 sum without drift', async (t) => {
@@ -124,6 +117,7 @@ t.test('softmax cross-entropy: a NaN logit gives a NaN loss; a target outside [0
 
 t.test('softmax rows vs loss.ts', async (t) => {
   const rng = new Rng(5);
+  let cases = 0;
   for (const kind of ['normal', 'extreme'] as const) {
     for (const O of OUTPUTS) {
       for (const R of [1, 2, 5, 32]) {
@@ -134,13 +128,14 @@ t.test('softmax rows vs loss.ts', async (t) => {
         const pRef = new Float32Array(pOff + R * O);
         softmaxRows(Float32Array.from(y), yOff, pRef, pOff, R, O);
         ops.softmaxRows(y, yOff, p, pOff, R, O);
-        const error = worstDifference(p, pOff, pRef, pOff, R * O);
+        const error = maxAbsDifference(p, pRef, R * O, pOff, pOff);
         if (!(error <= 1e-6)) t.fail(`${kind} R=${R} O=${O}: off by ${error}`);
         if (!arena.guardsIntact()) t.fail(`${kind} R=${R} O=${O}: wrote outside its arrays`);
+        cases++;
       }
     }
   }
-  t.pass('every shape within 1e-6');
+  t.equal(cases, 2 * OUTPUTS.length * 4, 'every shape within 1e-6');
 });
 
 t.test('softmax: fewer than 4 outputs, or P overlapping Y, take the TS reference (bit for bit)', async (t) => {
@@ -172,6 +167,7 @@ t.test('softmax: fewer than 4 outputs, or P overlapping Y, take the TS reference
 
 t.test('mean squared error vs loss.ts', async (t) => {
   const rng = new Rng(13);
+  let cases = 0;
   for (const O of [1, 2, 3, 4, 5, 9, 16, 17]) {
     for (const R of [1, 3, 7, 64, 4096]) {
       for (const withGrad of [true, false]) {
@@ -190,23 +186,25 @@ t.test('mean squared error vs loss.ts', async (t) => {
         if (withGrad) {
           // dY = 2·scale·(y − t)/O, rounded to float32 a few times: relative accuracy.
           let worst = 0;
-          for (let k = yOff; k < yOff + R * O; k++) worst = Math.max(worst, Math.abs(dY[k] - dYRef[k]) / Math.max(Math.abs(dYRef[k]), 1e-3 * scale));
+          for (let k = yOff; k < yOff + R * O; k++) worst = worse(worst, Math.abs(dY[k] - dYRef[k]) / Math.max(Math.abs(dYRef[k]), 1e-3 * scale));
           if (!(worst <= 4 * 2 ** -23)) t.fail(`${label}: dY off by ${worst.toExponential(1)} relative`);
           if (dY.subarray(0, yOff).some((v) => v !== -7)) t.fail(`${label}: wrote dY before its rows`);
         } else if (dY.some((v) => v !== -7)) {
           t.fail(`${label}: wrote dY without a gradient`);
         }
         if (!arena.guardsIntact()) t.fail(`${label}: wrote outside its arrays`);
+        cases++;
       }
     }
   }
-  t.pass('every shape: loss within 1e-6 relative, dY within 4 ulp');
+  t.equal(cases, 8 * 5 * 2, 'every shape: loss within 1e-6 relative, dY within 4 ulp');
 });
 
 t.test('column sums (bias gradients) and row-vector adds (biases) vs network.ts', async (t) => {
   const rng = new Rng(17);
   const ROWS = [1, 2, 3, 4, 5, 7, 8, 33, 2048];
   const COLS = [1, 2, 3, 4, 5, 15, 16, 17, 65, 512];
+  let cases = 0;
   for (const rows of ROWS) {
     for (const cols of COLS) {
       const arena = new GuardedArena(memory);
@@ -220,19 +218,20 @@ t.test('column sums (bias gradients) and row-vector adds (biases) vs network.ts'
       addColumnSums(magnitude, Float64Array.from(m, Math.abs), off, rows, cols);
       ops.addColumnSums(out, m, off, rows, cols);
       let worst = 0;
-      for (let j = 0; j < cols; j++) worst = Math.max(worst, Math.abs(out[j] - exact[j]) / magnitude[j]);
+      for (let j = 0; j < cols; j++) worst = worse(worst, Math.abs(out[j] - exact[j]) / magnitude[j]);
       if (!(worst <= 1e-6)) t.fail(`addColumnSums ${rows}×${cols}: ${worst.toExponential(1)} of the magnitudes`);
       // Row-vector add: one float32 addition per element, as the TS.
       const v = out;
       const ref = Float32Array.from(m);
       addRowVector(ref, off, v, rows, cols);
       ops.addRowVector(m, off, v, rows, cols);
-      const error = worstDifference(m, 0, ref, 0, m.length);
+      const error = maxAbsDifference(m, ref, m.length, 0, 0);
       if (!(error <= 1e-6 * 8)) t.fail(`addRowVector ${rows}×${cols}: off by ${error}`);
       if (!arena.guardsIntact()) t.fail(`${rows}×${cols}: wrote outside its arrays`);
+      cases++;
     }
   }
-  t.pass('every shape within 1e-6 of the magnitudes summed (sums) and of float32 rounding (adds)');
+  t.equal(cases, ROWS.length * COLS.length, 'every shape within 1e-6 of the magnitudes summed (sums) and of float32 rounding (adds)');
 });
 
 t.test('bias ops off the kernels memory take the TS reference', async (t) => {
@@ -255,7 +254,7 @@ t.test('tanh (Elman step) over a dense sweep of [-10, 10]: within 4 ulp; saturat
   for (let k = 0; k < n; k++) {
     if (x[k] === 0) continue;
     const ref = Math.tanh(x[k]);
-    worstTanh = Math.max(worstTanh, Math.abs(h[k] - ref) / Math.abs(ref));
+    worstTanh = worse(worstTanh, Math.abs(h[k] - ref) / Math.abs(ref));
   }
   const ULP = 2 ** -23;
   t.ok(worstTanh <= 4 * ULP, `tanh: worst relative error ${(worstTanh / ULP).toFixed(2)} ulp`);

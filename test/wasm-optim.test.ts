@@ -12,6 +12,7 @@ import { optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from 
 import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, instantiateOptimKernels } from '../src/shared/wasm-kernels.js';
 import { GuardedArena } from './helpers/guarded-arena.js';
+import { worse } from './helpers/max-error.js';
 
 const PAGES = 256;
 
@@ -47,7 +48,7 @@ function compare(got: Float32Array, want: Float32Array): Comparison {
     if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) continue;
     mismatches++;
     const rel = Math.abs(a - b) / Math.abs(b);
-    worstRelative = Math.max(worstRelative, Number.isNaN(rel) ? Infinity : rel);
+    worstRelative = worse(worstRelative, rel);
   }
   return { mismatches, worstRelative };
 }
@@ -101,12 +102,12 @@ t.test('reduceSlots: slot 0 += slots 1..N−1 in worker order, bit for bit; its 
       }
     }
   }
-  t.pass(`${cases} reduces equal to the TypeScript loop, every sum of squares within 1e-12`);
+  t.equal(cases, 6 * 9 * 5 * 2, `${cases} reduces equal to the TypeScript loop, every sum of squares within 1e-12`);
 });
 
 t.test('sumOfSquares: float64 sums within 1e-12 of optim.ts at every length and offset', async (t) => {
   const rng = new Rng(5);
-  let worst = 0;
+  let worst = 0, cases = 0;
   for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 255, 4099, 100003, 1000001]) {
     for (const skew of [0, 1, 2, 3]) {
       for (const spread of [0, 15]) {
@@ -117,12 +118,14 @@ t.test('sumOfSquares: float64 sums within 1e-12 of optim.ts at every length and 
         const want = sumOfSquares(a, lo, hi);
         const got = kernels.sumOfSquares(a.byteOffset + lo * 4, hi - lo);
         const error = want === 0 ? Math.abs(got) : Math.abs(got - want) / want;
-        worst = Math.max(worst, error);
+        worst = worse(worst, error);
         if (!(error <= 1e-12)) t.fail(`n=${n} skew ${skew} [${lo}, ${hi}): ${got} vs ${want}`);
         if (!arena.guardsIntact()) t.fail(`n=${n}: wrote to memory`);
+        cases++;
       }
     }
   }
+  t.equal(cases, 17 * 4 * 2, 'every length, offset and spread');
   t.ok(worst <= 1e-12, `worst relative difference ${worst.toExponential(2)}`);
 });
 
@@ -146,6 +149,7 @@ for (const { label, spec } of OPTIMIZERS) {
   t.test(`optimizer ${label}: one step and 50 steps equal optimizerStep (and within 1e-6 relative)`, async (t) => {
     const rng = new Rng(label.length * 7919 + 1);
     const slotCount = optimizerSlots(spec.name).length;
+    let compared = 0;
     for (const P of [1, 5, 63, 1003, 40001]) {
       for (const kind of P > 2000 ? ['any', 'all'] as const : ['any', 'any', 'empty', 'one', 'all'] as const) {
         for (const gradScale of [1, 0.37]) {
@@ -178,10 +182,12 @@ for (const { label, spec } of OPTIMIZERS) {
             });
             if (compare(grads, gradsBefore).mismatches) t.fail(`${where}: the step wrote to the gradients`);
             if (!arena.guardsIntact()) t.fail(`${where}: wrote outside its arrays`);
+            compared++;
           }
         }
       }
     }
-    t.pass('params and optimizer state equal the TypeScript step bit for bit after 1 and 50 steps, every chunk');
+    // Four sizes × five chunk kinds and the largest × two, each with two gradient scales, compared after steps 1 and 50.
+    t.equal(compared, (4 * 5 + 2) * 2 * 2, 'params and optimizer state equal the TypeScript step bit for bit after 1 and 50 steps, every chunk');
   });
 }
