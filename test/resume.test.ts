@@ -1,12 +1,15 @@
 /**
  * `--resume` (SPEC §5): a run stopped at step k and resumed ends bit-for-bit where the
- * uninterrupted run ends, optimizer state included; and any change other than the steps and the
- * logging/eval/checkpoint intervals is refused with exit 2 naming the key.
+ * uninterrupted run ends, optimizer state included; it continues rather than reruns (only the
+ * remaining steps run, the logged past stays, an edited checkpoint changes the result); and any
+ * change other than the steps and the logging/eval/checkpoint intervals is refused with exit 2
+ * naming the key.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { loadCheckpoint } from '../src/main/checkpoint/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/main/checkpoint/checkpoint.js';
+import { paramLayout } from '../src/shared/layout.js';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { errorLines, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
 
@@ -95,6 +98,41 @@ for (const kernels of ['ts', 'wasm'] as const) t.test(`resume is bit-exact with 
     t.equal(lb?.gradNorm, la.gradNorm, `step ${la.step}: same gradient norm`);
     if (la.valLoss !== undefined) t.equal(lb?.valLoss, la.valLoss, `step ${la.step}: same validation loss`);
   }
+});
+
+t.test('--resume continues rather than reruns: only the remaining steps run, the logged past is kept, and the checkpoint is what it continues from', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
+  const exp = writeExperiment(dir, 'c', experiment(dir, 5));
+  const runDir = path.join(dir, 'run-c');
+  ok(t, await runRecur(['train', exp]), 'the 5-step run');
+  const firstLines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
+  t.equal(firstLines.trim().split('\n').length, 5, 'five metrics lines');
+
+  // The same stopped run, its checkpoint edited: one weight of the head moved by 0.5.
+  const editedDir = path.join(dir, 'run-edited');
+  fs.cpSync(runDir, editedDir, { recursive: true });
+  const ck = loadCheckpoint(ckpt(editedDir));
+  const headBias = paramLayout(ck.cfg).tensors.find((x) => x.name === 'head.bias')!;
+  ck.params[headBias.offset] += 0.5;
+  saveCheckpoint(ckpt(editedDir), ck);
+
+  const [resumed, edited] = await Promise.all([
+    runRecur(['train', exp, '--resume', '--set', 'train.steps=9']),
+    runRecur(['train', exp, '--resume', '--out', editedDir, '--set', 'train.steps=9']),
+  ]);
+  ok(t, resumed, 'the resumed run');
+  ok(t, edited, 'the resumed edited run');
+  const stepsRun = (stderr: string): number[] => [...stderr.matchAll(/^step (\d+)\/9 /gm)].map((m) => Number(m[1]));
+  t.same(stepsRun(resumed.stderr), [6, 7, 8, 9], 'the second process runs steps 6 to 9 only');
+  const after = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
+  t.ok(after.startsWith(firstLines), 'the first five lines of metrics.jsonl are untouched, byte for byte (timings included)');
+  t.same(readMetrics(runDir).map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'and the new steps follow them');
+
+  const plain = readMetrics(runDir), moved = readMetrics(editedDir);
+  t.equal(moved[4]!.loss, plain[4]!.loss, 'both share the logged past up to step 5');
+  t.not(moved[5]!.loss, plain[5]!.loss, `step 6 starts from the edited weights (loss ${moved[5]!.loss} vs ${plain[5]!.loss})`);
+  t.not(differingTensors(ckpt(runDir), ckpt(editedDir)).length, 0, 'and the final checkpoints differ');
 });
 
 t.test('resume refuses a changed experiment (exit 2 naming the key) and a missing checkpoint', async (t) => {
