@@ -1,6 +1,7 @@
 /**
  * Bad input through the real CLI (SPEC §5): every case exits 2 with exactly one line,
- * `error: <file or flag>: <key>: <problem>`, no stack trace, and leaves no checkpoint behind.
+ * `error: <file or flag>: <key>: <problem>`, no stack trace, and writes nothing at all — no run
+ * folder (config.json, metrics.jsonl, checkpoint), no file anywhere.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,8 +16,18 @@ interface Case {
   names: string[];
   /** Further patterns the error line must match (e.g. a did-you-mean). */
   match?: RegExp[];
-  /** A run folder that must end up without a checkpoint. */
+  /** How the error line must begin: `error: <file>: <key>: ` for experiment cases. */
+  prefix?: string;
+  /** The case's run folder (output.dir), which must not come into being. */
   runDir?: string;
+}
+
+/** Every case below; a case that silently drops out of the table fails this count. */
+const EXPECTED_CASES = 43;
+
+/** Every file and folder under `root`, as sorted relative paths. */
+function filesUnder(root: string): string[] {
+  return (fs.readdirSync(root, { recursive: true }) as string[]).sort();
 }
 
 const TEXT = 'To be, or not to be, that is the question:\nWhether tis nobler in the mind to suffer\n'.repeat(6);
@@ -58,7 +69,7 @@ function cases(base: string): Case[] {
   const add = (c: Case): void => { list.push(c); };
   const train = (name: string, content: Record<string, unknown>, names: string[], match: RegExp[] = [], extra: string[] = []): void => {
     const e = exp(name, content);
-    add({ name, args: ['train', e.path, ...extra], names: [e.path, ...names], match, runDir: e.runDir });
+    add({ name, args: ['train', e.path, ...extra], names: [e.path, ...names], match, prefix: `error: ${[e.path, ...names].join(': ')}: `, runDir: e.runDir });
   };
 
   train('unknown-key', tinyExperiment({ train: { optimiser: { lr: 0.1 } } }), ['train.optimiser'], [/unknown key/, /did you mean 'optimizer'/]);
@@ -98,7 +109,7 @@ function cases(base: string): Case[] {
   train('missing-init', init('missing-init', file('no-such.safetensors')), ['train.init', file('no-such.safetensors')], [/not found/]);
   train('vocab-mismatch', init('vocab-mismatch', base, { data: { task: 'text', path: file('text-plus-z.txt'), seqLen: 8, valFraction: 0.1 } }),
     ['data.path'], [/"Z"|Z/, /vocabulary/]);
-  train('shape-mismatch', init('shape-mismatch', base, { model: { cell: 'lstm', hidden: 8 } }), ['model.hidden'], [/4/, /8/]);
+  train('shape-mismatch', init('shape-mismatch', base, { model: { cell: 'lstm', hidden: 8 } }), ['model.hidden'], [/: model\.hidden: the checkpoint \S+ has 4, the experiment says 8$/]);
   train('init-on-other-task', init('init-on-other-task', base, { data: { task: 'adding', seqLen: 8, trainSize: 64, valSize: 16 } }), ['train.init']);
 
   add({ name: 'eval with a missing checkpoint', args: ['eval', '--checkpoint', file('no-such.safetensors')], names: [file('no-such.safetensors')], match: [/not found/] });
@@ -123,8 +134,8 @@ function cases(base: string): Case[] {
   train('outputs-all-on-adding', tinyExperiment({ model: { cell: 'lstm', hidden: 4, outputs: 'all' } }), ['model.outputs'], [/adding/]);
   train('output-recurrence-2-layers', tinyExperiment({ data: { task: 'sine', seqLen: 8, trainSize: 64, valSize: 16 }, model: { cell: 'rnn', hidden: 4, layers: 2, recurrence: 'output' } }), ['model.layers'], [/recurrence 'output'/]);
   train('teacher-forcing-hidden', textExperiment({ train: { steps: 2, teacherForcing: true } }), ['train.teacherForcing'], [/output/]);
-  train('batch-over-train-set', tinyExperiment({ data: { task: 'adding', seqLen: 8, trainSize: 6, valSize: 4 } }), ['train.batch'], [/6/]);
-  train('workers-over-batch', tinyExperiment({ train: { batch: 2, workers: 3 } }), ['train.workers']);
+  train('batch-over-train-set', tinyExperiment({ data: { task: 'adding', seqLen: 8, trainSize: 6, valSize: 4 } }), ['train.batch'], [/: train\.batch: 8 sequences per batch, but the training split has only 6$/]);
+  train('workers-over-batch', tinyExperiment({ train: { batch: 2, workers: 3 } }), ['train.workers'], [/: 3 workers need a batch of at least 3 sequences \(train\.batch is 2\)$/]);
   train('text-without-path', textExperiment({ data: { task: 'text', seqLen: 8 } }), ['data.path']);
   train('unknown-task', tinyExperiment({ data: { task: 'addding', seqLen: 8 } }), ['data.task'], [/did you mean 'adding'/]);
   train('unknown-optimizer', tinyExperiment({ train: { optimizer: { name: 'rmsprop' } } }), ['train.optimizer.name']);
@@ -142,7 +153,8 @@ t.test('bad inputs exit 2 with one error line naming the file and the key', asyn
   t.equal(made.code, 0, `the base model trains; stderr:\n${made.stderr}`);
   const base = file('run-base/checkpoint.safetensors');
   const table = cases(base);
-  t.ok(table.length >= 22, `${table.length} distinct bad inputs`);
+  t.equal(table.length, EXPECTED_CASES, `${table.length} distinct bad inputs`);
+  const filesBefore = filesUnder(dir);
   t.equal(new Set(table.map((c) => c.name)).size, table.length, 'case names are distinct');
 
   // Each case is its own process; run a few at once (they are tiny and mostly fail at once).
@@ -154,6 +166,8 @@ t.test('bad inputs exit 2 with one error line naming the file and the key', asyn
       results[i] = await runRecur(table[i]!.args, { timeoutMs: 60_000 });
     }
   }));
+
+  t.same(filesUnder(dir), filesBefore, 'no case wrote a file or folder anywhere');
 
   table.forEach((c, i) => {
     const res = results[i]!;
@@ -167,7 +181,8 @@ t.test('bad inputs exit 2 with one error line naming the file and the key', asyn
       for (const m of c.match ?? []) t.match(line, m, `says ${m}`);
       t.same(stackLines(res.stderr), [], 'no stack trace');
       t.equal(res.stdout, '', 'nothing on stdout');
-      if (c.runDir) t.notOk(fs.existsSync(path.join(c.runDir, 'checkpoint.safetensors')), 'no checkpoint in the run folder');
+      if (c.prefix) t.ok(line.startsWith(c.prefix), `begins ${JSON.stringify(c.prefix)}`);
+      if (c.runDir) t.notOk(fs.existsSync(c.runDir), 'no run folder: no config.json, metrics.jsonl or checkpoint');
     });
   });
 });

@@ -33,7 +33,10 @@ export async function main(args: string[]): Promise<number> {
       const suggestion = /^Did you mean (\S+)\?$/.exec(msg ?? '');
       if (suggestion) throw new InputError(`command line: unknown command '${args[0]}' (did you mean '${suggestion[1]}'?)`);
       if (msg === `Unknown argument: ${args[0]}`) throw new InputError(`command line: unknown command '${args[0]}'; the commands are ${names.join(', ')}`);
-      throw new InputError(`command line: ${msg}`);
+      // yargs reports a value outside `choices` on several lines; the contract is one line.
+      const choice = /^Invalid values:\s+Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(msg ?? '');
+      if (choice) throw new InputError(`--${choice[1]}: must be one of ${choice[3]!.trim()}, got ${choice[2]}`);
+      throw new InputError(`command line: ${(msg ?? '').replace(/\s*\n\s*/g, ' ')}`);
     })
     .help()
     // Wrap to the terminal (no wrapping in a pipe), so examples never break mid-word.
