@@ -20,38 +20,58 @@ const allFinite = (a: ArrayLike<number>): boolean => {
   return true;
 };
 
+/** Whether two tensors hold the same bytes. */
+const sameBytes = (a: Float32Array | Float64Array, b: Float32Array | Float64Array | undefined): boolean =>
+  b !== undefined && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 /** Names of the files in a folder, temp files included. */
 const listing = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
 for (const fault of [
-  { kind: 'throw', rank: 1, step: 4, expectStep: 2, what: /injected fault in worker 1 at step 4/ },
-  { kind: 'exit', rank: 0, step: 3, expectStep: 2, what: /exit/ },
+  { kind: 'throw', rank: 1, step: 4, inEval: false, kernels: 'ts', what: /: injected fault in worker 1 at step 4;/ },
+  { kind: 'exit', rank: 0, step: 3, inEval: false, kernels: 'ts', what: /: worker exited with code:? 3;/ },
+  { kind: 'throw', rank: 0, step: 4, inEval: false, kernels: 'wasm', what: /: injected fault in worker 0 at step 4;/ },
+  { kind: 'throw', rank: 1, step: 3, inEval: true, kernels: 'wasm', what: /: injected fault in worker 1 in the evaluation after step 3;/ },
+  { kind: 'exit', rank: 1, step: 3, inEval: true, kernels: 'ts', what: /: worker exited with code:? 3;/ },
 ] as const) {
-  t.test(`a worker that ${fault.kind === 'throw' ? 'throws' : 'exits its thread'} (RECUR_TEST_FAULT=${fault.kind}:${fault.rank}:${fault.step}) ends the run with exit 1 and a usable checkpoint`, async (t) => {
+  const hook = `${fault.kind}:${fault.rank}:${fault.step}${fault.inEval ? ':eval' : ''}`;
+  const where = fault.inEval ? `in the evaluation after step ${fault.step}` : `at step ${fault.step}`;
+  t.test(`a worker that ${fault.kind === 'throw' ? 'throws' : 'exits its thread'} ${where} (${fault.kernels} kernels, RECUR_TEST_FAULT=${hook}) ends the run with exit 1 and the checkpoint of step 2, equal to a clean 2-step run`, async (t) => {
     const dir = tempDir(t);
-    const exp = writeExperiment(dir, 'fault', tinyExperiment({ train: { steps: LONG_STEPS, checkpointEvery: 2, logEvery: 1, evalEvery: 1000 } }));
+    // Checkpoints every 2 steps, evaluations every 3: whatever fails at step 3 or 4, step 2's checkpoint is the last good one.
+    const train = { steps: LONG_STEPS, checkpointEvery: 2, logEvery: 1, evalEvery: fault.inEval ? 3 : 1000, kernels: fault.kernels };
+    const exp = writeExperiment(dir, 'fault', tinyExperiment({ train }));
     const runDir = path.join(dir, 'run-fault');
-    const run = spawnRecur(['train', exp], { env: { RECUR_TEST_FAULT: `${fault.kind}:${fault.rank}:${fault.step}` }, timeoutMs: 60_000 });
-    // The last step before the fault is logged; from there to exit is what a user waits.
-    await run.waitForStderr(new RegExp(`^step ${fault.step - 1}/`, 'm')).catch(() => undefined);
+    const run = spawnRecur(['train', exp], { env: { RECUR_TEST_FAULT: hook }, timeoutMs: 60_000 });
+    // The last step logged before the fault; from there to exit is what a user waits.
+    const lastGood = fault.step - 1;
+    const sawLastGood = await run.waitForStderr(new RegExp(`^step ${lastGood}/`, 'm')).then(() => true, () => false);
     const beforeFault = performance.now();
     const res = await run.done;
     const afterFault = performance.now() - beforeFault;
+    t.ok(sawLastGood, `step ${lastGood} was logged before the fault`);
     t.equal(res.timedOut, false, 'the CLI exited by itself (no hang)');
     t.equal(res.code, 1, `exit code 1; stderr:\n${res.stderr}`);
-    t.ok(afterFault < 5000, `exited ${afterFault.toFixed(0)} ms after the last good step (< 5 s)`);
+    t.ok(afterFault < 5000, `exited ${afterFault.toFixed(0)} ms after step ${lastGood} was logged (< 5 s)`);
     t.ok(res.ms < 15000, `whole run took ${res.ms.toFixed(0)} ms (< 15 s; an uninterrupted run takes far longer)`);
     const errors = errorLines(res.stderr);
     t.equal(errors.length, 1, 'exactly one error: line');
     const line = errors[0] ?? '';
-    t.match(line, new RegExp(`worker ${fault.rank}\\b`), 'names the worker');
+    t.match(line, new RegExp(`^error: worker ${fault.rank} failed: `), 'names the worker');
     t.match(line, fault.what, 'says what failed');
-    t.ok(line.includes(checkpointOf(runDir)), 'says where the last good checkpoint is');
+    t.ok(line.endsWith(`the last good checkpoint is ${checkpointOf(runDir)} (step 2)`), `says where the last good checkpoint is: ${line}`);
     t.same(stackLines(res.stderr), [], 'no stack trace');
     const ck = loadCheckpoint(checkpointOf(runDir));
-    t.equal(ck.train?.step, fault.expectStep, `the checkpoint is the one of step ${fault.expectStep}`);
-    t.ok(allFinite(ck.params), 'its parameters are finite');
+    t.equal(ck.train?.step, 2, 'the checkpoint is the one of step 2');
+    t.same(readMetrics(runDir).map((l) => l.step), Array.from({ length: lastGood }, (_, i) => i + 1), 'metrics.jsonl holds the steps before the fault');
     t.same(listing(runDir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
+
+    // The same experiment run cleanly for 2 steps ends with the same bits.
+    const clean = await runRecur(['train', exp, '--set', 'train.steps=2', '--out', path.join(dir, 'clean')]);
+    t.equal(clean.code, 0, 'a clean 2-step run exits 0');
+    const a = readSafetensors(checkpointOf(runDir)).tensors, b = readSafetensors(checkpointOf(path.join(dir, 'clean'))).tensors;
+    t.same([...a.keys()].sort(), [...b.keys()].sort(), 'same tensor names');
+    t.same([...a.keys()].filter((k) => !sameBytes(a.get(k)!.data, b.get(k)?.data)), [], 'every tensor equals the clean run\'s, bit for bit');
   });
 }
 
@@ -152,7 +172,7 @@ for (const sig of [
     const a = readSafetensors(checkpointOf(runDir)).tensors;
     const b = readSafetensors(checkpointOf(straightDir)).tensors;
     t.same([...a.keys()].sort(), [...b.keys()].sort(), 'same tensor names');
-    const differing = [...a.keys()].filter((k) => !Buffer.from(a.get(k)!.data.buffer).equals(Buffer.from(b.get(k)?.data.buffer ?? new ArrayBuffer(0))));
+    const differing = [...a.keys()].filter((k) => !sameBytes(a.get(k)!.data, b.get(k)?.data));
     t.same(differing, [], 'interrupted + resumed == uninterrupted, bit for bit (parameters and optimizer state)');
   });
 }
