@@ -123,7 +123,9 @@ export default function serve(task: WorkerTask): string {
     if (fault && fault.inEval && fault.step === step) injectFault(fault.kind, rank, step, true);
     const B = views.shardSizes[rank];
     views.lossSums[rank] = B > 0
-      ? model.net.forward(model.params, model.shard, B, { teacherForcing: plan.spec.teacherForcing, gradScale: null })
+      // Evaluation always runs free: teacher forcing is a training device (SPEC §2), and the model
+      // is used — sampled, evaluated, predicted — feeding back its own outputs.
+      ? model.net.forward(model.params, model.shard, B, { teacherForcing: false, gradScale: null })
       : 0;
   };
 
