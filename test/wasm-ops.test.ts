@@ -118,6 +118,7 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       { recurrence: 'hidden', outputs: 'last', layers: 1, teacherForcing: false },
       { recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false },
       { recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: true },
+      { recurrence: 'output', outputs: 'last', layers: 1, teacherForcing: false },
     ] as const;
     for (const topology of topologies) {
       cases.push({ cell, input, loss, ...topology, hidden: hiddenSizes[cases.length % hiddenSizes.length] });
