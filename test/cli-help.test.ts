@@ -34,3 +34,19 @@ t.test('a misspelt command gets "did you mean", an unknown one the list, both ex
   t.equal(unknown.code, 2);
   t.same(errorLines(unknown.stderr), ["error: command line: unknown command 'frobnicate'; the commands are train, eval, sample, sweep, bench"]);
 });
+
+t.test("every command's --help documents each of its flags", async (t) => {
+  const flags: Record<string, string[]> = {
+    train: ['--set', '--workers', '--out', '--resume'],
+    eval: ['--checkpoint', '--data', '--seq-len', '--workers'],
+    sample: ['--checkpoint', '--length', '--temperature', '--prime', '--seed'],
+    sweep: ['--parallel', '--out'],
+    bench: ['--workloads', '--workers', '--cell', '--kernels', '--steps', '--seconds', '--json', '--svg'],
+  };
+  t.same(Object.keys(flags), names, 'every command');
+  const helps = await Promise.all(names.map((name) => runRecur([name, '--help'])));
+  names.forEach((name, i) => {
+    const options = helps[i]!.stdout.split('Options:')[1]?.split('Examples:')[0] ?? '';
+    for (const flag of flags[name]!) t.match(options, new RegExp(`^  ${flag}\\s+\\S`, 'm'), `${name} --help describes ${flag}`);
+  });
+});
