@@ -1,4 +1,8 @@
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../src/main/errors.js';
+import { loadSweep } from '../src/main/experiment/sweep-file.js';
 import { Asha, rungSteps, stepsSaved, survivors } from '../src/main/sweep/asha.js';
 
 t.test('rungs sit at minSteps·eta^k below maxSteps', async (t) => {
@@ -74,4 +78,29 @@ t.test('steps saved: planned minus run, for stopped trials', async (t) => {
     { status: 'stopped', steps: 20, plannedSteps: 100 },
     { status: 'failed', steps: 5, plannedSteps: 100 },
   ]), { saved: 80, planned: 300 });
+});
+
+t.test('earlyTerminate in a sweep file: defaults, and each bad value is one input error naming the key', async (t) => {
+  const dir = t.testdir({ 'base.yaml': 'data: { task: adding, seqLen: 8 }\nmodel: { cell: lstm, hidden: 4 }\ntrain: { batch: 4, steps: 40 }\n' });
+  const sweep = (early: string): string => {
+    const file = join(dir, `sweep-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, `base: base.yaml\nmethod: grid\nparameters: { seed: { values: [1, 2] } }\n${early}`);
+    return file;
+  };
+  t.equal(loadSweep(sweep('')).earlyTerminate, null, 'none by default');
+  t.strictSame(loadSweep(sweep('earlyTerminate: { type: asha, minSteps: 5 }')).earlyTerminate, { type: 'asha', minSteps: 5, eta: 3, maxSteps: null }, 'eta defaults to 3, maxSteps to each trial\'s train.steps');
+  const bad: [string, RegExp][] = [
+    ['earlyTerminate: { type: hyperband, minSteps: 5 }', /: earlyTerminate\.type: expected 'asha', got "hyperband"/],
+    ['earlyTerminate: { type: asha }', /: earlyTerminate\.minSteps: /],
+    ['earlyTerminate: { type: asha, minSteps: 0 }', /: earlyTerminate\.minSteps: /],
+    ['earlyTerminate: { type: asha, minSteps: 5, eta: 1 }', /: earlyTerminate\.eta: expected an integer ≥ 2/],
+    ['earlyTerminate: { type: asha, minSteps: 5, eta: 2.5 }', /: earlyTerminate\.eta: /],
+    ['earlyTerminate: { type: asha, minSteps: 5, maxSteps: 5 }', /: earlyTerminate\.maxSteps: must be greater than minSteps/],
+    ['earlyTerminate: { type: asha, minSteps: 5, patience: 3 }', /: earlyTerminate\.patience: /],
+  ];
+  for (const [text, message] of bad) {
+    const error = t.throws(() => loadSweep(sweep(text))) as unknown;
+    t.ok(error instanceof InputError, `${text}: bad input`);
+    t.match((error as Error).message, message, text);
+  }
 });

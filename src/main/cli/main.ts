@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { firstLine, InputError, RunError } from '../errors.js';
+import { agentCommand } from './agent.js';
 import { benchCommand } from './bench.js';
 import type { RecurCommand } from './command.js';
 import { evalCommand } from './eval.js';
@@ -12,7 +13,7 @@ import { sampleCommand } from './sample.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
-export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, sampleCommand, sweepCommand, benchCommand];
+export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, sampleCommand, sweepCommand, agentCommand, benchCommand];
 
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;

@@ -31,6 +31,8 @@ export interface SweepSpec {
   metric: { name: string; goal: 'minimize' | 'maximize' };
   /** In the order the file lists them; every range parameter has its distribution filled in. */
   parameters: Record<string, SweepParam>;
+  /** ASHA early termination; maxSteps null = each trial's train.steps. Null when the sweep has none. */
+  earlyTerminate: { type: 'asha'; minSteps: number; eta: number; maxSteps: number | null } | null;
   output: { dir: string };
 }
 
@@ -64,6 +66,15 @@ const sweepSchema = z.strictObject(
       })
       .prefault({}),
     parameters: z.record(z.string(), parameterSchema, expecting('a mapping of experiment key paths to {values} or {min, max}')),
+    earlyTerminate: is
+      .section({
+        type: is.oneOf(['asha']),
+        minSteps: is.positiveInt(),
+        eta: is.positiveInt().refine((n) => n >= 2, expecting('an integer ≥ 2')).default(3),
+        maxSteps: is.positiveInt().optional(),
+      })
+      .nullable()
+      .optional(),
     output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),
   },
   expecting('a mapping'),
@@ -87,6 +98,10 @@ export function loadSweep(file: string): SweepSpec {
   const parameters: Record<string, SweepParam> = {};
   for (const [key, param] of entries) parameters[key] = checkedParameter(key, param, method, file);
 
+  const early = parsed.data.earlyTerminate ?? null;
+  if (early && early.maxSteps !== undefined && early.maxSteps <= early.minSteps) {
+    throw inputError(file, 'earlyTerminate.maxSteps', `must be greater than minSteps (${early.minSteps}), got ${early.maxSteps}`);
+  }
   const name = parsed.data.name ?? basename(file, extname(file));
   return {
     file,
@@ -97,6 +112,7 @@ export function loadSweep(file: string): SweepSpec {
     seed: parsed.data.seed,
     metric: parsed.data.metric,
     parameters,
+    earlyTerminate: early && { type: early.type, minSteps: early.minSteps, eta: early.eta, maxSteps: early.maxSteps ?? null },
     output: { dir: resolve(folder, parsed.data.output.dir ?? `runs/${name}`) },
   };
 }

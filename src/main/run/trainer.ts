@@ -37,7 +37,14 @@ export interface TrainOptions {
   onNotice?: (text: string) => void;
   /** Stop after the current step, write a checkpoint and return (signals wire into this). */
   stopSignal?: AbortSignal;
+  /**
+   * Called after every evaluation (its metrics line is written); 'stop' ends the run there
+   * with a checkpoint and status 'stopped' (a sweep's early termination).
+   */
+  onEval?: (line: MetricsLine) => EvalVerdict | Promise<EvalVerdict>;
 }
+
+export type EvalVerdict = 'stop' | undefined;
 
 export interface TrainResult {
   outDir: string;
@@ -47,8 +54,8 @@ export interface TrainResult {
   valLoss: number | null;
   tokensPerSec: number;
   elapsedSec: number;
-  /** 'completed', or the reason the run stopped early. */
-  status: 'completed' | 'interrupted';
+  /** 'completed', or the reason the run stopped early: a stop signal, or onEval said 'stop'. */
+  status: 'completed' | 'interrupted' | 'stopped';
   experiment: Experiment;
   cfg: ModelConfig;
   vocab?: string;
@@ -176,6 +183,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         lossSinceLog = 0;
         stepsSinceLog = 0;
         lastLogTime = performance.now();
+        if (evalNow && opts.onEval && (await opts.onEval(line)) === 'stop' && step < exp.train.steps) { status = 'stopped'; break; }
       }
       if (step % exp.train.checkpointEvery === 0 && step < exp.train.steps) writeCheckpoint(step, elapsed());
     }

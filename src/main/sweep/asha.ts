@@ -28,6 +28,24 @@ export function rungSteps(spec: AshaSpec): number[] {
   return steps;
 }
 
+/** Index of the highest rung at or below `step`, or -1. */
+function highestRungIndex(rungs: readonly number[], step: number): number {
+  for (let r = rungs.length - 1; r >= 0; r--) if (step >= rungs[r]!) return r;
+  return -1;
+}
+
+/**
+ * For a trial that runs elsewhere (an agent): the rung its evaluation at `step` reaches for the
+ * first time, given the rungs it has reached before (updated), or null — the trial's side of
+ * `Asha.rungOf`, so the agent knows when to wait for a verdict.
+ */
+export function newRung(rungs: readonly number[], reached: Set<number>, step: number): number | null {
+  const r = highestRungIndex(rungs, step);
+  if (r < 0 || reached.has(rungs[r]!)) return null;
+  reached.add(rungs[r]!);
+  return rungs[r]!;
+}
+
 /** How many of `n` trials at a rung go on: the top 1/eta, at least one. */
 export function survivors(n: number, eta: number): number {
   return Math.max(1, Math.floor(n / eta));
@@ -49,14 +67,22 @@ export class Asha {
    * evaluation is 'continue'. A non-finite metric ranks below every finite one.
    */
   report(trial: string, step: number, metric: number): AshaVerdict {
-    for (let r = this.rungs.length - 1; r >= 0; r--) {
-      if (step < this.rungs[r]!) continue;
-      const rung = this.recorded[r]!;
-      if (rung.has(trial)) return 'continue';
-      rung.set(trial, metric);
-      return this.rank(rung, trial) <= survivors(rung.size, this.spec.eta) ? 'continue' : 'stop';
-    }
-    return 'continue';
+    const r = this.rungIndex(trial, step);
+    if (r < 0) return 'continue';
+    const rung = this.recorded[r]!;
+    rung.set(trial, metric);
+    return this.rank(rung, trial) <= survivors(rung.size, this.spec.eta) ? 'continue' : 'stop';
+  }
+
+  /** The rung step an evaluation of `trial` at `step` would count for, or null (see `report`). */
+  rungOf(trial: string, step: number): number | null {
+    const r = this.rungIndex(trial, step);
+    return r < 0 ? null : this.rungs[r]!;
+  }
+
+  private rungIndex(trial: string, step: number): number {
+    const r = highestRungIndex(this.rungs, step);
+    return r >= 0 && !this.recorded[r]!.has(trial) ? r : -1;
   }
 
   /** Replays a trial's earlier evaluations (a rerun rebuilding the rungs from trials.jsonl); returns the last verdict. */

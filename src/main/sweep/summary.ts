@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import { barChartSvg, formatNumber } from '../report/charts.js';
 import type { SweepSpec } from '../experiment/sweep-file.js';
+import { stepsSaved } from './asha.js';
 import type { PlannedTrial, TrialRecord } from './trials.js';
 
 export const SUMMARY_FILE = 'summary.md';
@@ -10,8 +11,9 @@ export const SUMMARY_CHART_FILE = 'summary.svg';
 
 export function rankTrials(records: TrialRecord[], goal: SweepSpec['metric']['goal']): TrialRecord[] {
   const sign = goal === 'minimize' ? 1 : -1;
-  const ok = records.filter((r) => r.status === 'ok').sort((a, b) => sign * (a.metric! - b.metric!));
-  return [...ok, ...records.filter((r) => r.status !== 'ok')];
+  const ranked = (status: TrialRecord['status']): TrialRecord[] =>
+    records.filter((r) => r.status === status).sort((a, b) => sign * (a.metric! - b.metric!));
+  return [...ranked('ok'), ...ranked('stopped'), ...records.filter((r) => r.status === 'failed')];
 }
 
 export function describeParameters(parameters: Record<string, unknown>): string {
@@ -50,6 +52,8 @@ export function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: Pl
   const { name: metric, goal } = spec.metric;
   const keys = Object.keys(spec.parameters);
   const failures = records.filter((r) => r.status === 'failed');
+  const stopped = records.filter((r) => r.status === 'stopped');
+  const early = spec.earlyTerminate;
 
   const chart = barChartSvg(
     allTrials.filter((t) => finished.has(t.id)).map((t) => {
@@ -64,9 +68,11 @@ export function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: Pl
     `# Sweep \`${spec.name}\``,
     '',
     `- sweep file: \`${relative(outDir, resolve(spec.file))}\`, base experiment: \`${relative(outDir, spec.base)}\``,
-    `- method: ${spec.method}, ${allTrials.length} trials; ${records.length - failures.length} ok, ${failures.length} failed` +
+    `- method: ${spec.method}, ${allTrials.length} trials; ${records.length - failures.length - stopped.length} ok, ` +
+      (early ? `${stopped.length} stopped early, ` : '') + `${failures.length} failed` +
       (records.length < allTrials.length ? `, ${allTrials.length - records.length} not finished yet` : ''),
     `- metric: \`${metric}\` (${goal})`,
+    ...(early ? [earlyLine(early, records)] : []),
     '',
     '## Best',
     '',
@@ -95,18 +101,28 @@ export function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: Pl
     '',
     '## Trials',
     '',
-    `| rank | trial | ${keys.map((k) => `\`${k}\``).join(' | ')} | ${metric} | seconds | status |`,
-    `|---:|---|${keys.map(() => '---|').join('')}---:|---:|---|`,
+    `| rank | trial | ${keys.map((k) => `\`${k}\``).join(' | ')} | ${metric} |${early ? ' steps |' : ''} seconds | status |`,
+    `|---:|---|${keys.map(() => '---|').join('')}---:|${early ? '---:|' : ''}---:|---|`,
     ...ranked.map((r, i) => {
       const rank = r.status === 'ok' ? String(i + 1) : '–';
       const values = keys.map((key) => cell(formatValue(r.parameters[key])));
       const value = r.metric === null ? '–' : formatNumber(r.metric);
-      const trial = r.status === 'ok' ? `[${r.id}](${r.id}/)` : r.id;
-      return `| ${rank} | ${trial} | ${values.join(' | ')} | ${value} | ${r.seconds.toFixed(1)} | ${r.status} |`;
+      const trial = r.status === 'failed' ? r.id : `[${r.id}](${r.id}/)`;
+      const steps = early ? ` ${r.steps ?? '–'} |` : '';
+      return `| ${rank} | ${trial} | ${values.join(' | ')} | ${value} |${steps} ${r.seconds.toFixed(1)} | ${r.status} |`;
     }),
   );
   if (failures.length > 0) {
     md.push('', '## Failures', '', ...failures.map((r) => `- \`${r.id}\`: ${cell(r.error ?? 'unknown error')}`));
   }
   writeFileAtomic(join(outDir, SUMMARY_FILE), new TextEncoder().encode(md.join('\n') + '\n'));
+}
+
+/** What early termination did: the rule, the trials it stopped and the training steps it saved. */
+function earlyLine(early: NonNullable<SweepSpec['earlyTerminate']>, records: TrialRecord[]): string {
+  const { saved, planned } = stepsSaved(records);
+  const stopped = records.filter((r) => r.status === 'stopped').length;
+  const share = planned > 0 ? ` (${Math.round((100 * saved) / planned)}%)` : '';
+  return `- early termination: ASHA (minSteps ${early.minSteps}, eta ${early.eta}${early.maxSteps === null ? '' : `, maxSteps ${early.maxSteps}`}): ` +
+    `${stopped} trial${stopped === 1 ? '' : 's'} stopped, saved ${saved} of ${planned} steps${share}`;
 }

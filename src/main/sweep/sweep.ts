@@ -14,10 +14,11 @@ import { applyOverride } from '../experiment/overrides.js';
 import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { readMappingFile } from '../experiment/file.js';
 import { loadSweep, type SweepSpec } from '../experiment/sweep-file.js';
-import { train } from '../run/trainer.js';
+import { train, type EvalVerdict } from '../run/trainer.js';
+import { Asha } from './asha.js';
 import type { MetricsLine } from '../report/metrics.js';
 import { describeParameters, rankTrials, writeSummaryFiles } from './summary.js';
-import { planTrials, readTrialRecords, TRIALS_FILE, type PlannedTrial, type TrialRecord } from './trials.js';
+import { isFinal, planTrials, readTrialRecords, TRIALS_FILE, type PlannedTrial, type TrialRecord } from './trials.js';
 
 export interface SweepOptions {
   /** Trials trained at once (default 1); the cores are split between them. */
@@ -56,7 +57,8 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
   mkdirSync(outDir, { recursive: true });
   const trialsPath = join(outDir, TRIALS_FILE);
   const finished = readTrialRecords(trialsPath, notice);
-  const pending = allTrials.filter((trial) => finished.get(trial.id)?.status !== 'ok');
+  const pending = allTrials.filter((trial) => !isFinal(finished.get(trial.id)));
+  const asha = sweepAsha(spec, allTrials, finished);
   const skipped = allTrials.length - pending.length;
 
   // Fewer trials left than slots: give the cores to the trials there are.
@@ -80,7 +82,7 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
       const trial = queue.shift()!;
       const position = `[${trial.index + 1}/${allTrials.length}] ${trial.id}`;
       notice(`${position} ${describeParameters(trial.parameters)}`);
-      const outcome = await runTrial(spec, trial, workersPerTrial, opts.stopSignal, (text) => notice(`${position}: ${text}`));
+      const outcome = await runTrial(spec, trial, workersPerTrial, asha, opts.stopSignal, (text) => notice(`${position}: ${text}`));
       if (outcome === 'interrupted') {
         interrupted = true;
         continue;
@@ -92,7 +94,8 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
       appendFileSync(trialsPath, JSON.stringify(record) + '\n');
       finished.set(record.id, record);
       writeSummary();
-      const result = record.status === 'ok' ? `${spec.metric.name} ${formatNumber(record.metric!)}` : `failed: ${record.error}`;
+      const result = record.status === 'failed' ? `failed: ${record.error}`
+        : `${record.status === 'stopped' ? `stopped early at step ${record.steps}, ` : ''}${spec.metric.name} ${formatNumber(record.metric!)}`;
       notice(`${position} ${result} (${record.seconds.toFixed(1)}s)`);
     }
   };
@@ -102,7 +105,7 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
 
   const trials = allTrials.map((trial) => finished.get(trial.id)).filter((r): r is TrialRecord => r !== undefined);
   const ranked = rankTrials(trials, spec.metric.goal);
-  if (!interrupted && !trials.some((r) => r.status === 'ok')) throw everyTrialFailed(trials.length, trialsPath, errorsThisRun);
+  if (!interrupted && !trials.some(isFinal)) throw everyTrialFailed(trials.length, trialsPath, errorsThisRun);
   return {
     name: spec.name, outDir, metric: spec.metric, total: allTrials.length, trials, best: ranked[0]?.status === 'ok' ? ranked[0] : null,
     ran, skipped, status: interrupted ? 'interrupted' : 'completed',
@@ -112,7 +115,7 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
 type TrialOutcome = 'interrupted' | { record: TrialRecord; error?: unknown };
 
 async function runTrial(
-  spec: SweepSpec, trial: PlannedTrial, workers: number, stopSignal: AbortSignal | undefined, notice: (text: string) => void,
+  spec: SweepSpec, trial: PlannedTrial, workers: number, asha: Asha | null, stopSignal: AbortSignal | undefined, notice: (text: string) => void,
 ): Promise<TrialOutcome> {
   const started = performance.now();
   const seconds = (): number => Math.round((performance.now() - started) / 100) / 10;
@@ -120,13 +123,24 @@ async function runTrial(
     record: { id: trial.id, parameters: trial.parameters, metric: null, status: 'failed', error: firstLine(error), seconds: seconds() },
     error,
   });
+  const evals: [number, number][] = [];
   try {
     const exp = trialExperiment(spec, trial, workers);
-    const result = await train(exp, { file: spec.base, onNotice: notice, stopSignal });
+    const onEval = asha === null ? undefined : (line: MetricsLine): EvalVerdict => {
+      const metric = (line as unknown as Record<string, unknown>)[spec.metric.name];
+      if (typeof metric !== 'number') return undefined;
+      evals.push([line.step, metric]);
+      return asha.report(trial.id, line.step, metric) === 'stop' ? 'stop' : undefined;
+    };
+    const result = await train(exp, { file: spec.base, onNotice: notice, stopSignal, onEval });
     if (result.status === 'interrupted') return 'interrupted';
+    const early = asha === null ? {} : { steps: result.step, plannedSteps: exp.train.steps, evals };
+    if (result.status === 'stopped') {
+      return { record: { id: trial.id, parameters: trial.parameters, metric: evals.at(-1)![1], status: 'stopped', seconds: seconds(), ...early } };
+    }
     const metric = finalMetric(readMetrics(join(trial.dir, 'metrics.jsonl')), spec.metric.name);
     if (typeof metric === 'string') return failed(new RunError(metric));
-    return { record: { id: trial.id, parameters: trial.parameters, metric, status: 'ok', seconds: seconds() } };
+    return { record: { id: trial.id, parameters: trial.parameters, metric, status: 'ok', seconds: seconds(), ...early } };
   } catch (err) {
     // Any failure, bad input or not, belongs to this trial; the sweep goes on with the others.
     return failed(err);
@@ -136,9 +150,10 @@ async function runTrial(
 /**
  * The base experiment with the trial's parameters applied before validation, so a bad value is
  * reported against the base file and key. The run goes to the trial's folder; unless the trial
- * sets train.workers, it gets its share of the cores (never more workers than sequences).
+ * sets train.workers, it gets its share of the cores (never more workers than sequences; null:
+ * the agent that trains it decides).
  */
-function trialExperiment(spec: SweepSpec, trial: PlannedTrial, workers: number): Experiment {
+export function trialExperiment(spec: SweepSpec, trial: PlannedTrial, workers: number | null): Experiment {
   const raw = readMappingFile(spec.base);
   // JSON is YAML, so each value reaches the experiment with its type.
   for (const [key, value] of Object.entries(trial.parameters)) applyOverride(raw, `${key}=${JSON.stringify(value)}`, spec.base);
@@ -146,13 +161,16 @@ function trialExperiment(spec: SweepSpec, trial: PlannedTrial, workers: number):
   return {
     ...exp,
     name: 'name' in trial.parameters ? exp.name : `${spec.name}-${trial.id}`,
-    train: { ...exp.train, workers: 'train.workers' in trial.parameters ? exp.train.workers : Math.min(workers, exp.train.batch) },
+    train: {
+      ...exp.train,
+      workers: 'train.workers' in trial.parameters ? exp.train.workers : workers === null ? null : Math.min(workers, exp.train.batch),
+    },
     output: { dir: trial.dir },
   };
 }
 
 /** The run's final value of `name` (valLoss: from the last eval line), or why there is none. */
-function finalMetric(lines: MetricsLine[], name: string): number | string {
+export function finalMetric(lines: MetricsLine[], name: string): number | string {
   const line = name === 'valLoss' ? lines.findLast((l) => l.valLoss !== undefined) : lines.at(-1);
   const value = (line as Record<string, unknown> | undefined)?.[name];
   if (value === undefined) return `metrics.jsonl has no ${name}${name === 'valLoss' ? ' (does the run have a validation split?)' : ''}`;
@@ -161,7 +179,7 @@ function finalMetric(lines: MetricsLine[], name: string): number | string {
   return value;
 }
 
-function everyTrialFailed(count: number, trialsPath: string, errorsThisRun: unknown[]): Error {
+export function everyTrialFailed(count: number, trialsPath: string, errorsThisRun: unknown[]): Error {
   // The same bad input in every trial is the base experiment's fault, not the trials': exit 2.
   const [first] = errorsThisRun;
   if (
@@ -174,4 +192,26 @@ function everyTrialFailed(count: number, trialsPath: string, errorsThisRun: unkn
   return new RunError(`all ${count} trials failed; see ${trialsPath}`);
 }
 
-/** 'ok' trials best first (ties keep trial order), then the failed ones in trial order. */
+/**
+ * The sweep's ASHA, or null without earlyTerminate: maxSteps defaults to the longest trial's
+ * train.steps; the rungs get the evaluations of trials finished by earlier runs, in trial order.
+ */
+export function sweepAsha(spec: SweepSpec, allTrials: PlannedTrial[], finished: Map<string, TrialRecord>): Asha | null {
+  const early = spec.earlyTerminate;
+  if (early === null) return null;
+  const steps = (trial: PlannedTrial): number => {
+    try {
+      return trialExperiment(spec, trial, null).train.steps;
+    } catch {
+      return 0; // a trial with a bad experiment fails on its own
+    }
+  };
+  const maxSteps = early.maxSteps ?? Math.max(0, ...allTrials.map(steps));
+  const asha = new Asha({ minSteps: early.minSteps, eta: early.eta, maxSteps }, spec.metric.goal);
+  for (const trial of allTrials) {
+    const evals = finished.get(trial.id)?.evals;
+    if (evals) asha.replay(trial.id, evals);
+  }
+  return asha;
+}
+

@@ -13,11 +13,21 @@ export const TRIALS_FILE = 'trials.jsonl';
 export interface TrialRecord {
   id: string;
   parameters: Record<string, unknown>;
-  /** The final value of the sweep's metric; null when the trial failed. */
+  /** The final value of the sweep's metric (a stopped trial: its last); null when the trial failed. */
   metric: number | null;
-  status: 'ok' | 'failed';
+  /** 'stopped': early termination ended it (final, like 'ok'). */
+  status: 'ok' | 'failed' | 'stopped';
   error?: string;
   seconds: number;
+  /** With earlyTerminate: the steps trained and planned, and [step, metric] at every evaluation. */
+  steps?: number;
+  plannedSteps?: number;
+  evals?: [step: number, metric: number][];
+}
+
+/** A trial that needs no rerun. */
+export function isFinal(record: TrialRecord | undefined): boolean {
+  return record?.status === 'ok' || record?.status === 'stopped';
 }
 
 export interface PlannedTrial {
@@ -42,7 +52,7 @@ function parameterHash(parameters: Record<string, unknown>): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 6);
 }
 
-/** The records of trials.jsonl by id: an 'ok' line wins over 'failed' ones, else the latest line counts. */
+/** The records of trials.jsonl by id: an 'ok' or 'stopped' line wins over 'failed' ones, else the latest line counts. */
 export function readTrialRecords(path: string, notice: (text: string) => void): Map<string, TrialRecord> {
   const records = new Map<string, TrialRecord>();
   if (!existsSync(path)) return records;
@@ -56,7 +66,7 @@ export function readTrialRecords(path: string, notice: (text: string) => void): 
       return;
     }
     if (typeof record.id !== 'string') return;
-    if (records.get(record.id)?.status !== 'ok' || record.status === 'ok') records.set(record.id, record);
+    if (!isFinal(records.get(record.id)) || isFinal(record)) records.set(record.id, record);
   });
   return records;
 }
