@@ -9,6 +9,7 @@ import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model-c
 import { inputError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { decodeDataMeta, encodeDataMeta, metaSizes, type DataMeta } from '../data/metadata.js';
 
 export interface CheckpointData {
   cfg: ModelConfig;
@@ -20,6 +21,8 @@ export interface CheckpointData {
   optim: Map<string, Float32Array>;
   experiment?: unknown;
   train?: Record<string, unknown>;
+  /** `series` and `sequences` models: what prediction needs besides the weights (SPEC §3). */
+  data?: DataMeta;
   /**
    * Stateful text: the streams' carried states, `h_l{k}` (and `c_l{k}` for an LSTM) → [streams, H]
    * in batch-row order, saved as `optim.carried.<name>` so PyTorch's recipe (drop optim.*) holds.
@@ -83,6 +86,7 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   const metadata: Record<string, string> = { config: JSON.stringify(config) };
   if (data.experiment !== undefined) metadata.experiment = JSON.stringify(data.experiment);
   if (data.train !== undefined) metadata.train = JSON.stringify(data.train);
+  if (data.data !== undefined) metadata.data = encodeDataMeta(data.data);
   return encodeSafetensors(tensors, metadata);
 }
 
@@ -200,6 +204,14 @@ function checkpointFromSafetensors(
       throw inputError(file, '__metadata__.train', 'must be a JSON object');
     }
     checkpoint.train = train as Record<string, unknown>;
+  }
+  if (metadata.data !== undefined) {
+    const data = decodeDataMeta(metadata.data, file);
+    const sizes = metaSizes(data);
+    if (sizes.inputSize !== cfg.inputSize || sizes.outputSize !== cfg.outputSize) {
+      throw inputError(file, '__metadata__.data', `describes ${sizes.inputSize} inputs and ${sizes.outputSize} outputs, the model has ${cfg.inputSize} and ${cfg.outputSize}`);
+    }
+    checkpoint.data = data;
   }
   return checkpoint;
 }

@@ -4,6 +4,8 @@
  * Every dataset writes batches time-major (element [t][j] of a batch of n sequences lives at
  * t * n + j) straight into caller-owned typed arrays, so a training step allocates nothing here.
  */
+import type { DataMeta } from './metadata.js';
+
 export type Split = 'train' | 'val';
 
 export interface BatchArrays {
@@ -30,6 +32,8 @@ export interface Dataset {
   /** Text only: characters in index order (sorted by code point). */
   vocab?: string;
   outputsAllowed: ('all' | 'last')[];
+  /** `series`, `sequences`: what prediction needs, saved in every checkpoint (SPEC §3). */
+  meta?: DataMeta;
   /** Number of sequences in the split. */
   size(split: Split): number;
   /**

@@ -15,7 +15,10 @@
  */
 import { inputError } from '../errors.js';
 import { readCsv, type ColumnUse, type CsvColumn, type CsvTable } from './csv.js';
+import type { SeriesMeta } from './metadata.js';
 import { fitColumn, scaleValue, unscaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
+
+export type { SeriesMeta };
 
 export interface SeriesOptions {
   time: string | null;
@@ -32,22 +35,6 @@ export interface SeriesOptions {
   missing: 'error' | 'ffill';
   difference: boolean;
   outputs: 'all' | 'last';
-}
-
-/** What prediction needs besides the weights (the checkpoint's `data` metadata). */
-export interface SeriesMeta {
-  task: 'series';
-  time: string | null;
-  group: string | null;
-  features: string[];
-  targets: string[];
-  seqLen: number;
-  horizon: number;
-  stride: number;
-  missing: 'error' | 'ffill';
-  difference: boolean;
-  delimiter: string;
-  normalization: Normalization;
 }
 
 /** One series: its file rows in time order and its model rows. */

@@ -121,6 +121,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         experiment: resolved,
         train: { step, seed: exp.seed, workers, elapsedSec },
         carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
+        data: dataset.meta,
       });
       wroteCheckpoint = true;
       checkpointStep = step;
