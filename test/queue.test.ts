@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { errorLines, runRecur, spawnRecur, stackLines, tempDir, type RunResult, type RunningRecur } from './helpers/cli.js';
 import { freePort, skipWithoutRedis, startRedis } from './helpers/redis.js';
 import { InputError } from '../src/main/errors.js';
-import { parseQueueUrl } from '../src/main/sweep/queue-connection.js';
+import { parseQueueUrl, sweepQueueName } from '../src/main/sweep/queue-connection.js';
+import { nextQueue } from '../src/main/sweep/queue-agent.js';
+import { Queue } from 'bullmq';
 
 const skip = skipWithoutRedis();
 
@@ -38,10 +40,10 @@ function comparable(sweepDir: string): Record<string, Omit<TrialLine, 'seconds'>
   return Object.fromEntries(trialLines(sweepDir).map(({ seconds: _, ...rest }) => [rest.id, rest]));
 }
 
-/** A folder with base.json and sweep.json; returns the sweep file. */
-function writeSweep(dir: string, base: Record<string, unknown>, sweep: Record<string, unknown>): string {
+/** A folder with base.json and <name>.json (the sweep, named `name`); returns the sweep file. */
+function writeSweep(dir: string, base: Record<string, unknown>, sweep: Record<string, unknown>, name = 'sweep'): string {
   writeFileSync(join(dir, 'base.json'), JSON.stringify(base));
-  const file = join(dir, 'sweep.json');
+  const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ base: 'base.json', method: 'grid', ...sweep }));
   return file;
 }
@@ -97,6 +99,40 @@ t.test('an unreachable Redis: exit 1 with a clear error, not a hang', async (t) 
     t.equal(r.code, 1, `${args[0]}: exit 1`);
     t.strictSame(errorLines(r.stderr), [errorLines(r.stderr)[0]], `${args[0]}: one error line`);
     t.match(r.stderr, new RegExp(`error: cannot reach Redis at ${url.replace(/[/.]/g, '\\$&')}: .*ECONNREFUSED`), 'says which server and why');
+  }
+});
+
+t.test('an idle agent serves the sweep queue with trials to take, else watches running ones', async (t) => {
+  const q = (name: string, ready: number, active: number): { name: string; ready: number; active: number } => ({ name, ready, active });
+  t.equal(nextQueue([], null, 0, 1000), null, 'no sweeps: nothing');
+  t.equal(nextQueue([q('recur.a', 0, 0), q('recur.b', 0, 0)], 'recur.a', 5000, 1000), null, 'all done: nothing');
+  t.equal(nextQueue([q('recur.a', 2, 0), q('recur.b', 3, 0)], 'recur.b', 5000, 1000), 'recur.b', 'stays while trials can be taken here');
+  t.equal(nextQueue([q('recur.a', 0, 1), q('recur.b', 3, 0)], 'recur.a', 0, 1000), 'recur.b', 'goes where trials wait rather than watch');
+  t.equal(nextQueue([q('recur.a', 0, 1), q('recur.b', 0, 1)], 'recur.a', 1500, 1000), 'recur.a', 'watches a running trial for two stalled checks');
+  t.equal(nextQueue([q('recur.a', 0, 1), q('recur.b', 0, 1)], 'recur.a', 2500, 1000), 'recur.b', 'then the next running sweep');
+  t.equal(nextQueue([q('recur.a', 0, 1), q('recur.b', 0, 1)], 'recur.b', 2500, 1000), 'recur.a', 'round and round');
+  t.equal(nextQueue([q('recur.a', 0, 1), q('recur.b', 0, 0)], null, 0, 1000), 'recur.a', 'a fresh agent watches a running trial');
+  t.equal(sweepQueueName('lr sweep:2'), 'recur.lr_sweep_2', 'queue names: the sweep name, in characters BullMQ takes');
+});
+
+t.test('each sweep has its own queue, named after it; one agent drains them all', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const dir = tempDir(t);
+  const files = ['alpha', 'beta'].map((name) => writeSweep(dir, addingBase(), { parameters: { seed: { values: [1, 2] } } }, name));
+  const sweeps = files.map((file, i) => spawnRecur(['sweep', file, '--queue', redis.url, '--out', join(dir, `out${i}`)], { env: QUEUE_ENV }));
+  for (const [i, sweep] of sweeps.entries()) await sweep.waitForStderr(new RegExp(`\\(queue recur\\.${['alpha', 'beta'][i]}\\); queued 2`));
+  const agent = await finish(t, 'agent', spawnRecur(['agent', '--queue', redis.url, '--once'], { env: QUEUE_ENV }));
+  t.equal(agent.code, 0, `agent\n${agent.stderr}`);
+  t.match(agent.stdout, /4 trials trained here/, 'both sweeps\' trials, by one agent');
+  for (const [i, sweep] of sweeps.entries()) {
+    t.equal((await finish(t, `sweep ${i}`, sweep)).code, 0, `sweep ${i}`);
+    t.equal(trialLines(join(dir, `out${i}`)).length, 2, `sweep ${i}: its two trials`);
+  }
+  for (const name of ['alpha', 'beta']) {
+    const queue = new Queue(`recur.${name}`, { connection: { host: '127.0.0.1', port: redis.port } });
+    const counts = await queue.getJobCounts('completed', 'wait', 'active', 'failed');
+    await queue.close();
+    t.strictSame(counts, { completed: 3, wait: 0, active: 0, failed: 0 }, `queue recur.${name}: the sweep job and its 2 trials, done`);
   }
 });
 

@@ -16,7 +16,7 @@ import type { Experiment } from '../experiment/experiment.js';
 import { readMetrics, type MetricsLine } from '../report/metrics.js';
 import { CHECKPOINT_FILE, train, type TrainResult } from '../run/trainer.js';
 import {
-  commandClient, connectionOptions, connectOrFail, parseQueueUrl, QUEUE_NAME, queueTiming, watchRedis,
+  commandClient, connectionOptions, connectOrFail, parseQueueUrl, queueTiming, sleep, SWEEP_QUEUES_KEY, watchRedis,
 } from './queue-connection.js';
 import { newRung } from './asha.js';
 import { metricOf, SWEEP_JOB, type Evals, type TrialJobData, type TrialJobResult, type TrialProgress } from './queue-jobs.js';
@@ -42,8 +42,34 @@ export interface AgentSummary {
   status: 'drained' | 'interrupted';
 }
 
-/** How often an idle `--once` agent checks whether the queue has run dry. */
+/** How often the agent looks at the sweep queues (to move on, or to see that all have run dry). */
 const IDLE_CHECK_MS = 500;
+
+/** A sweep queue's trials that can be taken, and those some agent is training. */
+export interface QueueLoad {
+  name: string;
+  ready: number;
+  active: number;
+}
+
+/**
+ * The sweep queue an idle agent should serve next, or null for none. It stays where it is while
+ * trials there can be taken; else it goes where trials can be taken; else it watches a queue
+ * whose trials other agents are training (its stalled-job check hands on a trial whose agent
+ * died), staying at least `watchMs` (two checks) before looking at the next one.
+ */
+export function nextQueue(loads: QueueLoad[], current: string | null, servedMs: number, watchMs: number): string | null {
+  const here = loads.find((q) => q.name === current);
+  if (here && here.ready > 0) return here.name;
+  const ready = loads.find((q) => q.ready > 0);
+  if (ready) return ready.name;
+  const watched = loads.filter((q) => q.active > 0);
+  if (watched.length === 0) return null;
+  if (here && here.active > 0 && servedMs < 2 * watchMs) return here.name;
+  // Round-robin over the watched queues, so every one gets its stalled-job checks.
+  const after = watched.findIndex((q) => q.name > (current ?? ''));
+  return watched[after === -1 ? 0 : after]!.name;
+}
 
 export async function runAgent(opts: AgentOptions): Promise<AgentSummary> {
   const target = parseQueueUrl(opts.queue);
@@ -65,64 +91,89 @@ export async function runAgent(opts: AgentOptions): Promise<AgentSummary> {
   if (opts.stopSignal?.aborted) stop.abort();
 
   const connection = connectionOptions(target);
-  const queue = new Queue(QUEUE_NAME, { connection });
-  queue.on('error', () => undefined); // the watchdog reports a lost server once
   let finished = 0;
   let busy = false;
   // The trial being trained, so a lost Redis still lets it write its checkpoint before exit.
   let training: Promise<unknown> = Promise.resolve();
-  const worker = new Worker<TrialJobData, unknown>(
-    QUEUE_NAME,
-    async (job, token) => {
-      busy = true;
-      try {
-        if (job.name === SWEEP_JOB) return { trials: Object.keys(await job.getChildrenValues()).length };
-        const run = runTrialJob(job, token, { redis, agent, workers: opts.workers, outDir: opts.outDir, notice, stop: stop.signal });
-        training = run.catch(() => undefined);
-        const result = await run;
-        if (result === 'given back') {
-          if (lost) throw lost; // its lock lapses, and the stalled-job check hands it on
-          notice(`giving trial ${job.id} back to the queue`);
-          await job.moveToWait(token);
-          throw new WaitingError();
-        }
-        finished++;
-        return result;
-      } finally {
-        busy = false;
+  const processJob = async (job: Job<TrialJobData>, token: string | undefined): Promise<unknown> => {
+    busy = true;
+    try {
+      if (job.name === SWEEP_JOB) return { trials: Object.keys(await job.getChildrenValues()).length };
+      const run = runTrialJob(job, token, { redis, agent, workers: opts.workers, outDir: opts.outDir, notice, stop: stop.signal });
+      training = run.catch(() => undefined);
+      const result = await run;
+      if (result === 'given back') {
+        if (lost) throw lost; // its lock lapses, and the stalled-job check hands it on
+        notice(`giving trial ${job.id} back to the queue`);
+        await job.moveToWait(token);
+        throw new WaitingError();
       }
-    },
-    {
+      finished++;
+      return result;
+    } finally {
+      busy = false;
+    }
+  };
+  // One sweep queue at a time, so the agent trains one trial at a time; `counts` reads every
+  // registered sweep queue through the command client.
+  const counters = new Map<string, Queue>();
+  const loads = async (): Promise<QueueLoad[]> => {
+    const names = (await redis.smembers(SWEEP_QUEUES_KEY)).sort();
+    return Promise.all(names.map(async (name) => {
+      let queue = counters.get(name);
+      if (!queue) {
+        queue = new Queue(name, { connection: redis });
+        queue.on('error', () => undefined);
+        counters.set(name, queue);
+      }
+      const c = await queue.getJobCounts('wait', 'delayed', 'prioritized', 'active');
+      return { name, ready: (c.wait ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0 };
+    }));
+  };
+  // Read through `here`: TypeScript would narrow a plain `let` to its initial null in the loop.
+  const here: { serving: { name: string; worker: Worker; since: number } | null } = { serving: null };
+  const serve = (name: string): void => {
+    const worker = new Worker<TrialJobData, unknown>(name, processJob, {
       connection, concurrency: 1, autorun: false,
       lockDuration: timing.lockMs, stalledInterval: timing.stalledIntervalMs,
       // A trial may lose its agent a few times (machines die) before it counts as failed.
       maxStalledCount: 3,
-    },
-  );
-  worker.on('error', () => undefined);
-  worker.on('failed', (job, err) => { if (job && !(err instanceof WaitingError)) notice(`trial ${job.id} failed: ${firstLine(err)}`); });
-  notice(`agent ${agent}: taking trials from ${target.display}${opts.once ? ' until the queue is empty' : ''}`);
-  worker.run().catch(() => undefined); // its errors surface as 'error' events and the watchdog
+    });
+    worker.on('error', () => undefined);
+    worker.on('failed', (job, err) => { if (job && !(err instanceof WaitingError)) notice(`trial ${job.id} failed: ${firstLine(err)}`); });
+    worker.run().catch(() => undefined); // its errors surface as 'error' events and the watchdog
+    here.serving = { name, worker, since: Date.now() };
+  };
+  const leave = async (force: boolean): Promise<void> => {
+    const current = here.serving;
+    here.serving = null;
+    if (!current) return;
+    if (force) void current.worker.close(true).catch(() => undefined);
+    else await current.worker.close();
+  };
+  notice(`agent ${agent}: taking trials from ${target.display}${opts.once ? ' until no sweep has any left' : ''}`);
 
   try {
-    await new Promise<void>((resolve) => {
-      if (stop.signal.aborted) return resolve();
-      stop.signal.addEventListener('abort', () => resolve(), { once: true });
-      if (!opts.once) return;
-      // --once: done when nothing is left anywhere — no trial waiting, delayed or running (a
-      // running one may still come back if its agent dies).
-      const check = async (): Promise<void> => {
-        if (stop.signal.aborted) return;
-        try {
-          const counts = await queue.getJobCounts('wait', 'delayed', 'active', 'prioritized');
-          if (!busy && Object.values(counts).every((n) => n === 0)) return resolve();
-        } catch {
-          // Redis trouble: the watchdog decides.
+    while (!stop.signal.aborted) {
+      let all: QueueLoad[] | undefined;
+      try {
+        all = await unlessStopped(loads(), stop.signal);
+      } catch {
+        // Redis trouble: the watchdog decides.
+      }
+      if (all !== undefined && !busy) {
+        const current = here.serving;
+        const next = nextQueue(all, current?.name ?? null, current ? Date.now() - current.since : 0, timing.stalledIntervalMs);
+        if (next !== (current?.name ?? null)) {
+          await leave(false);
+          if (next !== null) serve(next);
         }
-        setTimeout(() => void check(), IDLE_CHECK_MS);
-      };
-      void check();
-    });
+        // --once: done when nothing is left anywhere — no trial waiting, delayed or running (a
+        // running one may still come back if its agent dies).
+        if (opts.once && next === null && all.every((q) => q.ready === 0 && q.active === 0)) break;
+      }
+      await sleep(IDLE_CHECK_MS, stop.signal);
+    }
   } finally {
     opts.stopSignal?.removeEventListener('abort', onSignal);
     watchdog.stop();
@@ -130,11 +181,12 @@ export async function runAgent(opts: AgentOptions): Promise<AgentSummary> {
       // Nothing reaches Redis any more: let the trial checkpoint, then drop the connections
       // without waiting on them (its lock lapses and another agent takes it when Redis is back).
       await Promise.race([training, new Promise((r) => setTimeout(r, 10_000).unref())]);
-      void Promise.allSettled([worker.close(true), queue.disconnect()]);
+      await leave(true);
+      for (const queue of counters.values()) void queue.disconnect().catch(() => undefined);
       redis.disconnect();
     } else {
-      await worker.close();
-      await queue.close();
+      await leave(false);
+      await Promise.allSettled([...counters.values()].map((queue) => queue.close()));
       await redis.quit().catch(() => redis.disconnect());
     }
   }

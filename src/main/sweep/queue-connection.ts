@@ -7,8 +7,16 @@ import type { RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InputError, RunError } from '../errors.js';
 
-/** The one BullMQ queue every sweep's trials go on; agents need no sweep name to find them. */
-export const QUEUE_NAME = 'recur';
+/**
+ * Each sweep's trials go on a BullMQ queue named after the sweep (`recur.<sweep name>`), so
+ * sweeps sharing a server can be watched and cleaned up one by one (e.g. in a BullMQ dashboard).
+ */
+export function sweepQueueName(sweep: string): string {
+  return `recur.${sweep.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+/** The Redis set of queue names with a sweep on them: how agents find work without a sweep name. */
+export const SWEEP_QUEUES_KEY = 'recur:sweep-queues';
 
 export interface RedisTarget {
   /** The URL as shown in messages (no password). */
@@ -157,4 +165,13 @@ export function watchRedis(client: Redis, target: RedisTarget, timing: QueueTimi
     });
   }, Math.min(1_000, timing.redisTimeoutMs / 4));
   return { stop: () => clearInterval(timer) };
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

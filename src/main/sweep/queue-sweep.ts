@@ -13,7 +13,7 @@ import { loadSweep } from '../experiment/sweep-file.js';
 import { formatNumber } from '../report/charts.js';
 import { Asha, type AshaVerdict } from './asha.js';
 import {
-  commandClient, connectionOptions, connectOrFail, parseQueueUrl, QUEUE_NAME, queueTiming, watchRedis,
+  commandClient, connectionOptions, connectOrFail, parseQueueUrl, queueTiming, sleep, sweepQueueName, SWEEP_QUEUES_KEY, watchRedis,
 } from './queue-connection.js';
 import {
   SWEEP_JOB, sweepJobId, TRIAL_JOB, trialJobId, verdictsKey, VERDICTS_TTL_SECONDS, type TrialJobData, type TrialJobResult, type TrialProgress,
@@ -104,7 +104,8 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
   lostPromise.catch(() => undefined);
   const watchdog = watchRedis(redis, target, timing, (err) => { lost = err; onLost(err); });
   const connection = connectionOptions(target);
-  const queue = new Queue(QUEUE_NAME, { connection });
+  const queueName = sweepQueueName(spec.name);
+  const queue = new Queue(queueName, { connection });
   const flows = new FlowProducer({ connection });
   queue.on('error', () => undefined);
   flows.on('error', () => undefined);
@@ -118,13 +119,15 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
     const attached = tracked.length - missing.length;
     if (missing.length > 0) {
       await untilLost(flows.add({
-        name: SWEEP_JOB, queueName: QUEUE_NAME, data: { sweep: spec.name, outDir },
+        name: SWEEP_JOB, queueName, data: { sweep: spec.name, outDir },
         opts: { jobId: sweepJobId(spec.name, missing.map((t) => t.jobId)) },
-        children: missing.map((t): FlowJobNode => ({ name: TRIAL_JOB, queueName: QUEUE_NAME, data: t.data, opts: { jobId: t.jobId, ...TRIAL_JOB_OPTIONS } })),
+        children: missing.map((t): FlowJobNode => ({ name: TRIAL_JOB, queueName, data: t.data, opts: { jobId: t.jobId, ...TRIAL_JOB_OPTIONS } })),
       }));
     }
+    // Registered after its jobs exist, so an agent that finds the queue finds work on it.
+    await untilLost(redis.sadd(SWEEP_QUEUES_KEY, queueName));
     notice(
-      `sweep ${spec.name}: ${allTrials.length} trials on ${target.display}` +
+      `sweep ${spec.name}: ${allTrials.length} trials on ${target.display} (queue ${queueName})` +
         (allTrials.length > pending.length ? `, ${allTrials.length - pending.length} already done` : '') +
         (attached > 0 ? `; attached to ${attached} already on the queue` : '') +
         (missing.length > 0 ? `; queued ${missing.length}` : '') +
@@ -233,12 +236,4 @@ function failedLines(path: string): Map<string, number> {
     }
   }
   return counts;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
