@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 43;
+const EXPECTED_CASES = 50;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -139,6 +139,16 @@ function cases(base: string): Case[] {
   train('text-without-path', textExperiment({ data: { task: 'text', seqLen: 8 } }), ['data.path']);
   train('unknown-task', tinyExperiment({ data: { task: 'addding', seqLen: 8 } }), ['data.task'], [/did you mean 'adding'/]);
   train('unknown-optimizer', tinyExperiment({ train: { optimizer: { name: 'rmsprop' } } }), ['train.optimizer.name']);
+  const schedule = (name: string, given: Record<string, unknown>, names: string[], match: RegExp[] = []): void =>
+    train(name, textExperiment({ train: { steps: 2, schedule: given } }), names, match);
+  schedule('unknown-schedule', { name: 'cosin' }, ['train.schedule.name'], [/did you mean 'cosine'/]);
+  schedule('negative-warmup', { name: 'cosine', warmup: -5 }, ['train.schedule.warmup'], [/non-negative integer/]);
+  schedule('negative-min-lr', { name: 'cosine', minLr: -0.001 }, ['train.schedule.minLr'], [/≥ 0/]);
+  schedule('schedule-foreign-key', { name: 'cosine', every: 100 }, ['train.schedule.every'], [/not a key of schedule 'cosine' \(it takes warmup, minLr\)$/]);
+  schedule('step-without-every', { name: 'step', gamma: 0.5 }, ['train.schedule.every'], [/required by schedule 'step'$/]);
+  schedule('plateau-factor-below-one', { name: 'plateau', factor: 0.5 }, ['train.schedule.factor'], [/> 1 \(the learning rate is divided by it\)/]);
+  train('plateau-without-validation', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0 }, train: { steps: 2, schedule: { name: 'plateau' } } }),
+    ['train.schedule.name'], [/no validation split$/]);
   {
     const p = writeExperiment(dir, 'list.yaml', '- data\n- model\n');
     add({ name: 'a list at the top level', args: ['train', p], names: [p], match: [/mapping/] });

@@ -11,7 +11,7 @@ import t from 'tap';
 import { loadCheckpoint, saveCheckpoint } from '../src/main/checkpoint/checkpoint.js';
 import { paramLayout } from '../src/shared/layout.js';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
-import { errorLines, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
+import { errorLines, merge, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
 
 /** A small deterministic text with a few dozen distinct characters. */
 function sampleText(chars: number): string {
@@ -172,4 +172,51 @@ t.test('resume refuses a changed experiment (exit 2 naming the key) and a missin
   t.ok(none.stderr.includes(empty), 'names the run folder');
   t.same(stackLines(none.stderr), [], 'no stack trace');
   t.notOk(fs.existsSync(ckpt(empty)), 'no checkpoint was written there');
+});
+
+t.test('resume continues the learning-rate schedule exactly: cosine after a failure, plateau (its state in the checkpoint) with raised steps', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
+  const withSchedule = (steps: number, schedule: Record<string, unknown>): Record<string, unknown> =>
+    merge(experiment(dir, steps), { train: { evalEvery: 2, optimizer: { name: 'adam', lr: 0.05 }, schedule } });
+  const cosine = { name: 'cosine', warmup: 2, minLr: 0.001 };
+  // minDelta 0.2: the validation loss falls by ~0.1 per evaluation here, which counts as no
+  // improvement, so the rate halves at every evaluation after the first.
+  const plateau = { name: 'plateau', factor: 2, patience: 1, minDelta: 0.2 };
+  const cosA = writeExperiment(dir, 'cos-a', withSchedule(12, cosine));
+  const cosB = writeExperiment(dir, 'cos-b', withSchedule(12, cosine));
+  const platA = writeExperiment(dir, 'plat-a', withSchedule(12, plateau));
+  const platB = writeExperiment(dir, 'plat-b', withSchedule(5, plateau));
+
+  // cos-b: a worker fails in step 8; the checkpoint of step 5 (checkpointEvery 5) survives.
+  const [a1, b1, a2, b2] = await Promise.all([
+    runRecur(['train', cosA]), runRecur(['train', cosB], { env: { RECUR_TEST_FAULT: 'throw:0:8' } }),
+    runRecur(['train', platA]), runRecur(['train', platB]),
+  ]);
+  ok(t, a1, 'the cosine run');
+  t.equal(b1.code, 1, 'the failing cosine run exits 1');
+  ok(t, a2, 'the plateau run');
+  ok(t, b2, 'the 5-step plateau run');
+  t.equal(loadCheckpoint(ckpt(path.join(dir, 'run-cos-b'))).train?.step, 5, 'the failed run kept the checkpoint of step 5');
+  const stored = loadCheckpoint(ckpt(path.join(dir, 'run-plat-b'))).train?.plateau as { lr: number };
+  t.ok(stored.lr < 0.05, `the plateau state is in the checkpoint, already reduced (lr ${stored.lr})`);
+
+  const [b1r, b2r] = await Promise.all([
+    runRecur(['train', cosB, '--resume']),
+    runRecur(['train', platB, '--resume', '--set', 'train.steps=12']),
+  ]);
+  ok(t, b1r, 'the resumed cosine run');
+  ok(t, b2r, 'the resumed plateau run');
+  for (const [name, a, b] of [['cosine', 'run-cos-a', 'run-cos-b'], ['plateau', 'run-plat-a', 'run-plat-b']] as const) {
+    const runA = path.join(dir, a), runB = path.join(dir, b);
+    t.same(differingTensors(ckpt(runA), ckpt(runB)), [], `${name}: every tensor is byte-identical to the uninterrupted run's`);
+    const mA = readMetrics(runA), mB = readMetrics(runB);
+    t.same(mB.map((l) => [l.step, l.lr, l.loss]), mA.map((l) => [l.step, l.lr, l.loss]), `${name}: every step used and logged the same rate, with the same loss`);
+    t.ok(new Set(mA.map((l) => l.lr)).size > 3, `${name}: the rate did change along the run`);
+  }
+
+  // Cosine is defined over train.steps: raising them on --resume would bend the curve mid-run.
+  const raised = await runRecur(['train', cosB, '--resume', '--set', 'train.steps=20']);
+  t.equal(raised.code, 2, `raising train.steps under a cosine schedule: exit 2; stderr:\n${raised.stderr}`);
+  t.match(raised.stderr.trim(), /^error: \S+cos-b\.json: train\.steps: a cosine schedule is defined over train\.steps \(12 in the run being resumed/, 'names the file and train.steps');
 });

@@ -7,6 +7,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import type { OptimizerSpec } from '../../shared/optim.js';
 import type { ModelConfig } from '../../shared/model-config.js';
+import { SCHEDULE_KEYS, type ScheduleSpec } from '../run/schedule.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';
 import { experimentSchema } from './schema.js';
@@ -58,6 +59,8 @@ export interface Experiment {
     kernels: 'ts' | 'wasm';
     /** Absolute path of a checkpoint to start from. */
     init: string | null;
+    /** The learning rate over the steps; only the named schedule's keys, defaults filled. */
+    schedule: ScheduleSpec;
   };
   output: { dir: string };
 }
@@ -121,9 +124,29 @@ export function parseExperiment(raw: unknown, file: string, baseDir: string): Ex
         nesterov: optimizer.nesterov,
       },
       init: train.init === null ? null : resolve(baseDir, train.init),
+      schedule: resolveSchedule(train.schedule, file),
     },
     output: { dir: resolve(baseDir, output.dir ?? `runs/${name}`) },
   };
+}
+
+/** The named schedule with exactly its own keys, defaults filled; a key of another schedule is an error. */
+function resolveSchedule(given: Record<string, unknown> & { name: ScheduleSpec['name']; warmup: number }, file: string): ScheduleSpec {
+  const own = SCHEDULE_KEYS[given.name];
+  const resolved: Record<string, unknown> = { name: given.name, warmup: given.warmup };
+  for (const [key, value] of Object.entries(given)) {
+    if (key === 'name' || key === 'warmup' || value === undefined) continue;
+    if (!(key in own)) {
+      const takes = Object.keys(own);
+      throw inputError(file, `train.schedule.${key}`, `not a key of schedule '${given.name}' (it takes ${['warmup', ...takes].join(', ')})`);
+    }
+  }
+  for (const [key, fallback] of Object.entries(own)) {
+    const value = given[key] ?? fallback;
+    if (value === undefined) throw inputError(file, `train.schedule.${key}`, `required by schedule '${given.name}'`);
+    resolved[key] = value;
+  }
+  return resolved as ScheduleSpec;
 }
 
 /**

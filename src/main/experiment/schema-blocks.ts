@@ -52,6 +52,16 @@ export const schemas = {
     const e = expecting('a number ≥ 0');
     return z.number(e).min(0, e);
   },
+  /** In (0, 1]: a multiplicative decay. */
+  decayFactor() {
+    const e = expecting('a number in (0, 1]');
+    return z.number(e).gt(0, e).max(1, e);
+  },
+  /** Above 1: what a rate is divided by. */
+  greaterThanOne() {
+    const e = expecting('a number > 1 (the learning rate is divided by it)');
+    return z.number(e).gt(1, e);
+  },
   finiteNumber() {
     return z.number(expecting('a number'));
   },

@@ -1,5 +1,6 @@
 /** The experiment file's schema (SPEC §6): every key, its type and its default. */
 import * as z from 'zod';
+import { SCHEDULE_NAMES } from '../run/schedule.js';
 import { expecting, schemas as is } from './schema-blocks.js';
 
 const TASKS = ['text', 'adding', 'copy', 'sine'] as const;
@@ -57,6 +58,19 @@ export const experimentSchema = z.strictObject(
         teacherForcing: is.boolean().default(false),
         kernels: is.oneOf(['ts', 'wasm']).default('wasm'),
         init: is.nonEmptyString().nullable().default(null),
+        // Which keys a schedule takes, and their defaults, are checked in experiment.ts.
+        schedule: is
+          .section({
+            name: is.oneOf(SCHEDULE_NAMES).default('constant'),
+            warmup: is.nonNegativeInt().default(0),
+            minLr: is.nonNegativeNumber().optional(),
+            every: is.positiveInt().optional(),
+            gamma: is.decayFactor().optional(),
+            factor: is.greaterThanOne().optional(),
+            patience: is.positiveInt().optional(),
+            minDelta: is.nonNegativeNumber().optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),

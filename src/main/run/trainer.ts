@@ -20,6 +20,7 @@ import { writeRunChart } from '../report/run-chart.js';
 import type { MetricsLine } from '../report/metrics.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
 import { evaluateSplit, loadShards, predictedSteps } from './validation.js';
+import { initialPlateau, learningRate, observeMetric, plateauFromMetadata, type PlateauState } from './schedule.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -85,6 +86,15 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       throw inputError(file, diff || '(experiment)', `differs from the run being resumed (${checkpointPath}); on --resume only ${RESUME_MUTABLE_KEYS.join(', ')} may change`);
     }
   }
+  const schedule = exp.train.schedule;
+  if (schedule.name === 'plateau' && dataset.size('val') === 0) {
+    throw inputError(file, 'train.schedule.name', "'plateau' follows the validation loss, but there is no validation split");
+  }
+  const resumedSteps = (resumeFrom?.experiment as Experiment | undefined)?.train.steps;
+  if (resumeFrom && schedule.name === 'cosine' && resumedSteps !== exp.train.steps) {
+    throw inputError(file, 'train.steps', `a cosine schedule is defined over train.steps (${resumedSteps} in the run being resumed, ${checkpointPath}); it cannot change on --resume`);
+  }
+  let plateau: PlateauState = plateauFromMetadata(resumeFrom?.train?.plateau) ?? initialPlateau(exp.train.optimizer.lr);
   const startStep = resumeFrom ? Number(resumeFrom.train?.step ?? 0) : 0;
   const priorElapsed = resumeFrom ? Number(resumeFrom.train?.elapsedSec ?? 0) : 0;
 
@@ -119,7 +129,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         cfg, vocab: dataset.vocab, params: views.params,
         optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
         experiment: resolved,
-        train: { step, seed: exp.seed, workers, elapsedSec },
+        train: { step, seed: exp.seed, workers, elapsedSec, ...(schedule.name === 'plateau' ? { plateau } : {}) },
         carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
         data: dataset.meta,
       });
@@ -143,7 +153,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   };
 
   const streams = exp.data.stateful ? new StreamSchedule(trainCount, B, exp.seed, exp.train.shuffle) : null;
-  const schedule = streams ?? new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
+  const batches = streams ?? new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
   const perStep = predictedSteps(cfg, dataset.seqLen, B);
   const tokensPerStep = B * dataset.seqLen;
   const started = performance.now();
@@ -155,10 +165,11 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   try {
     while (step < exp.train.steps) {
       if (opts.stopSignal?.aborted) { status = 'interrupted'; break; }
-      const { indices } = schedule.at(step);
+      const { indices } = batches.at(step);
       if (streams?.startsEpoch(step)) resetCarriedStates(engine);
       loadShards(engine, dataset, cfg, 'train', indices, 0, B);
-      const { lossSum, gradNorm } = await guarded(engine.trainStep(step + 1, exp.train.optimizer.lr, perStep));
+      const lr = learningRate(schedule, exp.train.optimizer.lr, exp.train.steps, step + 1, plateau);
+      const { lossSum, gradNorm } = await guarded(engine.trainStep(step + 1, lr, perStep));
       const loss = lossSum / perStep;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         throw new RunError(`training diverged at step ${step + 1}: loss is ${loss}, gradient norm ${gradNorm}; ${lastGood()}`);
@@ -171,13 +182,16 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         const now = performance.now();
         lastRate = (stepsSinceLog * tokensPerStep) / ((now - lastLogTime) / 1000);
         const line: MetricsLine = {
-          step, loss: lossSinceLog / stepsSinceLog, lr: exp.train.optimizer.lr, gradNorm,
+          step, loss: lossSinceLog / stepsSinceLog, lr, gradNorm,
           tokensPerSec: lastRate, elapsedSec: elapsed(),
         };
         lastLoss = line.loss;
         if (evalNow) {
           lastVal = (await guarded(evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches))).loss;
           line.valLoss = lastVal;
+          // Only the evaluations every evalEvery steps move the schedule, so a run resumed with
+          // more steps follows the one that had them from the start.
+          if (step % exp.train.evalEvery === 0) plateau = observeMetric(schedule, plateau, lastVal);
         }
         writeFileSync(metricsPath, JSON.stringify(line) + '\n', { flag: 'a' });
         opts.onMetrics?.(line, exp.train.steps);
