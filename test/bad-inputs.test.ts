@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 50;
+const EXPECTED_CASES = 52;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -149,6 +149,9 @@ function cases(base: string): Case[] {
   schedule('plateau-factor-below-one', { name: 'plateau', factor: 0.5 }, ['train.schedule.factor'], [/> 1 \(the learning rate is divided by it\)/]);
   train('plateau-without-validation', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0 }, train: { steps: 2, schedule: { name: 'plateau' } } }),
     ['train.schedule.name'], [/no validation split$/]);
+  train('early-stopping-without-validation', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0 }, train: { steps: 2, earlyStopping: { patience: 2 } } }),
+    ['train.earlyStopping'], [/no validation split$/]);
+  train('early-stopping-zero-patience', textExperiment({ train: { steps: 2, earlyStopping: { patience: 0 } } }), ['train.earlyStopping.patience'], [/positive integer/]);
   {
     const p = writeExperiment(dir, 'list.yaml', '- data\n- model\n');
     add({ name: 'a list at the top level', args: ['train', p], names: [p], match: [/mapping/] });

@@ -10,20 +10,9 @@ import * as path from 'node:path';
 import t from 'tap';
 import { loadCheckpoint, saveCheckpoint } from '../src/main/checkpoint/checkpoint.js';
 import { paramLayout } from '../src/shared/layout.js';
-import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { sampleText } from './helpers/text.js';
+import { differingTensors } from './helpers/tensors.js';
 import { errorLines, merge, readMetrics, runRecur, stackLines, tempDir, writeExperiment, type RunResult } from './helpers/cli.js';
-
-/** A small deterministic text with a few dozen distinct characters. */
-function sampleText(chars: number): string {
-  const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'ROMEO:', 'JULIET:', 'and', 'shall', 'not', 'be,', 'so.'];
-  let out = '';
-  let x = 12345;
-  while (out.length < chars) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out += words[x % words.length] + ((x >> 8) % 7 === 0 ? '\n' : ' ');
-  }
-  return out.slice(0, chars);
-}
 
 function experiment(dir: string, steps: number, kernels: 'ts' | 'wasm' = 'ts'): Record<string, unknown> {
   return {
@@ -38,19 +27,6 @@ function experiment(dir: string, steps: number, kernels: 'ts' | 'wasm' = 'ts'): 
 }
 
 const ckpt = (dir: string): string => path.join(dir, 'checkpoint.safetensors');
-
-/** Names of tensors whose bytes differ between two checkpoint files (missing counts as differing). */
-function differingTensors(a: string, b: string): string[] {
-  const ta = readSafetensors(a).tensors;
-  const tb = readSafetensors(b).tensors;
-  const names = new Set([...ta.keys(), ...tb.keys()]);
-  return [...names].filter((n) => {
-    const x = ta.get(n);
-    const y = tb.get(n);
-    if (!x || !y || x.dtype !== y.dtype || x.shape.join() !== y.shape.join()) return true;
-    return !Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength));
-  });
-}
 
 const ok = (t: { equal(found: unknown, wanted: unknown, message: string): unknown }, res: RunResult, what: string): void => {
   t.equal(res.code, 0, `${what} exits 0; stderr:\n${res.stderr.slice(-1500)}`);

@@ -3,7 +3,7 @@ import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadExperiment } from '../experiment/experiment.js';
 import { createReporter } from '../report/progress.js';
 import { sampleText } from '../run/sample.js';
-import { train } from '../run/trainer.js';
+import { train, type TrainResult } from '../run/trainer.js';
 import type { RecurCommand } from './command.js';
 import { positiveInt, shellWord } from './options.js';
 import { SIGNAL_EXIT, stopOnSignals } from './signals.js';
@@ -24,6 +24,16 @@ export const trainCommand: RecurCommand = {
     .example('$0 train experiments/default.yaml --resume', 'continue an interrupted run'),
   run: (argv) => runTrain(argv as unknown as TrainArgs),
 };
+
+/** The run's one-line summary: how it ended, its last losses, and the best evaluated step. */
+function summaryLine(result: TrainResult): string {
+  const ended = result.status === 'early-stopped'
+    ? `early-stopped at step ${result.step} (no improvement for ${result.experiment.train.earlyStopping?.patience} evaluations)`
+    : `done: ${result.step} steps`;
+  const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
+  const best = result.best === null ? '' : `; best step ${result.best.step}, val loss ${result.best.valLoss.toFixed(4)} (${result.best.checkpoint})`;
+  return `${ended}, loss ${result.loss?.toFixed(4) ?? '-'}${val}, ${result.elapsedSec.toFixed(1)}s${best}; run folder ${result.outDir}`;
+}
 
 async function runTrain(argv: TrainArgs): Promise<number> {
   const file = argv.experiment;
@@ -47,8 +57,7 @@ async function runTrain(argv: TrainArgs): Promise<number> {
       console.error(`continue with: ${again.map(shellWord).join(' ')}`);
       return SIGNAL_EXIT[stop.received ?? 'SIGINT'];
     }
-    const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
-    console.log(`done: ${result.step} steps, loss ${result.loss?.toFixed(4) ?? '-'}${val}, ${result.elapsedSec.toFixed(1)}s; run folder ${result.outDir}`);
+    console.log(summaryLine(result));
     if (result.vocab !== undefined && result.cfg.outputs === 'all') {
       const ck = loadCheckpoint(result.checkpoint);
       console.log('sample:\n' + sampleText(ck, result.checkpoint, { length: 300, temperature: 0.8, seed: exp.seed }));

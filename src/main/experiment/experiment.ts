@@ -8,6 +8,7 @@ import { inputError } from '../errors.js';
 import type { OptimizerSpec } from '../../shared/optim.js';
 import type { ModelConfig } from '../../shared/model-config.js';
 import { SCHEDULE_KEYS, type ScheduleSpec } from '../run/schedule.js';
+import type { EarlyStoppingSpec } from '../run/patience.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';
 import { experimentSchema } from './schema.js';
@@ -61,6 +62,8 @@ export interface Experiment {
     init: string | null;
     /** The learning rate over the steps; only the named schedule's keys, defaults filled. */
     schedule: ScheduleSpec;
+    /** Stop when the validation loss has not improved for `patience` evaluations; null = off. */
+    earlyStopping: EarlyStoppingSpec | null;
   };
   output: { dir: string };
 }

@@ -71,6 +71,10 @@ export const experimentSchema = z.strictObject(
             minDelta: is.nonNegativeNumber().optional(),
           })
           .prefault({}),
+        earlyStopping: is
+          .section({ patience: is.positiveInt(), minDelta: is.nonNegativeNumber().default(0) })
+          .nullable()
+          .default(null),
       })
       .prefault({}),
     output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),

@@ -15,6 +15,8 @@
  *                ReduceLROnPlateau counting; the count restarts after each reduction)
  */
 
+import { watchMetric, watchFromMetadata, type Watch } from './patience.js';
+
 export type ScheduleSpec =
   | { name: 'constant'; warmup: number }
   | { name: 'cosine'; warmup: number; minLr: number }
@@ -36,13 +38,9 @@ export const SCHEDULE_KEYS: Record<ScheduleName, Record<string, number | undefin
 };
 
 /** What `plateau` remembers between evaluations (saved in the checkpoint for --resume). */
-export interface PlateauState {
+export interface PlateauState extends Watch {
   /** The rate after the reductions so far. */
   lr: number;
-  /** The best metric so far; null before the first evaluation. */
-  best: number | null;
-  /** Evaluations since the last improvement (or the last reduction). */
-  bad: number;
 }
 
 export function initialPlateau(lr: number): PlateauState {
@@ -80,16 +78,14 @@ function decayed(spec: ScheduleSpec, lr: number, steps: number, u: number, plate
  */
 export function observeMetric(spec: ScheduleSpec, state: PlateauState, metric: number): PlateauState {
   if (spec.name !== 'plateau') return state;
-  if (state.best === null || metric < state.best - spec.minDelta) return { ...state, best: metric, bad: 0 };
-  const bad = state.bad + 1;
-  if (bad < spec.patience) return { ...state, bad };
-  return { ...state, lr: Math.max(state.lr / spec.factor, spec.minLr), bad: 0 };
+  const w = watchMetric(state, metric, spec.minDelta);
+  if (w.bad < spec.patience) return { ...state, ...w };
+  return { lr: Math.max(state.lr / spec.factor, spec.minLr), best: w.best, bad: 0 };
 }
 
 /** The plateau state stored in a checkpoint's `train` metadata, checked; undefined if absent. */
 export function plateauFromMetadata(value: unknown): PlateauState | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { lr, best, bad } = value as Record<string, unknown>;
-  if (typeof lr !== 'number' || typeof bad !== 'number' || !(best === null || typeof best === 'number')) return undefined;
-  return { lr, best, bad };
+  const w = watchFromMetadata(value);
+  const lr = (value as Record<string, unknown> | null)?.lr;
+  return w === undefined || typeof lr !== 'number' ? undefined : { lr, ...w };
 }

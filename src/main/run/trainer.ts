@@ -3,7 +3,7 @@
  * engine step by step, logs metrics, evaluates, checkpoints, resumes, and stops cleanly on
  * signals, divergence and worker failure.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../shared/model-config.js';
 import { initParams } from '../../shared/init.js';
@@ -20,9 +20,11 @@ import { writeRunChart } from '../report/run-chart.js';
 import type { MetricsLine } from '../report/metrics.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
 import { evaluateSplit, loadShards, predictedSteps } from './validation.js';
-import { initialPlateau, learningRate, observeMetric, plateauFromMetadata, type PlateauState } from './schedule.js';
+import { RunState, type BestStep } from './run-state.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The weights of the evaluated step with the lowest validation loss, beside the checkpoint. */
+export const BEST_FILE = 'best.safetensors';
 
 export interface TrainOptions {
   /** The experiment file, named in error messages. */
@@ -55,8 +57,10 @@ export interface TrainResult {
   valLoss: number | null;
   tokensPerSec: number;
   elapsedSec: number;
-  /** 'completed', or the reason the run stopped early: a stop signal, or onEval said 'stop'. */
-  status: 'completed' | 'interrupted' | 'stopped';
+  /** 'completed', or the reason the run stopped early: a stop signal, onEval said 'stop', or train.earlyStopping. */
+  status: 'completed' | 'interrupted' | 'stopped' | 'early-stopped';
+  /** The evaluated step with the lowest validation loss and its file (best.safetensors); null without evaluations. */
+  best: (BestStep & { checkpoint: string }) | null;
   experiment: Experiment;
   cfg: ModelConfig;
   vocab?: string;
@@ -90,15 +94,21 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   if (schedule.name === 'plateau' && dataset.size('val') === 0) {
     throw inputError(file, 'train.schedule.name', "'plateau' follows the validation loss, but there is no validation split");
   }
+  if (exp.train.earlyStopping !== null && dataset.size('val') === 0) {
+    throw inputError(file, 'train.earlyStopping', 'follows the validation loss, but there is no validation split');
+  }
   const resumedSteps = (resumeFrom?.experiment as Experiment | undefined)?.train.steps;
   if (resumeFrom && schedule.name === 'cosine' && resumedSteps !== exp.train.steps) {
     throw inputError(file, 'train.steps', `a cosine schedule is defined over train.steps (${resumedSteps} in the run being resumed, ${checkpointPath}); it cannot change on --resume`);
   }
-  let plateau: PlateauState = plateauFromMetadata(resumeFrom?.train?.plateau) ?? initialPlateau(exp.train.optimizer.lr);
+  const state = new RunState(exp, resumeFrom?.train);
+  const bestPath = join(outDir, BEST_FILE);
   const startStep = resumeFrom ? Number(resumeFrom.train?.step ?? 0) : 0;
   const priorElapsed = resumeFrom ? Number(resumeFrom.train?.elapsedSec ?? 0) : 0;
 
   mkdirSync(outDir, { recursive: true });
+  // A fresh run in a used folder: an old run's best must not pass for this one's.
+  if (!resumeFrom) rmSync(bestPath, { force: true });
   writeFileAtomic(join(outDir, 'config.json'), new TextEncoder().encode(JSON.stringify(resolved, null, 2) + '\n'));
   const metricsPath = join(outDir, 'metrics.jsonl');
   writeFileSync(metricsPath, startStep > 0 ? keptMetrics(metricsPath, startStep) : '');
@@ -118,6 +128,15 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
 
   let wroteCheckpoint = resumeFrom !== null;
   let checkpointStep = startStep;
+  /** The model, optimizer and run state now, as a checkpoint (best.safetensors too, so it can seed train.init). */
+  const snapshot = (step: number, elapsedSec: number, extra: Record<string, unknown> = {}): CheckpointData => ({
+    cfg, vocab: dataset.vocab, params: views.params,
+    optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
+    experiment: resolved,
+    train: { step, seed: exp.seed, workers, elapsedSec, ...state.metadata(), ...extra },
+    carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
+    data: dataset.meta,
+  });
   const writeCheckpoint = (step: number, elapsedSec: number): boolean => {
     // A finite loss only vouches for the parameters the step started from; its update may still
     // have overflowed them (or the optimizer state). Never save those as a good checkpoint.
@@ -125,14 +144,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       throw new RunError(`training diverged at step ${step}: its update left non-finite ${allFinite(views.params) ? 'optimizer state' : 'parameters'}; ${lastGood()}`);
     }
     try {
-      saveCheckpoint(checkpointPath, {
-        cfg, vocab: dataset.vocab, params: views.params,
-        optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
-        experiment: resolved,
-        train: { step, seed: exp.seed, workers, elapsedSec, ...(schedule.name === 'plateau' ? { plateau } : {}) },
-        carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
-        data: dataset.meta,
-      });
+      saveCheckpoint(checkpointPath, snapshot(step, elapsedSec));
       wroteCheckpoint = true;
       checkpointStep = step;
       return true;
@@ -140,6 +152,16 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       const kept = wroteCheckpoint ? `the previous checkpoint ${checkpointPath} is intact` : 'no checkpoint has been written yet';
       opts.onNotice?.(`warning: could not write the checkpoint at step ${step} (${firstLine(err)}); ${kept}`);
       return false;
+    }
+  };
+  /** Keeps this step as best.safetensors when its validation loss is the lowest yet. */
+  const keepIfBest = (step: number, valLoss: number): void => {
+    if (!state.improves(valLoss)) return;
+    try {
+      saveCheckpoint(bestPath, snapshot(step, elapsed(), { valLoss }));
+      state.best = { step, valLoss };
+    } catch (err) {
+      opts.onNotice?.(`warning: could not write ${bestPath} at step ${step} (${firstLine(err)}); it keeps step ${state.best?.step ?? '(none)'}`);
     }
   };
   const lastGood = (): string => (wroteCheckpoint ? `the last good checkpoint is ${checkpointPath} (step ${checkpointStep})` : 'no checkpoint was written');
@@ -161,14 +183,14 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   let lossSinceLog = 0, stepsSinceLog = 0, lastLogTime = performance.now();
   let lastLoss: number | null = null, lastVal: number | null = null, lastRate = 0;
   let step = startStep;
-  let status: TrainResult['status'] = 'completed';
+  let status: TrainResult['status'] = state.earlyStopped ? 'early-stopped' : 'completed';
   try {
-    while (step < exp.train.steps) {
+    while (step < exp.train.steps && !state.earlyStopped) {
       if (opts.stopSignal?.aborted) { status = 'interrupted'; break; }
       const { indices } = batches.at(step);
       if (streams?.startsEpoch(step)) resetCarriedStates(engine);
       loadShards(engine, dataset, cfg, 'train', indices, 0, B);
-      const lr = learningRate(schedule, exp.train.optimizer.lr, exp.train.steps, step + 1, plateau);
+      const lr = state.lr(step + 1);
       const { lossSum, gradNorm } = await guarded(engine.trainStep(step + 1, lr, perStep));
       const loss = lossSum / perStep;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
@@ -189,15 +211,15 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         if (evalNow) {
           lastVal = (await guarded(evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches))).loss;
           line.valLoss = lastVal;
-          // Only the evaluations every evalEvery steps move the schedule, so a run resumed with
-          // more steps follows the one that had them from the start.
-          if (step % exp.train.evalEvery === 0) plateau = observeMetric(schedule, plateau, lastVal);
+          keepIfBest(step, lastVal);
+          if (step % exp.train.evalEvery === 0 && state.observe(lastVal) && step < exp.train.steps) status = 'early-stopped';
         }
         writeFileSync(metricsPath, JSON.stringify(line) + '\n', { flag: 'a' });
         opts.onMetrics?.(line, exp.train.steps);
         lossSinceLog = 0;
         stepsSinceLog = 0;
         lastLogTime = performance.now();
+        if (status === 'early-stopped') break;
         if (evalNow && opts.onEval && (await opts.onEval(line)) === 'stop' && step < exp.train.steps) { status = 'stopped'; break; }
       }
       if (step % exp.train.checkpointEvery === 0 && step < exp.train.steps) writeCheckpoint(step, elapsed());
@@ -212,6 +234,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   return {
     outDir, checkpoint: checkpointPath, step, loss: lastLoss, valLoss: lastVal, tokensPerSec: lastRate,
     elapsedSec: elapsed(), status, experiment: resolved, cfg, vocab: dataset.vocab,
+    best: state.best && { ...state.best, checkpoint: bestPath },
   };
 }
 
