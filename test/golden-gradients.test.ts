@@ -2,16 +2,21 @@
 // gradient of the mean loss over all sequences at the initial weights) reproduced by recur's
 // network in float64, tensor by tensor, to 1e-7 of each tensor's largest gradient — tight enough
 // that any wrong term of BPTT shows, and independent of the optimizer and of float32 rounding
-// (F64 references to 1e-12 of each tensor's largest gradient).
-import t from 'tap';
+// (F64 references to 1e-12 of each tensor's largest gradient). Then, for the cases made with
+// torch.optim, the float64 network trains their steps with recur's own norm, clipping and
+// optimizer (src/shared/optim.ts): every step's loss and gradient norm and the final weights equal
+// PyTorch's to float64 rounding — whichever kernels the CLI runs of golden-cases.test.ts use, the
+// TypeScript optimizer itself is checked against torch.optim here.
+import t, { type Test } from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network, type ShardInput } from '../src/shared/network.js';
-import { modelViews, paramLayout, tensorViews } from '../src/shared/layout.js';
+import { modelViews, paramLayout, tensorViews, type ModelViews, type ParamLayout } from '../src/shared/layout.js';
+import { clipScale, optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../src/shared/optim.js';
 import { loadCheckpoint } from '../src/main/checkpoint/checkpoint.js';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { REPO_ROOT } from './helpers/cli.js';
-import { worse } from './helpers/max-error.js';
+import { relativeError, worse } from './helpers/max-error.js';
 
 const goldenRoot = join(REPO_ROOT, 'test/fixtures/golden');
 const cases = readdirSync(goldenRoot).filter((name) => existsSync(join(goldenRoot, name, 'grads.safetensors'))).sort();
@@ -77,5 +82,51 @@ for (const name of cases) {
       compared++;
     }
     t.equal(compared, layout.tensors.length, 'every recur tensor compared');
+
+    const golden = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Partial<Replay>;
+    if (golden.experiment) replay(t, dir, golden as Replay, { net, pv, gv, params, grads, input, B, rows, layout });
   });
+}
+
+interface Replay {
+  steps: number;
+  losses: number[];
+  gradNorms: number[];
+  experiment: { train: { clip: number | null; optimizer: OptimizerSpec } };
+}
+
+/**
+ * The case's `steps` full-batch steps in float64 from its initial weights: loss and gradient as
+ * above, norm and clipping as the workers compute them, then optimizerStep — against PyTorch's
+ * logged losses and norms, and its final weights (F64) to 1e-9 of each tensor's largest update.
+ */
+function replay(t: Test, dir: string, golden: Replay, s: {
+  net: Network<Float64Array>; pv: ModelViews<Float64Array>; gv: ModelViews<Float64Array>;
+  params: Float64Array; grads: Float64Array; input: ShardInput; B: number; rows: number; layout: ParamLayout;
+}): void {
+  const { clip, optimizer } = golden.experiment.train;
+  const initial = Float64Array.from(s.params);
+  const slots = optimizerSlots(optimizer.name).map(() => new Float64Array(s.layout.size));
+  for (let step = 1; step <= golden.steps; step++) {
+    s.grads.fill(0);
+    const loss = s.net.forward(s.pv, s.input, s.B, { teacherForcing: false, gradScale: 1 / s.rows }) / s.rows;
+    s.net.backward(s.pv, s.gv, s.input, s.B, false);
+    const norm = Math.sqrt(sumOfSquares(s.grads, 0, s.layout.size));
+    t.ok(relativeError(loss, golden.losses[step - 1]!) < 1e-10, `step ${step}: loss ${loss} vs PyTorch ${golden.losses[step - 1]}`);
+    t.ok(relativeError(norm, golden.gradNorms[step - 1]!) < 1e-10, `step ${step}: gradient norm ${norm} vs PyTorch ${golden.gradNorms[step - 1]}`);
+    optimizerStep(optimizer, step, s.params, s.grads, slots, 0, s.layout.size, clipScale(norm, clip));
+  }
+  const final = readSafetensors(join(dir, 'final.safetensors')).tensors;
+  const ours = tensorViews(s.layout, s.params), before = tensorViews(s.layout, initial);
+  let compared = 0;
+  for (const spec of s.layout.tensors) {
+    const ref = final.get(spec.name)!.data, got = ours.get(spec.name)!, w0 = before.get(spec.name)!;
+    let largest = 0, error = 0;
+    for (let k = 0; k < spec.size; k++) largest = worse(largest, Math.abs(ref[k]! - w0[k]!));
+    for (let k = 0; k < spec.size; k++) error = worse(error, Math.abs(got[k]! - ref[k]!));
+    t.ok(largest > 0 && error <= 1e-9 * largest,
+      `${spec.name} after ${golden.steps} ${optimizer.name}${optimizer.nesterov ? ' (nesterov)' : ''} steps: max |w − w_torch| ${error.toExponential(2)} ≤ 1e-9 · largest update ${largest.toExponential(2)}`);
+    compared++;
+  }
+  t.equal(compared, s.layout.tensors.length, 'every tensor trained as torch.optim trains it');
 }
