@@ -256,7 +256,11 @@ function runTest(dir, test, grep) {
   const env = { ...process.env };
   delete env.RECUR_TEST_FAULT;
   const r = spawnSync(join(dir, 'node_modules/.bin/tap'), tapArgs, { cwd: dir, encoding: 'utf8', env });
-  return { passed: r.status === 0, output: `${r.stdout}\n${r.stderr}` };
+  const output = `${r.stdout}\n${r.stderr}`;
+  // A failure counts only as failing assertions; tap exiting non-zero without any (a crash, a
+  // broken install) is no evidence either way.
+  if (r.status !== 0 && failures(output).length === 0) return { passed: null, output: `tap exited ${r.status} without a failing assertion\n${output}` };
+  return { passed: r.status === 0, output };
 }
 
 /** The first failing assertions of a tap log, for the report. */
@@ -294,7 +298,7 @@ try {
         const started = Date.now();
         const r = runTest(dir, test, m.grep);
         const seconds = (Date.now() - started) / 1000;
-        console.error(`baseline ${test}${m.grep ? ` --grep ${m.grep.join(' ')}` : ''}: ${r.passed ? 'passes' : r.passed === null ? 'MISSING' : 'FAILS'} (${seconds.toFixed(0)} s)`);
+        console.error(`baseline ${test}${m.grep ? ` --grep ${m.grep.join(' ')}` : ''}: ${r.passed ? 'passes' : r.passed === null ? `NO RESULT (${r.output.split('\n')[0]})` : 'FAILS'} (${seconds.toFixed(0)} s)`);
         if (!r.passed) {
           failed = true;
           writeFileSync(join(logDir, `baseline-${test}.log`), r.output);
@@ -321,13 +325,13 @@ try {
       for (const test of m.tests) {
         const r = runTest(dir, test, m.grep);
         writeFileSync(join(logDir, `${m.id}-${test}.log`), r.output);
-        if (r.passed === null) missing = true;
+        if (r.passed === null) { missing = true; detail ||= r.output.split('\n')[0]; }
         else if (!r.passed) {
           killedBy.push(test);
           detail ||= failures(r.output)[0] ?? '';
         }
       }
-      status = missing ? 'TEST MISSING' : killedBy.length === m.tests.length ? 'killed' : killedBy.length ? `killed by ${killedBy.join(', ')}` : 'SURVIVED';
+      status = missing ? 'NO RESULT' : killedBy.length === m.tests.length ? 'killed' : killedBy.length ? `killed by ${killedBy.join(', ')}` : 'SURVIVED';
     } catch (err) {
       status = 'NOT APPLIED';
       detail = err.message;
