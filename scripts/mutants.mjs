@@ -259,7 +259,9 @@ function runTest(dir, test, grep) {
   const output = `${r.stdout}\n${r.stderr}`;
   // A failure counts only as failing assertions; tap exiting non-zero without any (a crash, a
   // broken install) is no evidence either way.
-  if (r.status !== 0 && failures(output).length === 0) return { passed: null, output: `tap exited ${r.status} without a failing assertion\n${output}` };
+  if (r.error || (r.status !== 0 && failures(output).length === 0) || (r.status === 0 && !/^\s*ok \d+/m.test(output))) {
+    return { passed: null, output: `tap exited ${r.status}${r.error ? ` (${r.error.message})` : ''} without a failing assertion, or passed without a passing one\n${output}` };
+  }
   return { passed: r.status === 0, output };
 }
 
