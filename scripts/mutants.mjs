@@ -285,6 +285,13 @@ const logDir = mkdtempSync(join(tmpdir(), 'recur-mutants-logs-'));
 const rows = [];
 let failed = false;
 const dir = freshCopy();
+// Ctrl-C or a kill between test runs: leave no copy behind.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 try {
   const b = build(dir);
   if (!b.ok) throw new Error(`the copy does not build:\n${b.output}`);
