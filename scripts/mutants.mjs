@@ -13,6 +13,7 @@
 //   npm run test:mutants                 all mutants (a few minutes each for the CLI-heavy ones)
 //   npm run test:mutants -- 1a 8b        only those mutants
 //   npm run test:mutants -- --list       the table, nothing run
+//   npm run test:mutants -- --check      only that every edit still applies to this tree
 //   npm run test:mutants -- --no-baseline
 //
 // Exit 0 when every mutant is killed, 1 when any survives or cannot be applied.
@@ -211,6 +212,21 @@ const args = process.argv.slice(2);
 if (args.includes('--list')) {
   for (const m of MUTANTS) console.log(`${m.id.padEnd(4)} pt ${String(m.point).padEnd(3)} ${m.bug} → ${m.tests.join(', ')}`);
   process.exit(0);
+}
+if (args.includes('--check')) {
+  // Only that every edit still applies (its search text occurs exactly once), against this tree.
+  let bad = 0;
+  for (const m of MUTANTS) {
+    for (const [file, search] of m.edits) {
+      const count = readFileSync(join(ROOT, file), 'utf8').split(search).length - 1;
+      if (count !== 1) { bad++; console.error(`${m.id}: ${file}: the search text occurs ${count} times: ${JSON.stringify(search)}`); }
+    }
+    for (const test of m.tests) {
+      if (!existsSync(join(ROOT, 'test', `${test}.test.ts`))) { bad++; console.error(`${m.id}: no test/${test}.test.ts`); }
+    }
+  }
+  console.log(bad ? `${bad} problem(s)` : `all ${MUTANTS.length} mutants apply`);
+  process.exit(bad ? 1 : 0);
 }
 const chosen = args.filter((a) => !a.startsWith('--'));
 const unknown = chosen.filter((id) => !MUTANTS.some((m) => m.id === id));
