@@ -35,12 +35,12 @@ const MUTANTS = [
   {
     id: '1a', point: 1, bug: 'train.clip ignored (no clipping)',
     edits: [['src/workers/train-worker.ts', 'const gradScale = clipScale(norm, spec.clip);', 'const gradScale = clipScale(norm, null);']],
-    tests: ['golden-cases'], grep: ['^(clip|adam):'],
+    tests: ['golden-cases'], grep: ['^clip:'],
   },
   {
     id: '1b', point: 1, bug: 'gradient norm missing its square root',
     edits: [['src/workers/train-worker.ts', 'const norm = Math.sqrt(squares);', 'const norm = squares;']],
-    tests: ['golden-cases'], grep: ['^(clip|momentum):'],
+    tests: ['golden-cases'], grep: ['^clip:'],
   },
   {
     id: '2a', point: 2, bug: 'Adam without bias correction',
@@ -75,12 +75,12 @@ const MUTANTS = [
   {
     id: '4a', point: 4, bug: "16% error in one gate's rows of the weight gradients (forget gate)",
     edits: [['src/shared/cells.ts', 'dGates[db + H + j] = dc * c[cPrevOff + cb + j] * f * (1 - f);', 'dGates[db + H + j] = 0.84 * dc * c[cPrevOff + cb + j] * f * (1 - f);']],
-    tests: ['golden'], grep: ['ts kernels'],
+    tests: ['golden'], grep: ['\\(1 workers, ts kernels'],
   },
   {
     id: '4b', point: 4, bug: "zero gradient in one gate's rows (cell gate g)",
     edits: [['src/shared/cells.ts', 'dGates[db + 2 * H + j] = dc * i * (1 - g * g);', 'dGates[db + 2 * H + j] = 0;']],
-    tests: ['golden'], grep: ['ts kernels'],
+    tests: ['golden'], grep: ['\\(1 workers, ts kernels'],
   },
   {
     id: '5a', point: 5, bug: 'recurrence output + outputs last: stale dY rows before the last step',
