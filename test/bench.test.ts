@@ -9,7 +9,7 @@ import { shardRange } from '../src/main/data/sharding.js';
 import { initParams } from '../src/shared/init.js';
 import type { EngineSpec } from '../src/shared/shared-memory.js';
 
-const RESULT_KEYS = ['workload', 'cell', 'workers', 'tokensPerSec', 'stepMs', 'gflops', 'speedup', 'efficiency', 'rssMB'];
+const RESULT_KEYS = ['workload', 'cell', 'workers', 'kernels', 'tokensPerSec', 'stepMs', 'gflops', 'speedup', 'efficiency', 'rssMB'];
 
 t.test('runBench on W0 with 1 and 2 workers writes the SPEC §8 report and a chart', async (t) => {
   const dir = t.testdir();
@@ -17,7 +17,8 @@ t.test('runBench on W0 with 1 and 2 workers writes the SPEC §8 report and a cha
   const report = await runBench({ workloads: ['W0'], workers: [1, 2], cell: 'lstm', steps: 2, warmup: 1, seconds: 0, kernels: 'ts', json });
 
   t.same(JSON.parse(readFileSync(json, 'utf8')), report, 'the JSON file is the returned report');
-  t.same(Object.keys(report), ['machine', 'results']);
+  t.same(Object.keys(report), ['machine', 'kernels', 'results']);
+  t.same(report.kernels, { requested: 'ts', chosen: 'ts', why: 'requested' }, 'the kernels asked for and chosen');
   t.same(Object.keys(report.machine), ['cpus', 'model', 'node']);
   t.ok(Number.isInteger(report.machine.cpus) && report.machine.cpus >= 1);
   t.type(report.machine.model, 'string');
@@ -30,7 +31,8 @@ t.test('runBench on W0 with 1 and 2 workers writes the SPEC §8 report and a cha
     t.same(Object.keys(r), RESULT_KEYS, `keys of the ${r.workers}-worker result`);
     t.equal(r.workload, 'W0');
     t.equal(r.cell, 'lstm');
-    for (const key of RESULT_KEYS.slice(3)) {
+    t.equal(r.kernels, 'ts', 'the row names its kernels');
+    for (const key of RESULT_KEYS.slice(4)) {
       const value = r[key as keyof typeof r] as number;
       t.ok(Number.isFinite(value) && value > 0, `${key} is a positive number`);
     }

@@ -1,10 +1,11 @@
 // The BLAS products (kernels: blas) against the float64 TypeScript reference: abt, ab and atb
 // through blasNetworkOps on a shared WebAssembly memory, shapes that are multiples of no tile,
 // operands at odd offsets, beta 0 (overwrite, C never read) and 1 (accumulate), K = 0; then whole
-// forward + BPTT passes of every topology, with the BLAS counted to show it ran. Skipped, with the
-// install command, when no BLAS loads on this machine (CI installs libopenblas0).
+// forward + BPTT passes of every topology against the reference and against the wasm ops (what
+// auto chooses between), with the BLAS counted to show it ran. Skipped, with the install command,
+// when no BLAS loads on this machine (CI installs libopenblas0).
 import t from 'tap';
-import { BLAS_INSTALL_HINT, loadBlas, type Blas } from '../src/shared/blas.js';
+import { loadBlas, type Blas } from '../src/shared/blas.js';
 import { blasNetworkOps } from '../src/shared/blas-ops.js';
 import { sharedViews, workerModel, workerWasmOps, type WorkerModel } from '../src/shared/engine-views.js';
 import { gemmAB, gemmABt, gemmAtB } from '../src/shared/gemm.js';
@@ -15,11 +16,12 @@ import { referenceOps } from '../src/shared/network.js';
 import { Rng } from '../src/shared/rng.js';
 import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/shared-memory.js';
 import { createSharedMemory as createKernelMemory } from '../src/shared/wasm-kernels.js';
+import { blasSkip } from './helpers/blas.js';
 import { GuardedArena } from './helpers/guarded-arena.js';
 import { worse } from './helpers/max-error.js';
 
 const load = loadBlas();
-const skip = load.ok ? false : `no BLAS: ${load.reason}; ${BLAS_INSTALL_HINT}`;
+const skip = blasSkip;
 
 /** The BLAS with its calls counted. */
 function counted(blas: Blas): { blas: Blas; calls: () => number } {
@@ -92,12 +94,12 @@ const CASES: Case[] = [
   { cell: 'gru', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, hidden: 12 },
 ];
 
-/** Two workers' models on one 'blas' plan: rank 0 on the TS reference, rank 1 on the blas ops. */
+/** Three workers' models on one 'blas' plan: rank 0 on the TS reference, rank 1 on the blas ops, rank 2 on the wasm ops. */
 function setUp(c: Case, blas: Blas) {
   const cfg: ModelConfig = { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs };
   const loss = c.input === 'onehot' ? 'ce' : 'mse';
   const spec: EngineSpec = {
-    cfg, loss, input: c.input, seqLen: T, batch: 2 * B, workers: 2,
+    cfg, loss, input: c.input, seqLen: T, batch: 3 * B, workers: 3,
     optimizer: { name: 'sgd', lr: 0.1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
     clip: null, teacherForcing: false, kernels: 'blas',
   };
@@ -117,6 +119,7 @@ function setUp(c: Case, blas: Blas) {
     views, layout: plan.layout,
     reference: workerModel(memory, plan, views, 0, referenceOps),
     blas: workerModel(memory, plan, views, 1, ops),
+    wasm: workerModel(memory, plan, views, 2, workerWasmOps(memory, plan, 2)),
   };
 }
 
@@ -142,7 +145,7 @@ function worstRelativeError(layout: ParamLayout, reference: Float32Array, other:
 }
 
 for (const c of CASES) {
-  const name = `${c.cell} ${c.input} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}: blas ops = reference (loss 1e-5, gradients 1e-4·max|g|)`;
+  const name = `${c.cell} ${c.input} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}: blas ops = reference = wasm ops (loss 1e-5, gradients 1e-4·max|g|)`;
   t.test(name, { skip }, async (t) => {
     if (!load.ok) return;
     const { blas, calls } = counted(load.blas);
@@ -153,6 +156,11 @@ for (const c of CASES) {
     t.ok(Math.abs(blasLoss - referenceLoss) <= 1e-5 * Math.abs(referenceLoss), `loss ${blasLoss} vs ${referenceLoss}`);
     const worst = worstRelativeError(s.layout, s.views.grads[0], s.views.grads[1]);
     t.ok(worst <= 1e-4, `gradients: worst relative error ${worst.toExponential(2)}`);
+    // blas and wasm (the kernels auto chooses between) agree with each other as closely.
+    const wasmLoss = lossAndGradients(s.wasm, s.views.grads[2]);
+    t.ok(Math.abs(blasLoss - wasmLoss) <= 1e-5 * Math.abs(wasmLoss), `blas loss ${blasLoss} vs wasm ${wasmLoss}`);
+    const apart = worstRelativeError(s.layout, s.views.grads[2], s.views.grads[1]);
+    t.ok(apart <= 1e-4, `blas vs wasm gradients: worst relative difference ${apart.toExponential(2)}`);
   });
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { loadDataset } from '../src/main/data/load.js';
 import { readMetrics, REPO_ROOT, runRecur } from './helpers/cli.js';
+import { KERNELS_UNDER_TEST, skipFor } from './helpers/blas.js';
 import { checkUpdate } from './helpers/golden.js';
 import { relativeError } from './helpers/max-error.js';
 
@@ -34,16 +35,19 @@ const cases = readdirSync(goldenRoot).filter((name) => {
 
 t.equal(cases.length, 10, `all ten generated cases are present (${cases.join(', ')})`);
 
-// Each case runs once; the kernels and the worker count alternate so both kernel sets and both
-// 1 and 2 workers meet most cases (the WebAssembly optimizer and gradients equal the TypeScript
-// ones bit for bit / to rounding: wasm-optim.test.ts, wasm-ops.test.ts).
-let ran = 0;
+// Each case runs once; the kernels (ts, wasm, blas) and the worker count rotate so every kernel
+// set meets 1 and 2 workers and several cases (the WebAssembly optimizer and gradients equal the
+// TypeScript ones bit for bit / to rounding: wasm-optim.test.ts, wasm-ops.test.ts; the BLAS
+// products the reference: blas-ops.test.ts). The blas cases are skipped, saying what to install,
+// where no BLAS loads.
+let ran = 0, skipped = 0;
 for (const [index, name] of cases.entries()) {
   const dir = join(goldenRoot, name);
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-  const kernels = index % 2 === 0 ? 'ts' : 'wasm';
-  const workers = 1 + (Math.floor(index / 2) % 2);
-  t.test(`${name}: ${expected.steps} steps equal PyTorch's (${workers} worker${workers > 1 ? 's' : ''}, ${kernels} kernels)`, async (t) => {
+  const kernels = KERNELS_UNDER_TEST[index % KERNELS_UNDER_TEST.length];
+  const workers = 1 + (Math.floor(index / KERNELS_UNDER_TEST.length) % 2);
+  if (skipFor(kernels).skip) skipped++;
+  t.test(`${name}: ${expected.steps} steps equal PyTorch's (${workers} worker${workers > 1 ? 's' : ''}, ${kernels} kernels)`, skipFor(kernels), async (t) => {
     ran++;
     const tmp = t.testdir();
     const { data, train } = expected.experiment;
@@ -87,5 +91,5 @@ t.test('the adding case trains on the sequences its reference was computed on', 
 });
 
 t.test('every case ran', async (t) => {
-  t.equal(ran, cases.length, `${ran} runs`);
+  t.equal(ran + skipped, cases.length, `${ran} runs, ${skipped} skipped (no BLAS)`);
 });

@@ -7,6 +7,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
+import { KERNELS_UNDER_TEST, skipFor } from './helpers/blas.js';
 import { recur, repo, trainOneStep } from './helpers/golden.js';
 import { worse } from './helpers/max-error.js';
 
@@ -25,7 +26,7 @@ t.test("PyTorch's GRU checkpoint loads and evaluates to loss_init", async (t) =>
 });
 
 for (const workers of [1, 2]) {
-  for (const kernels of ['ts', 'wasm']) {
+  for (const kernels of KERNELS_UNDER_TEST) {
     t.test(`one SGD step makes PyTorch's update (${workers} workers, ${kernels} kernels)`, async (t) => {
       const run = trainOneStep(golden, expected, t.testdir(), workers, kernels);
       const w0 = readSafetensors(join(golden, 'model.safetensors')).tensors;

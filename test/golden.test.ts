@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensors } from '../src/main/checkpoint/safetensors.js';
 import { readMetrics } from './helpers/cli.js';
+import { KERNELS_UNDER_TEST, skipFor } from './helpers/blas.js';
 import { checkUpdate, recur, repo, trainOneStep } from './helpers/golden.js';
 import { relativeError } from './helpers/max-error.js';
 
@@ -20,7 +21,7 @@ t.test('recur eval reproduces loss_init', async (t) => {
 });
 
 for (const workers of [1, 2, 3]) {
-  for (const kernels of ['ts', 'wasm']) {
+  for (const kernels of KERNELS_UNDER_TEST) {
     t.test(`one SGD step's update matches PyTorch's (${workers} workers, ${kernels} kernels)`, async (t) => {
       const run = trainOneStep(golden, expected, t.testdir(), workers, kernels);
       // The logged loss and gradient norm of step 1 are PyTorch's loss_init and total norm.

@@ -15,7 +15,8 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { initParams } from '../../shared/init.js';
 import type { ModelConfig } from '../../shared/model-config.js';
 import { Rng } from '../../shared/rng.js';
-import type { EngineSpec } from '../../shared/shared-memory.js';
+import type { EngineKernels, EngineSpec } from '../../shared/shared-memory.js';
+import { DEFAULT_KERNELS, describeKernels, resolveKernels, type KernelsChoice } from '../run/kernels.js';
 import { benchSvg } from './chart.js';
 import type { BenchReport, BenchResult } from './results.js';
 import { flopsPerToken, VOCAB, WORKLOADS, type Workload } from './workloads.js';
@@ -29,8 +30,6 @@ const DISTINCT_BATCHES = 4;
 export const DEFAULT_MIN_STEPS = 5;
 export const DEFAULT_WARMUP = 3;
 export const DEFAULT_SECONDS = 3;
-/** The trainer's default (train.kernels). */
-export const DEFAULT_KERNELS = 'wasm';
 
 export interface BenchOptions {
   workloads: string[];
@@ -43,7 +42,8 @@ export interface BenchOptions {
   warmup?: number;
   /** Keep timing each point until this many seconds have passed (and `steps` steps were done). */
   seconds?: number;
-  kernels?: 'ts' | 'wasm';
+  /** As train.kernels (default auto); resolved once, before any point is measured. */
+  kernels?: KernelsChoice;
   /** Write the JSON report here. */
   json?: string;
   /** Write the SVG chart here (default: next to the JSON, else bench.svg in the current folder). */
@@ -65,12 +65,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     warmup: opts.warmup ?? DEFAULT_WARMUP,
     seconds: opts.seconds ?? DEFAULT_SECONDS,
   };
-  const kernels = opts.kernels ?? DEFAULT_KERNELS;
+  const resolved = resolveKernels(opts.kernels ?? DEFAULT_KERNELS, '--kernels', null);
+  const { kernels } = resolved;
   const cpuInfo = os.cpus();
   const report: BenchReport = {
     machine: { cpus: os.availableParallelism(), model: cpuInfo[0]?.model.trim() ?? 'unknown', node: process.version },
+    kernels: { requested: resolved.requested, chosen: kernels, why: resolved.why },
     results: [],
   };
+  opts.onProgress?.(`kernels ${describeKernels(resolved)}`);
   for (const name of opts.workloads) {
     const workload = WORKLOADS[name]!;
     let baselineTokensPerSec = 0;
@@ -82,6 +85,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         workload: name,
         cell: opts.cell,
         workers,
+        kernels,
         tokensPerSec: round(point.tokensPerSec, 1),
         stepMs: round(point.stepMs, 3),
         gflops: round((point.tokensPerSec * flopsPerToken(opts.cell, workload.hidden)) / 1e9, 3),
@@ -90,11 +94,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         rssMB: round(point.rssBytes / 2 ** 20, 1),
       };
       report.results.push(result);
-      opts.onProgress?.(`${name} ${opts.cell} ×${workers}: ${point.steps} steps, ${result.stepMs.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tok/s`);
+      opts.onProgress?.(`${name} ${opts.cell} ×${workers} ${kernels}: ${point.steps} steps, ${result.stepMs.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tok/s`);
     }
   }
   if (opts.json) writeFileAtomic(opts.json, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
-  writeFileAtomic(svgPath(opts), new TextEncoder().encode(benchSvg(report, kernels)));
+  writeFileAtomic(svgPath(opts), new TextEncoder().encode(benchSvg(report)));
   return report;
 }
 
@@ -110,7 +114,7 @@ interface Timing {
 }
 
 async function measurePoint(
-  workload: Workload, cell: 'lstm' | 'gru' | 'rnn', workers: number, kernels: 'ts' | 'wasm', timing: Timing,
+  workload: Workload, cell: 'lstm' | 'gru' | 'rnn', workers: number, kernels: EngineKernels, timing: Timing,
 ): Promise<{ tokensPerSec: number; stepMs: number; steps: number; rssBytes: number }> {
   const { hidden, seqLen: T, batch: B } = workload;
   const cfg: ModelConfig = { cell, inputSize: VOCAB, hidden, layers: 1, outputSize: VOCAB, recurrence: 'hidden', outputs: 'all' };

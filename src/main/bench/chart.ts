@@ -16,17 +16,17 @@ const BAR_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc
  * One panel per workload (throughputs differ ~20× between W0 and W3, so each panel has its own
  * scale): a bar of tokens/s per worker count, labelled with the value and the speedup.
  */
-export function benchSvg(report: BenchReport, kernels: 'ts' | 'wasm'): string {
+export function benchSvg(report: BenchReport): string {
   const workloads = [...new Set(report.results.map((r) => r.workload))];
   const width = Math.max(MIN_WIDTH, MARGIN * 2 + workloads.length * PANEL_WIDTH);
   const height = PANEL_HEIGHT + 50;
-  const { machine } = report;
+  const { machine, kernels } = report;
   const cell = report.results[0]?.cell ?? 'lstm';
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${MARGIN}" y="22" font-size="15" font-weight="bold">recur bench: training tokens/s by worker count</text>`,
-    `<text x="${MARGIN}" y="40" fill="#555">${escapeXml(`${cell.toUpperCase()}, ${kernels} kernels · ${machine.model}, ${machine.cpus} cpus, node ${machine.node}`)}</text>`,
+    `<text x="${MARGIN}" y="40" fill="#555">${escapeXml(`${cell.toUpperCase()}, ${kernels.chosen} kernels · ${machine.model}, ${machine.cpus} cpus, node ${machine.node}`)}</text>`,
   ];
   workloads.forEach((name, p) => {
     const results = report.results.filter((r) => r.workload === name);

@@ -1,9 +1,13 @@
 /** What `recur bench` measures: one result per workload and worker count (SPEC §8 JSON). */
+import type { EngineKernels } from '../../shared/shared-memory.js';
+import type { KernelsChoice } from '../run/kernels.js';
 
 export interface BenchResult {
   workload: string;
   cell: 'lstm' | 'gru' | 'rnn';
   workers: number;
+  /** The kernels this row ran on (`blas`, `wasm` or `ts`). */
+  kernels: EngineKernels;
   tokensPerSec: number;
   stepMs: number;
   gflops: number;
@@ -17,5 +21,7 @@ export interface BenchResult {
 
 export interface BenchReport {
   machine: { cpus: number; model: string; node: string };
+  /** What --kernels asked for, what it chose on this machine, and why. */
+  kernels: { requested: KernelsChoice; chosen: EngineKernels; why: string };
   results: BenchResult[];
 }

@@ -1,8 +1,9 @@
 /** `recur bench`: the throughput benchmark; progress on stderr, the table on stdout. */
 import os from 'node:os';
-import { DEFAULT_KERNELS, DEFAULT_MIN_STEPS, DEFAULT_SECONDS, runBench, svgPath, type BenchOptions } from '../bench/bench.js';
+import { DEFAULT_MIN_STEPS, DEFAULT_SECONDS, runBench, svgPath, type BenchOptions } from '../bench/bench.js';
 import { formatBenchTable } from '../bench/table.js';
 import { WORKLOADS } from '../bench/workloads.js';
+import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../run/kernels.js';
 import type { RecurCommand } from './command.js';
 import { nonNegativeNumber, oneOf, positiveInt } from './options.js';
 
@@ -13,7 +14,7 @@ export const benchCommand: RecurCommand = {
     .option('workloads', { type: 'string', default: Object.keys(WORKLOADS).join(','), describe: `comma list of workloads (${Object.entries(WORKLOADS).map(([name, w]) => `${name}: H=${w.hidden} T=${w.seqLen} B=${w.batch}`).join('; ')}; vocabulary 65, one layer, Adam)` })
     .option('workers', { type: 'string', describe: 'comma list of worker counts; 1 is always measured as the speedup baseline (default: 1 and all cores)' })
     .option('cell', { type: 'string', choices: ['lstm', 'gru', 'rnn'], default: 'lstm' })
-    .option('kernels', { type: 'string', choices: ['ts', 'wasm'], default: DEFAULT_KERNELS, describe: 'matrix products: TypeScript reference or WebAssembly SIMD' })
+    .option('kernels', { type: 'string', choices: [...KERNEL_CHOICES], default: DEFAULT_KERNELS, describe: 'matrix products: auto (blas when a BLAS library loads, else wasm), the system BLAS, WebAssembly SIMD, or the TypeScript reference' })
     .option('steps', { type: 'string', describe: `minimum timed steps per point (default ${DEFAULT_MIN_STEPS})` })
     .option('seconds', { type: 'string', describe: `time each point for at least this long (default ${DEFAULT_SECONDS})` })
     .option('json', { type: 'string', describe: 'write the results as JSON to this file' })
@@ -37,7 +38,7 @@ interface BenchArgs {
 }
 
 async function runBenchCommand(argv: BenchArgs): Promise<number> {
-  const kernels = oneOf('--kernels', argv.kernels, ['ts', 'wasm'] as const);
+  const kernels = oneOf('--kernels', argv.kernels, KERNEL_CHOICES);
   const opts: BenchOptions = {
     workloads: argv.workloads.split(',').map((s) => s.trim().toUpperCase()),
     workers: argv.workers === undefined
@@ -52,7 +53,7 @@ async function runBenchCommand(argv: BenchArgs): Promise<number> {
     onProgress: (line) => console.error(line),
   };
   const report = await runBench(opts);
-  console.log(formatBenchTable(report, kernels));
+  console.log(formatBenchTable(report));
   console.log(`wrote ${[opts.json, svgPath(opts)].filter(Boolean).join(' and ')}`);
   return 0;
 }

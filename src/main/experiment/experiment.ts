@@ -9,6 +9,7 @@ import type { OptimizerSpec } from '../../shared/optim.js';
 import type { ModelConfig } from '../../shared/model-config.js';
 import { SCHEDULE_KEYS, type ScheduleSpec } from '../run/schedule.js';
 import type { EarlyStoppingSpec } from '../run/patience.js';
+import type { KernelsChoice } from '../run/kernels.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';
 import { experimentSchema } from './schema.js';
@@ -57,7 +58,8 @@ export interface Experiment {
     /** null = the whole validation set. */
     evalBatches: number | null;
     teacherForcing: boolean;
-    kernels: 'ts' | 'wasm';
+    /** What was asked for; the kernels a run chose are in config.json's `kernels` and the checkpoint. */
+    kernels: KernelsChoice;
     /** Absolute path of a checkpoint to start from. */
     init: string | null;
     /** The learning rate over the steps; only the named schedule's keys, defaults filled. */

@@ -1,5 +1,6 @@
 /** The experiment file's schema (SPEC §6): every key, its type and its default. */
 import * as z from 'zod';
+import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../run/kernels.js';
 import { SCHEDULE_NAMES } from '../run/schedule.js';
 import { expecting, schemas as is } from './schema-blocks.js';
 
@@ -56,7 +57,7 @@ export const experimentSchema = z.strictObject(
         logEvery: is.positiveInt().default(10),
         evalBatches: is.positiveInt().nullable().default(null),
         teacherForcing: is.boolean().default(false),
-        kernels: is.oneOf(['ts', 'wasm']).default('wasm'),
+        kernels: is.oneOf(KERNEL_CHOICES).default(DEFAULT_KERNELS),
         init: is.nonEmptyString().nullable().default(null),
         // Which keys a schedule takes, and their defaults, are checked in experiment.ts.
         schedule: is

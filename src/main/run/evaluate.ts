@@ -8,6 +8,7 @@ import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { defaultWorkers } from './resolve.js';
 import { evaluateSplit } from './validation.js';
 import type { Split } from '../data/dataset.js';
+import type { EngineKernels } from '../../shared/shared-memory.js';
 
 export interface EvalOptions {
   /** A text file: evaluate every window of it (else the checkpoint's validation split). */
@@ -16,7 +17,7 @@ export interface EvalOptions {
   workers?: number;
   /** Sequences per forward pass. */
   batch?: number;
-  kernels?: 'ts' | 'wasm';
+  kernels?: EngineKernels;
 }
 
 export interface EvalResult {

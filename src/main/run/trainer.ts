@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../shared/model-config.js';
+import type { EngineKernels } from '../../shared/shared-memory.js';
 import { initParams } from '../../shared/init.js';
 import { optimizerSlots } from '../../shared/optim.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
@@ -18,6 +19,7 @@ import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experi
 import { writeFileAtomic } from '../atomic-write.js';
 import { writeRunChart } from '../report/run-chart.js';
 import type { MetricsLine } from '../report/metrics.js';
+import { describeKernels, resolveKernels } from './kernels.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
 import { evaluateSplit, loadShards, predictedSteps } from './validation.js';
 import { RunState, type BestStep } from './run-state.js';
@@ -105,18 +107,22 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const bestPath = join(outDir, BEST_FILE);
   const startStep = resumeFrom ? Number(resumeFrom.train?.step ?? 0) : 0;
   const priorElapsed = resumeFrom ? Number(resumeFrom.train?.elapsedSec ?? 0) : 0;
+  const kernels = resolveKernels(exp.train.kernels, file, 'train.kernels', checkpointKernels(resumeFrom));
 
   mkdirSync(outDir, { recursive: true });
   // A fresh run in a used folder: an old run's best must not pass for this one's.
   if (!resumeFrom) rmSync(bestPath, { force: true });
-  writeFileAtomic(join(outDir, 'config.json'), new TextEncoder().encode(JSON.stringify(resolved, null, 2) + '\n'));
+  // config.json: the resolved experiment (train.kernels as asked) and the kernels this run chose.
+  const config = { ...resolved, kernels: { requested: kernels.requested, chosen: kernels.kernels, why: kernels.why } };
+  writeFileAtomic(join(outDir, 'config.json'), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
+  opts.onNotice?.(`${resumeFrom ? `resuming at step ${startStep}` : 'training'} with ${workers} worker${workers === 1 ? '' : 's'}, kernels ${describeKernels(kernels)}; run folder ${outDir}`);
   const metricsPath = join(outDir, 'metrics.jsonl');
   writeFileSync(metricsPath, startStep > 0 ? keptMetrics(metricsPath, startStep) : '');
 
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: B, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
-    kernels: exp.train.kernels,
+    kernels: kernels.kernels,
     dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful,
   });
   const { views, plan } = engine;
@@ -133,7 +139,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     cfg, vocab: dataset.vocab, params: views.params,
     optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
     experiment: resolved,
-    train: { step, seed: exp.seed, workers, elapsedSec, ...state.metadata(), ...extra },
+    train: { step, seed: exp.seed, workers, elapsedSec, kernels: kernels.kernels, ...state.metadata(), ...extra },
     carried: exp.data.stateful ? readCarriedStates(engine) : undefined,
     data: dataset.meta,
   });
@@ -236,6 +242,12 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
     elapsedSec: elapsed(), status, experiment: resolved, cfg, vocab: dataset.vocab,
     best: state.best && { ...state.best, checkpoint: bestPath },
   };
+}
+
+/** The kernels a checkpoint was trained with (checkpoints from before they were recorded: unknown). */
+function checkpointKernels(ck: CheckpointData | null): EngineKernels | undefined {
+  const k = ck?.train?.kernels;
+  return k === 'ts' || k === 'wasm' || k === 'blas' ? k : undefined;
 }
 
 function allFinite(a: Float32Array): boolean {

@@ -1,0 +1,73 @@
+/**
+ * What engine-equivalence.test.ts and blas-training.test.ts share: N workers train the same
+ * model as one worker (to float rounding), and the same seed and worker count twice give
+ * bit-identical checkpoints.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { parseExperiment } from '../../src/main/experiment/experiment.js';
+import { train } from '../../src/main/run/trainer.js';
+import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
+import { worse } from './max-error.js';
+
+export type Kernels = 'ts' | 'wasm' | 'blas';
+
+const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
+
+function experiment(dir: string, cell: 'lstm' | 'rnn', task: 'text' | 'adding', workers: number, kernels: Kernels) {
+  const textPath = join(dir, 'text.txt');
+  writeFileSync(textPath, TEXT);
+  const data = task === 'text'
+    ? { task, path: textPath, seqLen: 12, valFraction: 0.1 }
+    : { task, seqLen: 10, trainSize: 70, valSize: 8 };
+  return parseExperiment({
+    name: `${cell}-${workers}`,
+    seed: 5,
+    data,
+    model: { cell, hidden: 9, layers: 2 },
+    // batch 7: not divisible by 2, 3 or 4 workers, so shards differ in size.
+    train: { batch: 7, steps: 5, workers, kernels, shuffle: true, clip: 1, evalEvery: 5, optimizer: { name: 'adam', lr: 0.01 } },
+    output: { dir: join(dir, `run-${cell}-${workers}`) },
+  }, join(dir, 'exp.yaml'), dir);
+}
+
+async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: 'text' | 'adding', workers: number, kernels: Kernels, outName: string) {
+  const exp = experiment(dir, cell, task, workers, kernels);
+  const result = await train(exp, { file: 'exp.yaml', outDir: join(dir, outName) });
+  return readSafetensors(result.checkpoint).tensors;
+}
+
+/** 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within atol 1e-6 + rtol 1e-5. */
+export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: 'text' | 'adding', kernels: Kernels, counts = [2, 3, 4]): Promise<void> {
+  const dir = t.testdir();
+  const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1');
+  for (const workers of counts) {
+    const many = await trainedTensors(dir, cell, task, workers, kernels, `w${workers}`);
+    let worst = 0, names = 0;
+    for (const [name, ref] of one) {
+      const got = many.get(name)!;
+      names++;
+      for (let k = 0; k < ref.data.length; k++) {
+        worst = worse(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
+      }
+    }
+    t.equal(names, one.size, `${workers} workers: all ${names} tensors (with optimizer state) compared`);
+    t.ok(worst <= 0, `${workers} workers: every value within atol 1e-6 + rtol 1e-5 of 1 worker`);
+  }
+}
+
+/** The same seed and worker count (3) twice: bit-identical checkpoints. */
+export async function checkRerunsIdentical(t: Test, kernels: Kernels): Promise<void> {
+  const dir = t.testdir();
+  const a = await trainedTensors(dir, 'lstm', 'text', 3, kernels, 'a');
+  const b = await trainedTensors(dir, 'lstm', 'text', 3, kernels, 'b');
+  let differing = 0;
+  for (const [name, x] of a) {
+    const y = b.get(name)!;
+    const xb = new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+    const yb = new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.byteLength);
+    if (Buffer.compare(xb, yb) !== 0) differing++;
+  }
+  t.equal(differing, 0, 'no tensor differs in any bit');
+}
