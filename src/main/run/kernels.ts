@@ -18,7 +18,7 @@ export const DEFAULT_KERNELS: KernelsChoice = 'auto';
 export interface ResolvedKernels {
   requested: KernelsChoice;
   kernels: EngineKernels;
-  /** For people: `auto: libopenblas.so.0 loaded`, `auto: no BLAS library loaded (…)`, `requested`. */
+  /** For people: `auto: libopenblas.so.0 loaded, OpenBLAS SkylakeX kernels`, `auto: no BLAS library loaded (…)`, `requested`. */
   why: string;
 }
 
@@ -38,7 +38,8 @@ export function resolveKernels(requested: KernelsChoice, file: string, key: stri
   }
   const load = loadBlas();
   if (load.ok) {
-    const origin = requested === 'auto' ? `auto: ${load.blas.library} loaded` : `requested; ${load.blas.library}`;
+    const core = load.blas.core ? `, OpenBLAS ${load.blas.core} kernels` : '';
+    const origin = requested === 'auto' ? `auto: ${load.blas.library} loaded${core}` : `requested; ${load.blas.library}${core}`;
     return { requested, kernels: 'blas', why: previous === 'blas' ? `${origin}, as the checkpoint was trained` : origin };
   }
   if (requested === 'blas') throw inputError(file, key, `blas needs a BLAS library, but ${load.reason}; ${BLAS_INSTALL_HINT}`);
