@@ -9,8 +9,7 @@ import { checkRerunsIdentical, checkWorkersAgree } from './helpers/equivalence.j
 
 const skip = blasSkip;
 
-for (const [cell, task] of [['lstm', 'text'], ['rnn', 'adding']] as const) {
-  t.test(`${cell} on ${task} (blas kernels): 1, 2 and 3 workers give the same parameters after 5 Adam steps`, { skip }, (t) => checkWorkersAgree(t, cell, task, 'blas', [2, 3]));
-}
+t.test('lstm on text (blas kernels): 1, 2 and 3 workers give the same parameters after 5 Adam steps', { skip }, (t) => checkWorkersAgree(t, 'lstm', 'text', 'blas', [2, 3]));
+t.test('rnn on adding (blas kernels): 1 and 2 workers give the same parameters after 5 Adam steps', { skip }, (t) => checkWorkersAgree(t, 'rnn', 'adding', 'blas', [2]));
 
 t.test('the same seed and worker count twice gives bit-identical checkpoints (blas kernels)', { skip }, (t) => checkRerunsIdentical(t, 'blas'));

@@ -21,7 +21,8 @@ t.test('recur eval reproduces loss_init', async (t) => {
 });
 
 for (const workers of [1, 2, 3]) {
-  for (const kernels of KERNELS_UNDER_TEST) {
+  // blas at 3 workers only (the suite is long; blas-training.test.ts shows N workers = 1 worker on it).
+  for (const kernels of KERNELS_UNDER_TEST.filter((k) => k !== 'blas' || workers === 3)) {
     t.test(`one SGD step's update matches PyTorch's (${workers} workers, ${kernels} kernels)`, async (t) => {
       const run = trainOneStep(golden, expected, t.testdir(), workers, kernels);
       // The logged loss and gradient norm of step 1 are PyTorch's loss_init and total norm.
