@@ -8,7 +8,13 @@ export interface MetricsLine {
   gradNorm: number;
   tokensPerSec: number;
   elapsedSec: number;
+  /**
+   * Evaluation lines. With train.evalBatches, valLoss is the loss on a fixed sample of the
+   * validation split, except on the run's last line, where it is the whole split's and
+   * valLossSample is the sample's (when the schedule or early stopping used it there).
+   */
   valLoss?: number;
+  valLossSample?: number;
 }
 
 /** The metrics lines of a metrics.jsonl; blank lines and a half-written last line are skipped. */

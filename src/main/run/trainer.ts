@@ -21,7 +21,7 @@ import { writeRunChart } from '../report/run-chart.js';
 import type { MetricsLine } from '../report/metrics.js';
 import { describeKernels, resolveKernels } from './kernels.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
-import { evaluateSplit, loadShards, predictedSteps } from './validation.js';
+import { evaluateSplit, loadShards, predictedSteps, spreadSample } from './validation.js';
 import { RunState, type BestStep } from './run-state.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -170,6 +170,26 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
       opts.onNotice?.(`warning: could not write ${bestPath} at step ${step} (${firstLine(err)}); it keeps step ${state.best?.step ?? '(none)'}`);
     }
   };
+  /**
+   * At the end of a run that evaluated a sample: best.safetensors becomes whichever of the kept
+   * best and the final model has the lower loss on the whole split, and records that loss.
+   */
+  const settleBestOnWholeSplit = async (step: number, finalLoss: number): Promise<BestStep> => {
+    const kept = existsSync(bestPath) ? loadCheckpoint(bestPath) : null;
+    const keptStep = Number(kept?.train?.step);
+    if (kept && keptStep !== step) {
+      const finalParams = views.params.slice();
+      views.params.set(kept.params);
+      const keptLoss = await validationLoss(null);
+      views.params.set(finalParams);
+      if (keptLoss <= finalLoss) {
+        saveCheckpoint(bestPath, { ...kept, train: { ...kept.train, valLoss: keptLoss, valSplit: 'whole' } });
+        return { step: keptStep, valLoss: keptLoss };
+      }
+    }
+    saveCheckpoint(bestPath, snapshot(step, elapsed(), { valLoss: finalLoss, valSplit: 'whole' }));
+    return { step, valLoss: finalLoss };
+  };
   const lastGood = (): string => (wroteCheckpoint ? `the last good checkpoint is ${checkpointPath} (step ${checkpointStep})` : 'no checkpoint was written');
   /** An engine operation; a worker failure's message also says which checkpoint survives. */
   const guarded = async <T>(operation: Promise<T>): Promise<T> => {
@@ -183,6 +203,12 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const streams = exp.data.stateful ? new StreamSchedule(trainCount, B, exp.seed, exp.train.shuffle) : null;
   const batches = streams ?? new BatchSchedule(trainCount, B, exp.seed, exp.train.shuffle);
   const perStep = predictedSteps(cfg, dataset.seqLen, B);
+  // train.evalBatches: the windows every evaluation but the last reads, spread over the split.
+  const valCount = dataset.size('val');
+  const evalBatches = exp.train.evalBatches;
+  const evalSample = evalBatches !== null && evalBatches * B < valCount ? spreadSample(valCount, evalBatches * B, exp.seed) : null;
+  const validationLoss = async (windows: Int32Array | null): Promise<number> => (await guarded(evaluateSplit(engine, dataset, cfg, 'val', windows))).loss;
+  let settledBest: BestStep | null = null;
   const tokensPerStep = B * dataset.seqLen;
   const started = performance.now();
   const elapsed = (): number => priorElapsed + (performance.now() - started) / 1000;
@@ -215,10 +241,22 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
         };
         lastLoss = line.loss;
         if (evalNow) {
-          lastVal = (await guarded(evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches))).loss;
+          const onGrid = step % exp.train.evalEvery === 0;
+          let sampled: number | null = null;
+          if (onGrid || evalSample === null) {
+            sampled = await validationLoss(evalSample);
+            keepIfBest(step, sampled);
+            if (onGrid && state.observe(sampled) && step < exp.train.steps) status = 'early-stopped';
+          }
+          if (evalSample !== null && (step === exp.train.steps || status === 'early-stopped')) {
+            // The run's last evaluation reads the whole split, and settles best.safetensors on it.
+            lastVal = await validationLoss(null);
+            if (sampled !== null) line.valLossSample = sampled;
+            settledBest = await settleBestOnWholeSplit(step, lastVal);
+          } else {
+            lastVal = sampled!;
+          }
           line.valLoss = lastVal;
-          keepIfBest(step, lastVal);
-          if (step % exp.train.evalEvery === 0 && state.observe(lastVal) && step < exp.train.steps) status = 'early-stopped';
         }
         writeFileSync(metricsPath, JSON.stringify(line) + '\n', { flag: 'a' });
         opts.onMetrics?.(line, exp.train.steps);
@@ -240,7 +278,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   return {
     outDir, checkpoint: checkpointPath, step, loss: lastLoss, valLoss: lastVal, tokensPerSec: lastRate,
     elapsedSec: elapsed(), status, experiment: resolved, cfg, vocab: dataset.vocab,
-    best: state.best && { ...state.best, checkpoint: bestPath },
+    best: (settledBest ?? state.best) && { ...(settledBest ?? state.best)!, checkpoint: bestPath },
   };
 }
 

@@ -3,6 +3,10 @@ import type { ModelConfig } from '../../shared/model-config.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { shardRange } from '../data/sharding.js';
 import type { Engine } from './engine.js';
+import { Rng } from '../../shared/rng.js';
+
+/** The random stream of the evaluation sample (independent of the data's and the shuffle's). */
+const EVAL_SAMPLE_STREAM = 500;
 
 /** Predicted steps in a batch of `sequences`: the denominator of the mean loss. */
 export function predictedSteps(cfg: ModelConfig, seqLen: number, sequences: number): number {
@@ -19,15 +23,31 @@ export function loadShards(engine: Engine, dataset: Dataset, cfg: ModelConfig, s
   }
 }
 
-/** Mean loss over a split (whole, or its first `maxBatches` batches) and the predicted steps. */
-export async function evaluateSplit(engine: Engine, dataset: Dataset, cfg: ModelConfig, split: Split, maxBatches: number | null): Promise<{ loss: number; tokens: number }> {
-  const n = dataset.size(split);
+/**
+ * `count` of the `n` windows of a split, spread over all of it: the split cut into `count` equal
+ * strata, one seeded random window from each, in order. The same for every call with the same
+ * arguments, so every evaluation of a run reads the same windows. All of them when count ≥ n.
+ */
+export function spreadSample(n: number, count: number, seed: number): Int32Array {
+  if (count >= n) return Int32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed, EVAL_SAMPLE_STREAM);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const lo = Math.floor((i * n) / count), hi = Math.floor(((i + 1) * n) / count);
+    out[i] = lo + rng.int(hi - lo);
+  }
+  return out;
+}
+
+/** Mean loss over the windows `indices` of a split (null: the whole split) and the predicted steps. */
+export async function evaluateSplit(engine: Engine, dataset: Dataset, cfg: ModelConfig, split: Split, indices: Int32Array | null): Promise<{ loss: number; tokens: number }> {
+  const windows = indices ?? Int32Array.from({ length: dataset.size(split) }, (_, i) => i);
+  const n = windows.length;
   const B = engine.plan.spec.batch;
-  const indices = Int32Array.from({ length: n }, (_, i) => i);
-  let sum = 0, tokens = 0, batches = 0;
-  for (let start = 0; start < n && (maxBatches === null || batches < maxBatches); start += B, batches++) {
+  let sum = 0, tokens = 0;
+  for (let start = 0; start < n; start += B) {
     const count = Math.min(B, n - start);
-    loadShards(engine, dataset, cfg, split, indices, start, count);
+    loadShards(engine, dataset, cfg, split, windows, start, count);
     sum += await engine.evaluate();
     tokens += predictedSteps(cfg, dataset.seqLen, count);
   }
