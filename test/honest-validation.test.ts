@@ -40,18 +40,24 @@ async function lossOn(exp: Experiment, checkpoint: string, windows: Int32Array |
   }
 }
 
-t.test('a run with evalBatches: the sample at every evaluation, the whole split on the last line, equal to recur eval', async (t) => {
+/** A tiny text run in a fresh folder, evaluating 2 batches of 8 every 2 steps; `train` adds to its train section. */
+function textRun(t: Parameters<typeof tempDir>[0], train: Record<string, unknown>): { exp: Experiment; runDir: string } {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(8000));
   const runDir = path.join(dir, 'run');
-  // lr 1e-30: the weights stay put (to float32), so every evaluation of the same windows gives the same loss.
   const exp = parseExperiment({
     seed: 5,
     data: { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.2 },
     model: { cell: 'lstm', hidden: 8 },
-    train: { batch: 8, steps: 7, workers: 2, kernels: 'ts', logEvery: 1, evalEvery: 2, evalBatches: 2, optimizer: { name: 'adam', lr: 1e-30 } },
+    train: { batch: 8, workers: 2, kernels: 'ts', logEvery: 1, evalEvery: 2, evalBatches: 2, ...train },
     output: { dir: runDir },
   }, path.join(dir, 'exp.json'), dir);
+  return { exp, runDir };
+}
+
+t.test('a run with evalBatches: the sample at every evaluation, the whole split on the last line, equal to recur eval', async (t) => {
+  // lr 1e-30: the weights stay put (to float32), so every evaluation of the same windows gives the same loss.
+  const { exp, runDir } = textRun(t, { steps: 7, optimizer: { name: 'adam', lr: 1e-30 } });
   const result = await train(exp, { file: 'exp.json' });
   const evals = readMetrics(runDir).filter((l) => l.valLoss !== undefined);
   t.same(evals.map((l) => l.step), [2, 4, 6, 7], 'evaluations every 2 steps and at the end');
@@ -88,20 +94,8 @@ t.test('a run with evalBatches: the sample at every evaluation, the whole split 
 });
 
 t.test('early stopping with evalBatches: the stopping line reads the whole split and keeps the sample it stopped on', async (t) => {
-  const dir = tempDir(t);
-  fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(8000));
-  const runDir = path.join(dir, 'run');
   // minDelta 10: no evaluation counts as an improvement, so patience 1 stops at the second evaluation.
-  const exp = parseExperiment({
-    seed: 5,
-    data: { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.2 },
-    model: { cell: 'lstm', hidden: 8 },
-    train: {
-      batch: 8, steps: 50, workers: 2, kernels: 'ts', logEvery: 1, evalEvery: 2, evalBatches: 2,
-      optimizer: { name: 'adam', lr: 0.05 }, earlyStopping: { patience: 1, minDelta: 10 },
-    },
-    output: { dir: runDir },
-  }, path.join(dir, 'exp.json'), dir);
+  const { exp, runDir } = textRun(t, { steps: 50, optimizer: { name: 'adam', lr: 0.05 }, earlyStopping: { patience: 1, minDelta: 10 } });
   const result = await train(exp, { file: 'exp.json' });
   t.equal(result.status, 'early-stopped', 'the run stops early');
   t.equal(result.step, 4, 'at the second evaluation');
