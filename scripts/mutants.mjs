@@ -150,7 +150,7 @@ const MUTANTS = [
   },
   {
     id: '11a', point: 11, bug: 'train.evalBatches ignored',
-    edits: [['src/main/run/trainer.ts', "evaluateSplit(engine, dataset, cfg, 'val', exp.train.evalBatches)", "evaluateSplit(engine, dataset, cfg, 'val', null)"]],
+    edits: [['src/main/run/trainer.ts', 'const evalSample = evalBatches !== null &&', 'const evalSample = false && evalBatches !== null &&']],
     tests: ['eval-batches'],
   },
   {
