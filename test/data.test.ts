@@ -28,7 +28,7 @@ function fillBatch(dataset: Dataset, split: Split, indices: number[], outputs: '
 
 function textDataset(t: WithTestdir, text: string, spec: Partial<DataSpec> = {}, vocab?: string): Dataset {
   const dir = t.testdir({ 'corpus.txt': text });
-  return loadDataset({ task: 'text', path: join(dir, 'corpus.txt'), seqLen: 3, valFraction: 0, ...spec }, 1, EXPERIMENT, vocab);
+  return loadDataset({ task: 'text', path: join(dir, 'corpus.txt'), seqLen: 3, valFraction: 0, ...spec }, 1, EXPERIMENT, { vocab });
 }
 
 /** The characters a row of symbol ids stands for. */

@@ -134,7 +134,7 @@ t.test('every bad experiment is one line naming the file and the key', async (t)
     ['unknown cell', 'data: { task: text, path: c.txt, seqLen: 16 }\nmodel: { cell: gur, hidden: 8 }\n',
       /exp\.yaml: model\.cell: expected 'lstm', 'gru' or 'rnn', got "gur" \(did you mean 'gru'\?\)$/],
     ['unknown task', 'data: { task: Adding, seqLen: 16 }\nmodel: { cell: lstm, hidden: 8 }\n',
-      /exp\.yaml: data\.task: expected 'text', 'adding', 'copy' or 'sine', got "Adding" \(did you mean 'adding'\?\)$/],
+      /exp\.yaml: data\.task: expected 'text', 'adding', 'copy', 'sine', 'series' or 'sequences', got "Adding" \(did you mean 'adding'\?\)$/],
     ['missing key', 'data: { task: text, path: c.txt }\nmodel: { cell: lstm, hidden: 8 }\n',
       /exp\.yaml: data\.seqLen: missing \(expected a positive integer\)$/],
     ['section not a mapping', `${MINIMAL}train: 5\n`, /exp\.yaml: train: expected a mapping, got 5$/],

@@ -8,7 +8,7 @@ export const evalCommand: RecurCommand = {
   describe: 'evaluate a checkpoint; prints one JSON line',
   builder: (y) => y
     .option('checkpoint', { type: 'string', demandOption: true, describe: 'a .safetensors checkpoint' })
-    .option('data', { type: 'string', describe: 'a text file (default: the checkpoint\'s validation split)' })
+    .option('data', { type: 'string', describe: 'a data file for the model\'s task: text, CSV (series) or JSON Lines (sequences); default: the checkpoint\'s validation split' })
     .option('seq-len', { type: 'string', describe: 'window length for --data' })
     .option('workers', { type: 'string', describe: 'worker threads' })
     .example('$0 eval --checkpoint runs/default/checkpoint.safetensors', 'validation loss of a run')

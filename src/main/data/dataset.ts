@@ -5,6 +5,9 @@
  * t * n + j) straight into caller-owned typed arrays, so a training step allocates nothing here.
  */
 import type { DataMeta } from './metadata.js';
+import type { Scorer } from './scores.js';
+import type { SeriesSpec } from './series-dataset.js';
+import type { SequencesSpec } from './sequences-dataset.js';
 
 export type Split = 'train' | 'val';
 
@@ -17,10 +20,12 @@ export interface BatchArrays {
   targetIds: Int32Array;
   /** 'mse' loss: outputs 'all' → [T * n * outputSize]; 'last' → [n * outputSize]. */
   targetValues: Float32Array;
+  /** Variable-length data: [n] steps of each sequence (non-increasing within a shard). */
+  lengths?: Int32Array;
 }
 
 export interface Dataset {
-  task: 'text' | 'adding' | 'copy' | 'sine';
+  task: 'text' | 'adding' | 'copy' | 'sine' | 'series' | 'sequences';
   loss: 'ce' | 'mse';
   input: 'onehot' | 'dense';
   /** Vocabulary size (onehot) or channels (dense). */
@@ -34,6 +39,11 @@ export interface Dataset {
   outputsAllowed: ('all' | 'last')[];
   /** `series`, `sequences`: what prediction needs, saved in every checkpoint (SPEC §3). */
   meta?: DataMeta;
+  /** Sequences differ in length (padded to seqLen; `lengthOf` gives each one's). */
+  variableLengths?: boolean;
+  lengthOf?(split: Split, index: number): number;
+  /** Tasks with metrics in the data's units (series, sequences): a fresh accumulator per evaluation. */
+  scorer?(split: Split): Scorer;
   /** Number of sequences in the split. */
   size(split: Split): number;
   /**
@@ -44,10 +54,10 @@ export interface Dataset {
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void;
 }
 
-export interface DataSpec {
-  task: 'text' | 'adding' | 'copy' | 'sine';
+export interface DataSpec extends SeriesSpec, SequencesSpec {
+  task: 'text' | 'adding' | 'copy' | 'sine' | 'series' | 'sequences';
   path?: string;
-  seqLen: number;
+  seqLen?: number;
   valFraction?: number;
   trainSize?: number;
   valSize?: number;

@@ -7,16 +7,31 @@ import type { Dataset, DataSpec } from './dataset.js';
 import { SineDataset } from './sine.js';
 import { syntheticSizes } from './synthetic.js';
 import { loadText } from './text.js';
+import type { DataMeta } from './metadata.js';
+import { loadSeries } from './series-dataset.js';
+import { loadSequences } from './sequences-dataset.js';
 
 const DEFAULT_COPY_SYMBOLS = 8;
 const DEFAULT_COPY_LENGTH = 10;
 
-/**
- * `file` is the experiment file (for error messages, keys like `data.path`); `vocab` forces a
- * vocabulary (from a checkpoint).
- */
-export function loadDataset(spec: DataSpec, seed: number, file: string, vocab?: string): Dataset {
+export interface LoadOptions {
+  /** Text: a vocabulary to use (from a checkpoint). */
+  vocab?: string;
+  /** series, sequences: the model's outputs, which decide the targets (default 'last'). */
+  outputs?: 'all' | 'last';
+  /** series, sequences: a checkpoint's metadata, whose statistics (and labels) replace fitting. */
+  fitted?: DataMeta;
+}
+
+/** `file` is the experiment file (for error messages, keys like `data.path`). */
+export function loadDataset(spec: DataSpec, seed: number, file: string, opts: LoadOptions = {}): Dataset {
+  if (spec.task === 'series') {
+    const fitted = opts.fitted?.task === 'series' ? opts.fitted.normalization : null;
+    return loadSeries(spec, opts.outputs ?? 'last', file, fitted);
+  }
+  if (spec.task === 'sequences') return loadSequences(spec, seed, file, opts.fitted?.task === 'sequences' ? opts.fitted : null);
   const seqLen = positiveInteger(spec.seqLen, 'seqLen', file);
+  const vocab = opts.vocab;
   switch (spec.task) {
     case 'text':
       return loadText(spec, seqLen, file, vocab);
@@ -31,7 +46,7 @@ export function loadDataset(spec: DataSpec, seed: number, file: string, vocab?: 
     case 'sine':
       return new SineDataset(seqLen, syntheticSizes(spec, file), seed);
     default:
-      throw inputError(file, 'data.task', `unknown task ${JSON.stringify(spec.task)}; expected text, adding, copy or sine`);
+      throw inputError(file, 'data.task', `unknown task ${JSON.stringify(spec.task)}; expected text, adding, copy, sine, series or sequences`);
   }
 }
 

@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../shared/model-config.js';
 import { SCHEDULE_KEYS, type ScheduleSpec } from '../run/schedule.js';
 import type { EarlyStoppingSpec } from '../run/patience.js';
 import type { KernelsChoice } from '../run/kernels.js';
+import { SERIES_DEFAULTS } from '../data/series-dataset.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';
 import { experimentSchema } from './schema.js';
@@ -19,9 +20,10 @@ export interface Experiment {
   name: string;
   seed: number;
   data: {
-    task: 'text' | 'adding' | 'copy' | 'sine';
+    task: 'text' | 'adding' | 'copy' | 'sine' | 'series' | 'sequences';
     path?: string;
-    seqLen: number;
+    /** Every task but sequences (whose lines set their own lengths). */
+    seqLen?: number;
     valFraction: number;
     trainSize: number;
     valSize: number;
@@ -29,6 +31,22 @@ export interface Experiment {
     copyLength: number;
     /** Text: B parallel streams, each window starting from the state its stream's last one ended in. */
     stateful: boolean;
+    /** sequences: a JSON Lines file of validation sequences (else a seeded valFraction). */
+    valPath?: string;
+    /** sequences: class labels (softmax-CE) or values (MSE); auto: class if any y is a string. */
+    target?: 'auto' | 'class' | 'value';
+    /** series (SPEC §4): columns, window shape, scaling, gaps, differencing, CSV delimiter. */
+    time?: string | null;
+    group?: string | null;
+    features?: string[] | null;
+    targets?: string[] | null;
+    horizon?: number;
+    stride?: number;
+    /** series and sequences. */
+    normalize?: 'zscore' | 'minmax' | 'none';
+    missing?: 'error' | 'ffill';
+    difference?: boolean;
+    delimiter?: string;
   };
   /** Absent only when train.init is set: the checkpoint supplies the model. */
   model?: {
@@ -70,6 +88,19 @@ export interface Experiment {
   output: { dir: string };
 }
 
+/** Keys of the data section that only some tasks read. */
+const TASK_KEYS: Partial<Record<keyof Experiment['data'], Experiment['data']['task'][]>> = {
+  valPath: ['sequences'], target: ['sequences'], normalize: ['series', 'sequences'],
+  time: ['series'], group: ['series'], features: ['series'], targets: ['series'], horizon: ['series'],
+  stride: ['series'], missing: ['series'], difference: ['series'], delimiter: ['series'],
+};
+const SEQUENCES_DEFAULTS = { target: 'auto', normalize: 'zscore' } as const;
+
+/** The keys of `o` whose values are not undefined (so spreading them keeps defaults). */
+function definedOnly<O extends object>(o: O): Partial<O> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<O>;
+}
+
 /** What `--resume` lets differ from the checkpointed experiment (SPEC §5). */
 export const RESUME_MUTABLE_KEYS: string[] = ['train.steps', 'train.evalEvery', 'train.checkpointEvery', 'train.logEvery'];
 
@@ -89,7 +120,15 @@ export function parseExperiment(raw: unknown, file: string, baseDir: string): Ex
   const { data, model, train, output } = parsed.data;
 
   if (!model && train.init === null) throw inputError(file, 'model', 'required unless train.init is set');
-  if (data.task === 'text' && data.path === undefined) throw inputError(file, 'data.path', "required for task 'text'");
+  if (['text', 'series', 'sequences'].includes(data.task) && data.path === undefined) throw inputError(file, 'data.path', `required for task '${data.task}'`);
+  if (data.task !== 'sequences' && data.seqLen === undefined) throw inputError(file, 'data.seqLen', 'missing (expected a positive integer)');
+  if (data.task === 'sequences' && data.seqLen !== undefined) throw inputError(file, 'data.seqLen', "not used by task 'sequences': each line's x has its own length");
+  for (const key of Object.keys(data) as (keyof typeof data)[]) {
+    const tasks = TASK_KEYS[key];
+    if (tasks && data[key] !== undefined && !tasks.includes(data.task)) {
+      throw inputError(file, `data.${key}`, `only for task ${tasks.map((t) => `'${t}'`).join(' or ')}, got '${data.task}'`);
+    }
+  }
   if (model?.recurrence === 'output' && model.layers !== 1) {
     throw inputError(file, 'model.layers', `recurrence 'output' needs exactly 1 layer, got ${model.layers}`);
   }
@@ -105,13 +144,19 @@ export function parseExperiment(raw: unknown, file: string, baseDir: string): Ex
   return {
     name,
     seed: parsed.data.seed,
-    data: { ...data, path: data.path === undefined ? undefined : resolve(baseDir, data.path) },
+    data: {
+      ...data,
+      ...(data.task === 'series' ? { ...SERIES_DEFAULTS, ...definedOnly(data) } : {}),
+      ...(data.task === 'sequences' ? { ...SEQUENCES_DEFAULTS, ...definedOnly(data) } : {}),
+      path: data.path === undefined ? undefined : resolve(baseDir, data.path),
+      ...(data.valPath === undefined ? {} : { valPath: resolve(baseDir, data.valPath) }),
+    },
     model: model && {
       cell: model.cell,
       hidden: model.hidden,
       layers: model.layers,
       recurrence: model.recurrence,
-      outputs: model.outputs ?? (data.task === 'adding' ? 'last' : 'all'),
+      outputs: model.outputs ?? (['adding', 'series', 'sequences'].includes(data.task) ? 'last' : 'all'),
       forgetBias: model.forgetBias,
       initScale: model.initScale,
       dropout: model.dropout,

@@ -73,6 +73,15 @@ export const schemas = {
   boolean() {
     return z.boolean(expecting('true or false'));
   },
+  /** A non-empty list of column names. */
+  names() {
+    const e = expecting('a non-empty list of column names');
+    return z.array(schemas.nonEmptyString(), e).min(1, e);
+  },
+  oneCharacter() {
+    const e = expecting('one character');
+    return z.string(e).length(1, e);
+  },
   oneOf<const Values extends readonly [string, ...string[]]>(values: Values) {
     const hint = (input: unknown) => (typeof input === 'string' ? didYouMean(input, values) : '');
     return z.enum(values, expecting(quotedList(values), hint));

@@ -4,7 +4,7 @@ import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../run/kernels.js';
 import { SCHEDULE_NAMES } from '../run/schedule.js';
 import { expecting, schemas as is } from './schema-blocks.js';
 
-const TASKS = ['text', 'adding', 'copy', 'sine'] as const;
+const TASKS = ['text', 'adding', 'copy', 'sine', 'series', 'sequences'] as const;
 
 export const experimentSchema = z.strictObject(
   {
@@ -13,13 +13,26 @@ export const experimentSchema = z.strictObject(
     data: is.section({
       task: is.oneOf(TASKS),
       path: is.nonEmptyString().optional(),
-      seqLen: is.positiveInt(),
+      seqLen: is.positiveInt().optional(), // required but for sequences
       valFraction: is.unitInterval().default(0.05),
       trainSize: is.positiveInt().default(10000),
       valSize: is.positiveInt().default(1000),
       symbols: is.positiveInt().default(8),
       copyLength: is.positiveInt().default(10),
       stateful: is.boolean().default(false),
+      // series and sequences only (defaults filled per task in experiment.ts)
+      valPath: is.nonEmptyString().optional(),
+      target: is.oneOf(['auto', 'class', 'value']).optional(),
+      time: is.nonEmptyString().nullable().optional(),
+      group: is.nonEmptyString().nullable().optional(),
+      features: is.names().nullable().optional(),
+      targets: is.names().nullable().optional(),
+      horizon: is.positiveInt().optional(),
+      stride: is.positiveInt().optional(),
+      normalize: is.oneOf(['zscore', 'minmax', 'none']).optional(),
+      missing: is.oneOf(['error', 'ffill']).optional(),
+      difference: is.boolean().optional(),
+      delimiter: is.oneCharacter().optional(),
     }),
     model: is
       .section({

@@ -37,7 +37,7 @@ export interface SweepSpec {
 }
 
 /** The metrics.jsonl fields a sweep can rank trials by (SPEC §6). */
-export const SWEEP_METRICS = ['valLoss', 'loss', 'tokensPerSec'] as const;
+export const SWEEP_METRICS = ['valLoss', 'valAccuracy', 'valMse', 'valMae', 'loss', 'tokensPerSec'] as const;
 
 /** The RNG stream of random sweeps, apart from the streams the experiments use. */
 const SWEEP_STREAM = 77;

@@ -1,5 +1,6 @@
 /** The lines of a run's metrics.jsonl (SPEC §6): the trainer writes them, charts and sweeps read them. */
 import { existsSync, readFileSync } from 'node:fs';
+import type { Scores } from '../data/scores.js';
 
 export interface MetricsLine {
   step: number;
@@ -15,6 +16,21 @@ export interface MetricsLine {
    */
   valLoss?: number;
   valLossSample?: number;
+  /** Classification (sequences): the share of validation sequences whose argmax is their label. */
+  valAccuracy?: number;
+  /** series and value sequences: errors in the data's own units (levels, when differenced). */
+  valMse?: number;
+  valMae?: number;
+}
+
+/** An evaluation's scores under their metrics.jsonl names. */
+export function valMetrics(scores: Scores | null): Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae'> {
+  if (!scores) return {};
+  const out: Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae'> = {};
+  if (scores.accuracy !== undefined) out.valAccuracy = scores.accuracy;
+  if (scores.mse !== undefined) out.valMse = scores.mse;
+  if (scores.mae !== undefined) out.valMae = scores.mae;
+  return out;
 }
 
 /** The metrics lines of a metrics.jsonl; blank lines and a half-written last line are skipped. */

@@ -4,8 +4,9 @@
  * (a message per step would cost ~40 µs; the Atomics handshake costs a few).
  */
 import { Piscina } from 'piscina';
-import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, type EngineSpec, type SharedPlan } from '../../shared/shared-memory.js';
+import { CONTROL, OP, SCALARS, createSharedMemory, planSharedMemory, regionAllocator, type EngineSpec, type SharedPlan } from '../../shared/shared-memory.js';
 import { sharedViews, type SharedViews } from '../../shared/engine-views.js';
+import { Network, referenceOps } from '../../shared/network.js';
 import { optimizerSlots } from '../../shared/optim.js';
 import { firstLine, RunError } from '../errors.js';
 import type { PhaseTotals } from '../../shared/profile.js';
@@ -104,6 +105,22 @@ export class Engine {
     scalars[SCALARS.lr] = lr;
     await this.run(OP.trainStep);
     return { lossSum: this.lossSum(), gradNorm: scalars[SCALARS.gradNorm] };
+  }
+
+  private outputViews: Float32Array[] | null = null;
+
+  /**
+   * Worker `rank`'s head outputs from its last forward pass, read in place: [n, O] for outputs
+   * 'last', [T, n, O] time-major for 'all' (n = its shard size). A network laid out over the
+   * worker's scratch region exactly as the worker's own finds them (the constructor only slices).
+   */
+  outputs(rank: number): Float32Array {
+    this.outputViews ??= this.plan.scratch.map((region) => {
+      const { cfg, loss, input, seqLen, dropout } = this.plan.spec;
+      const shape = { cfg, loss, input, batch: this.plan.shardCapacity, seqLen, dropout: dropout?.p ?? 0 };
+      return new Network(shape, regionAllocator(this.memory, region), referenceOps).y;
+    });
+    return this.outputViews[rank];
   }
 
   /** Forward only over the shards; returns the loss sum. */

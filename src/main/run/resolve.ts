@@ -18,7 +18,7 @@ export interface ResolvedRun {
 
 export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
-  const dataset = loadDataset(exp.data, exp.seed, file, init?.vocab);
+  const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs });
   let cfg: ModelConfig;
   if (init) {
     cfg = init.cfg;

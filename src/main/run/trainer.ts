@@ -18,7 +18,8 @@ import { firstLine, inputError, RunError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { writeRunChart } from '../report/run-chart.js';
-import type { MetricsLine } from '../report/metrics.js';
+import { valMetrics, type MetricsLine } from '../report/metrics.js';
+import type { Scores } from '../data/scores.js';
 import { describeKernels, resolveKernels } from './kernels.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
 import { evaluateSplit, loadShards, predictedSteps, spreadSample } from './validation.js';
@@ -122,7 +123,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: B, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
-    kernels: kernels.kernels,
+    kernels: kernels.kernels, variableLengths: dataset.variableLengths,
     dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful,
   });
   const { views, plan } = engine;
@@ -207,7 +208,13 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const valCount = dataset.size('val');
   const evalBatches = exp.train.evalBatches;
   const evalSample = evalBatches !== null && evalBatches * B < valCount ? spreadSample(valCount, evalBatches * B, exp.seed) : null;
-  const validationLoss = async (windows: Int32Array | null): Promise<number> => (await guarded(evaluateSplit(engine, dataset, cfg, 'val', windows))).loss;
+  /** The scores (accuracy, errors in the data's units) of the last evaluation, for its metrics line. */
+  let lastScores: Scores | null = null;
+  const validationLoss = async (windows: Int32Array | null): Promise<number> => {
+    const evaluation = await guarded(evaluateSplit(engine, dataset, cfg, 'val', windows));
+    lastScores = evaluation.scores;
+    return evaluation.loss;
+  };
   let settledBest: BestStep | null = null;
   const tokensPerStep = B * dataset.seqLen;
   const started = performance.now();
@@ -251,12 +258,15 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
           if (evalSample !== null && (step === exp.train.steps || status === 'early-stopped')) {
             // The run's last evaluation reads the whole split, and settles best.safetensors on it.
             lastVal = await validationLoss(null);
+            const wholeScores: Scores | null = lastScores; // settling may evaluate the kept best weights
             if (sampled !== null) line.valLossSample = sampled;
             settledBest = await settleBestOnWholeSplit(step, lastVal);
+            lastScores = wholeScores;
           } else {
             lastVal = sampled!;
           }
           line.valLoss = lastVal;
+          Object.assign(line, valMetrics(lastScores));
         }
         writeFileSync(metricsPath, JSON.stringify(line) + '\n', { flag: 'a' });
         opts.onMetrics?.(line, exp.train.steps);

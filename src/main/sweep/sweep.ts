@@ -169,11 +169,13 @@ export function trialExperiment(spec: SweepSpec, trial: PlannedTrial, workers: n
   };
 }
 
-/** The run's final value of `name` (valLoss: from the last eval line), or why there is none. */
+/** The run's final value of `name` (val…: from the last eval line), or why there is none. */
 export function finalMetric(lines: MetricsLine[], name: string): number | string {
-  const line = name === 'valLoss' ? lines.findLast((l) => l.valLoss !== undefined) : lines.at(-1);
+  // Evaluation metrics (valLoss, valAccuracy, valMse, …) come from the last line that has them.
+  const evaluation = name.startsWith('val');
+  const line = evaluation ? lines.findLast((l) => (l as unknown as Record<string, unknown>)[name] !== undefined) : lines.at(-1);
   const value = (line as Record<string, unknown> | undefined)?.[name];
-  if (value === undefined) return `metrics.jsonl has no ${name}${name === 'valLoss' ? ' (does the run have a validation split?)' : ''}`;
+  if (value === undefined) return `metrics.jsonl has no ${name}${evaluation ? ' (does the run have a validation split, and the task this metric?)' : ''}`;
   // JSON writes NaN and ±Infinity as null.
   if (typeof value !== 'number' || !Number.isFinite(value)) return `the final ${name} is ${String(value ?? 'NaN')}`;
   return value;

@@ -1,0 +1,240 @@
+/**
+ * Labelled sequences from JSON Lines (SPEC §4 `sequences`), as pure functions: one sequence per
+ * line, `{"x": [[f1, f2, ...], ...] | [v1, v2, ...], "y": "label" | number | [numbers]}`; lengths
+ * vary, the feature count may not. The validation split is a second file (`valPath`) or a seeded
+ * random `valFraction` of the lines; class labels, normalisation statistics (features, and
+ * targets for values) come from the training split only.
+ *
+ * Labels are sorted (numbers ascending, then strings by code point), not taken in first-seen
+ * order, so a shuffled file gives the same model outputs; the checkpoint stores them in index order.
+ */
+import { Rng } from '../../shared/rng.js';
+import { inputError } from '../errors.js';
+import type { SequencesMeta } from './metadata.js';
+import { fitColumn, scaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
+
+/** One line of the file, read but not yet scaled. */
+export interface RawSequence {
+  /** 1-based line of the file. */
+  line: number;
+  /** Steps of the sequence. */
+  length: number;
+  /** [length · F] features, row-major. */
+  x: Float64Array;
+  y: string | number | number[];
+}
+
+export interface SequencesFile {
+  path: string;
+  features: number;
+  sequences: RawSequence[];
+}
+
+export interface SequencesOptions {
+  target: 'auto' | 'class' | 'value';
+  normalize: NormalizeKind;
+  /** Without a validation file: the fraction of lines drawn (seeded) for validation. */
+  valFraction: number;
+  seed: number;
+}
+
+/** One sequence ready for the model. */
+export interface Sequence {
+  line: number;
+  length: number;
+  /** [length · F] normalised features. */
+  x: Float32Array;
+  /** class: the label's index; value: -1. */
+  label: number;
+  /** value: [G] normalised targets; class: empty. */
+  y: Float32Array;
+  /** value: [G] targets in the data's units; class: empty. */
+  raw: Float64Array;
+}
+
+export interface SequencesData {
+  meta: SequencesMeta;
+  train: Sequence[];
+  val: Sequence[];
+  /** Lines of the training and validation sequences (of the one file when split by valFraction). */
+  trainLines: number[];
+  valLines: number[];
+}
+
+/** The random stream of the seed that draws the validation lines (apart from the epochs' shuffles). */
+const SPLIT_STREAM = 77;
+
+/** Reads a JSON Lines text; blank lines are skipped. `features` forces the feature count (a validation file). */
+export function readSequences(text: string, path: string, features: number | null = null): SequencesFile {
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  const sequences: RawSequence[] = [];
+  let F = features;
+  let firstLine = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const source = lines[i].trim();
+    if (source === '') continue;
+    const line = i + 1;
+    const where = `line ${line}`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(source);
+    } catch (err) {
+      throw inputError(path, where, `not JSON (${(err as Error).message})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw inputError(path, where, 'expected an object {"x": [...], "y": ...}');
+    const { x, y } = parsed as { x?: unknown; y?: unknown };
+    if (!Array.isArray(x) || x.length === 0) throw inputError(path, `${where}, x`, `expected a non-empty list of steps, got ${brief(x)}`);
+    // A list of numbers is one feature per step; a list of lists, a row of features per step.
+    const rows = x.every((v) => typeof v === 'number') ? x.map((v) => [v as number]) : x;
+    const width = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : -1;
+    if (F === null) {
+      F = width;
+      firstLine = line;
+    }
+    const values = new Float64Array(rows.length * Math.max(F, 0));
+    rows.forEach((row, t) => {
+      if (!Array.isArray(row) || row.length === 0 || !row.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw inputError(path, `${where}, x[${t}]`, `expected a list of numbers (a step's features), got ${brief(row)}`);
+      }
+      if (row.length !== F) {
+        const since = firstLine > 0 ? `line ${firstLine}` : 'the training file';
+        throw inputError(path, `${where}, x[${t}]`, `has ${row.length} feature${row.length === 1 ? '' : 's'}, ${since} has ${F}; every step of every line needs the same feature count`);
+      }
+      for (let f = 0; f < F; f++) values[t * F + f] = row[f] as number;
+    });
+    if (y === undefined) throw inputError(path, where, 'missing "y" (a label, a number or a list of numbers)');
+    const okY = typeof y === 'string' || (typeof y === 'number' && Number.isFinite(y))
+      || (Array.isArray(y) && y.length > 0 && y.every((v) => typeof v === 'number' && Number.isFinite(v)));
+    if (!okY) throw inputError(path, `${where}, y`, `expected a label, a number or a non-empty list of numbers, got ${brief(y)}`);
+    sequences.push({ line, length: rows.length, x: values, y: y as RawSequence['y'] });
+  }
+  if (sequences.length === 0) throw inputError(path, 'line 1', 'the file is empty: expected one JSON object per line, {"x": [...], "y": ...}');
+  return { path, features: F!, sequences };
+}
+
+/**
+ * Splits, labels and scales: `val` is the validation file, or null to draw ⌈valFraction · n⌉
+ * lines of `file` with the seed. `fitted` (a checkpoint's metadata) replaces the labels and
+ * statistics fitted on the training split. `experiment` names the experiment file for key errors.
+ */
+export function buildSequences(file: SequencesFile, val: SequencesFile | null, opt: SequencesOptions, experiment: string, fitted: SequencesMeta | null = null): SequencesData {
+  let trainRaw: RawSequence[], valRaw: RawSequence[];
+  if (val) {
+    trainRaw = file.sequences;
+    valRaw = val.sequences;
+  } else {
+    const picked = splitIndices(file.sequences.length, opt.valFraction, opt.seed);
+    trainRaw = picked.train.map((i) => file.sequences[i]);
+    valRaw = picked.val.map((i) => file.sequences[i]);
+    if (trainRaw.length === 0) throw inputError(experiment, 'data.valFraction', `leaves no training sequence of the ${file.sequences.length} in ${file.path}`);
+  }
+  const valPath = val?.path ?? file.path;
+  const F = file.features;
+  const target = fitted?.target ?? resolveTarget(opt.target, file);
+
+  let labels: (string | number)[] | null = null, G: number, scalarTarget = false;
+  if (target === 'class') {
+    labels = fitted?.labels ?? sortedLabels(trainRaw.map((s) => classKey(s, file.path)));
+    G = 1;
+  } else {
+    const first = file.sequences[0];
+    G = Array.isArray(first.y) ? first.y.length : 1;
+    scalarTarget = !Array.isArray(first.y);
+    for (const [s, path] of [...file.sequences.map((s) => [s, file.path] as const), ...(val?.sequences ?? []).map((s) => [s, val!.path] as const)]) {
+      if (typeof s.y === 'string') throw inputError(path, `line ${s.line}, y`, `${JSON.stringify(s.y)} is a label, but the targets are values (data.target: value, or numbers on line ${first.line})`);
+      const n = Array.isArray(s.y) ? s.y.length : 1;
+      if (n !== G || Array.isArray(s.y) === scalarTarget) throw inputError(path, `line ${s.line}, y`, `has ${n} value${n === 1 ? '' : 's'}${Array.isArray(s.y) ? ' (a list)' : ''}, line ${first.line} has ${scalarTarget ? 'one number' : `a list of ${G}`}`);
+    }
+  }
+  if (fitted && (fitted.features.length !== F || (target === 'value' && fitted.targets.length !== G))) {
+    throw inputError(file.path, 'line 1', `has ${F} features and ${G} targets, the checkpoint's model reads ${fitted.features.length} and predicts ${fitted.targets.length}`);
+  }
+  const features = Array.from({ length: F }, (_, f) => `x${f}`);
+  const targets = target === 'class' ? ['y'] : Array.from({ length: G }, (_, g) => `y${g}`);
+
+  let normalization: Normalization;
+  if (fitted) normalization = fitted.normalization;
+  else {
+    const columns: Record<string, ColumnScale> = {};
+    features.forEach((name, f) => {
+      const values: number[] = [];
+      for (const s of trainRaw) for (let t = 0; t < s.length; t++) values.push(s.x[t * F + f]);
+      columns[name] = fitColumn(opt.normalize, values);
+    });
+    if (target === 'value') {
+      targets.forEach((name, g) => { columns[name] = fitColumn(opt.normalize, trainRaw.map((s) => valueOf(s.y, g))); });
+    }
+    normalization = { kind: opt.normalize, columns };
+  }
+
+  const index = new Map(labels?.map((l, i) => [classKey({ y: l, line: 0 } as RawSequence, ''), i]));
+  const prepare = (s: RawSequence, path: string): Sequence => {
+    const x = new Float32Array(s.length * F);
+    for (let t = 0; t < s.length; t++) {
+      for (let f = 0; f < F; f++) x[t * F + f] = scaleValue(normalization.columns[features[f]], s.x[t * F + f]);
+    }
+    if (target === 'class') {
+      const label = index.get(classKey(s, path));
+      if (label === undefined) {
+        throw inputError(path, `line ${s.line}, y`, `label ${JSON.stringify(s.y)} is not among the ${labels!.length} labels of the training split (${labels!.slice(0, 10).map((l) => JSON.stringify(l)).join(', ')}${labels!.length > 10 ? ', …' : ''})`);
+      }
+      return { line: s.line, length: s.length, x, label, y: new Float32Array(0), raw: new Float64Array(0) };
+    }
+    const raw = Float64Array.from({ length: G }, (_, g) => valueOf(s.y, g));
+    const y = Float32Array.from(raw, (v, g) => scaleValue(normalization.columns[targets[g]], v));
+    return { line: s.line, length: s.length, x, label: -1, y, raw };
+  };
+  const meta: SequencesMeta = { task: 'sequences', features, targets, target, labels, scalarTarget, normalization };
+  if (target === 'class' && labels!.length < 2 && !fitted) {
+    throw inputError(file.path, 'y', `the training split has only one label (${JSON.stringify(labels![0])}); classification needs at least two`);
+  }
+  return {
+    meta,
+    train: trainRaw.map((s) => prepare(s, file.path)),
+    val: valRaw.map((s) => prepare(s, valPath)),
+    trainLines: trainRaw.map((s) => s.line),
+    valLines: valRaw.map((s) => s.line),
+  };
+}
+
+/**
+ * The seeded split of n lines: ⌈valFraction · n⌉ validation lines drawn by a permutation of
+ * Rng(seed, 77); both lists in file order.
+ */
+export function splitIndices(n: number, valFraction: number, seed: number): { train: number[]; val: number[] } {
+  const valCount = valFraction > 0 ? Math.ceil(valFraction * n) : 0;
+  const order = new Rng(seed, SPLIT_STREAM).permutation(n);
+  const isVal = new Uint8Array(n);
+  for (let k = 0; k < valCount; k++) isVal[order[k]] = 1;
+  const train: number[] = [], val: number[] = [];
+  for (let i = 0; i < n; i++) (isVal[i] ? val : train).push(i);
+  return { train, val };
+}
+
+/** auto: class labels when any `y` is a string, else values. */
+function resolveTarget(target: SequencesOptions['target'], file: SequencesFile): 'class' | 'value' {
+  if (target !== 'auto') return target;
+  return file.sequences.some((s) => typeof s.y === 'string') ? 'class' : 'value';
+}
+
+/** A label's identity: strings and numbers kept apart ("1" is not 1). */
+function classKey(s: Pick<RawSequence, 'y' | 'line'>, path: string): string {
+  if (Array.isArray(s.y)) throw inputError(path, `line ${s.line}, y`, 'a list of numbers cannot be a class label (data.target: class)');
+  return typeof s.y === 'string' ? `s${s.y}` : `n${s.y}`;
+}
+
+/** Distinct labels from their keys: numbers ascending, then strings by code point. */
+function sortedLabels(keys: string[]): (string | number)[] {
+  const unique = [...new Set(keys)];
+  const numbers = unique.filter((k) => k[0] === 'n').map((k) => Number(k.slice(1))).sort((a, b) => a - b);
+  const strings = unique.filter((k) => k[0] === 's').map((k) => k.slice(1)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...numbers, ...strings];
+}
+
+const valueOf = (y: RawSequence['y'], g: number): number => (Array.isArray(y) ? y[g] : (y as number));
+
+function brief(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
