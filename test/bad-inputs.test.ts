@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 52;
+const EXPECTED_CASES = 67;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -37,6 +37,22 @@ const file = (name: string): string => path.join(dir, name);
 fs.writeFileSync(file('text.txt'), TEXT);
 fs.writeFileSync(file('empty.txt'), '');
 fs.writeFileSync(file('short.txt'), 'tiny text');
+// Series (CSV) and sequences (JSON Lines) with one fault each.
+const COUNTING = Array.from({ length: 30 }, (_, i) => `${i + 1},${i % 7}`).join('\n');
+fs.writeFileSync(file('series.csv'), `day,temp\n${COUNTING}\n`);
+fs.writeFileSync(file('series-text-cell.csv'), 'day,temp\n1,3\n2,warm\n3,5\n');
+fs.writeFileSync(file('series-gap.csv'), 'day,temp\n1,3\n2,4\n3,\n4,6\n');
+fs.writeFileSync(file('series-unsorted.csv'), 'day,temp\n1,3\n3,4\n2,5\n4,6\n');
+fs.writeFileSync(file('series-repeated.csv'), 'day,temp\n1,3\n2,4\n2,5\n4,6\n');
+fs.writeFileSync(file('series-short.csv'), 'day,temp\n1,3\n2,4\n3,5\n');
+fs.writeFileSync(file('empty.csv'), '');
+const jsonl = (...o: unknown[]): string => o.map((x) => JSON.stringify(x)).join('\n') + '\n';
+fs.writeFileSync(file('seq.jsonl'), jsonl(...Array.from({ length: 12 }, (_, i) => ({ x: [[i, 1], [2, i]], y: i % 2 ? 'up' : 'down' }))));
+fs.writeFileSync(file('empty.jsonl'), '\n');
+fs.writeFileSync(file('seq-not-json.jsonl'), jsonl({ x: [1, 2], y: 'a' }) + '{"x": [1, 2], "y": "b"\n');
+fs.writeFileSync(file('seq-features.jsonl'), jsonl({ x: [[1, 2], [3, 4]], y: 'a' }, { x: [[1, 2]], y: 'b' }, { x: [[1, 2], [3, 4, 5]], y: 'a' }));
+fs.writeFileSync(file('seq-no-y.jsonl'), jsonl({ x: [1, 2], y: 'a' }, { x: [3] }));
+fs.writeFileSync(file('seq-val-unseen.jsonl'), jsonl({ x: [[1, 1]], y: 'down' }, { x: [[2, 2]], y: 'sideways' }));
 // The same characters plus one the model has never seen.
 fs.writeFileSync(file('text-plus-z.txt'), TEXT + 'Zebra\n');
 
@@ -152,6 +168,31 @@ function cases(base: string): Case[] {
   train('early-stopping-without-validation', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0 }, train: { steps: 2, earlyStopping: { patience: 2 } } }),
     ['train.earlyStopping'], [/no validation split$/]);
   train('early-stopping-zero-patience', textExperiment({ train: { steps: 2, earlyStopping: { patience: 0 } } }), ['train.earlyStopping.patience'], [/positive integer/]);
+
+  // Data files: the error names the data file and the line (and column), or the experiment key.
+  const series = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+    tinyExperiment({ data: { task: 'series', path: file('series.csv'), time: 'day', features: ['temp'], seqLen: 4, valFraction: 0.2, trainSize: undefined, valSize: undefined, ...over } });
+  const sequences = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+    tinyExperiment({ data: { task: 'sequences', path: file('seq.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined, ...over }, train: { batch: 4 } });
+  const dataFault = (name: string, content: Record<string, unknown>, names: string[], match: RegExp[] = []): void => {
+    const e = exp(name, content);
+    add({ name, args: ['train', e.path], names, match, prefix: `error: ${names.join(': ')}: `, runDir: e.runDir });
+  };
+  train('series-misspelt-column', series({ features: ['tmp'] }), ['data.features[0]'], [/no column "tmp"/, /did you mean "temp"\?/]);
+  dataFault('series-non-numeric-cell', series({ path: file('series-text-cell.csv'), seqLen: 1 }), [file('series-text-cell.csv'), 'line 3, column "temp"'], [/"warm" is not a number/]);
+  dataFault('series-missing-value', series({ path: file('series-gap.csv'), seqLen: 1 }), [file('series-gap.csv'), 'line 4, column "temp"'], [/missing value/, /ffill/]);
+  dataFault('series-unsorted-time', series({ path: file('series-unsorted.csv'), seqLen: 1 }), [file('series-unsorted.csv'), 'line 4, column "day"'], [/comes before/]);
+  dataFault('series-duplicate-time', series({ path: file('series-repeated.csv'), seqLen: 1 }), [file('series-repeated.csv'), 'line 4, column "day"'], [/repeats/]);
+  dataFault('series-shorter-than-window', series({ path: file('series-short.csv'), seqLen: 3, horizon: 2 }), [file('series-short.csv'), 'line 2'], [/3 rows; a window needs seqLen \+ horizon = 5/]);
+  train('series-horizon-zero', series({ horizon: 0 }), ['data.horizon'], [/positive integer, got 0/]);
+  train('series-stride-negative', series({ stride: -2 }), ['data.stride'], [/positive integer, got -2/]);
+  dataFault('series-empty-file', series({ path: file('empty.csv') }), [file('empty.csv'), 'line 1'], [/empty/]);
+  train('series-key-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, horizon: 2 } }), ['data.horizon'], [/only for task 'series'/]);
+  dataFault('sequences-empty-file', sequences({ path: file('empty.jsonl') }), [file('empty.jsonl'), 'line 1'], [/empty/]);
+  dataFault('sequences-line-not-json', sequences({ path: file('seq-not-json.jsonl') }), [file('seq-not-json.jsonl'), 'line 2'], [/not JSON/]);
+  dataFault('sequences-feature-count', sequences({ path: file('seq-features.jsonl') }), [file('seq-features.jsonl'), 'line 3, x[1]'], [/has 3 features, line 1 has 2/]);
+  dataFault('sequences-missing-y', sequences({ path: file('seq-no-y.jsonl') }), [file('seq-no-y.jsonl'), 'line 2'], [/missing "y"/]);
+  dataFault('sequences-unseen-label', sequences({ valPath: file('seq-val-unseen.jsonl') }), [file('seq-val-unseen.jsonl'), 'line 2, y'], [/label "sideways" is not among the 2 labels of the training split \("down", "up"\)/]);
   {
     const p = writeExperiment(dir, 'list.yaml', '- data\n- model\n');
     add({ name: 'a list at the top level', args: ['train', p], names: [p], match: [/mapping/] });
