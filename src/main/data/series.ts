@@ -75,7 +75,7 @@ export interface Places {
 }
 
 /** Reads a CSV text with the columns the options use (every column when features are not named). */
-export function readSeriesTable(text: string, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>): CsvTable {
+export function readSeriesTable(text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>): CsvTable {
   return readCsv(text, path, delimiter, (header) => header.map((name): ColumnUse | null => {
     if (name === opt.time || name === opt.group) return 'text';
     const used = opt.features === null || opt.features.includes(name) || (opt.targets?.includes(name) ?? false);
