@@ -31,6 +31,9 @@ function load(t: Tap, csv: string, keys: Record<string, unknown>, outputs: 'all'
   return dataset as SeriesDataset;
 }
 
+/** The first model row of every window of a split. */
+const starts = (d: SeriesDataset, split: 'train' | 'val'): number[] => Array.from({ length: d.size(split) }, (_, i) => d.window(split, i).start);
+
 t.test('the experiment file: series keys, their defaults, and only for task series', async (t) => {
   const exp = parseExperiment({ data: { task: 'series', path: 'x.csv', seqLen: 4 }, model: { cell: 'lstm', hidden: 2 } }, EXP, '/d');
   t.equal(exp.model!.outputs, 'last', "a series model predicts after the window by default");
@@ -51,14 +54,14 @@ t.test('the experiment file: series keys, their defaults, and only for task seri
 t.test('delimiter reaches the CSV reader; default features are the numeric columns; defaults zscore, horizon 1', async (t) => {
   const rows = ['day;a;b;note', ...Array.from({ length: 12 }, (_, i) => `${i};${i};${100 + 2 * i};"x; y"`)];
   const d = load(t, rows.join('\r\n') + '\r\n', { delimiter: ';', time: 'day', valFraction: 0.25 });
-  t.same(d.data.meta.features, ['a', 'b'], 'time and the text column are not features');
-  t.same(d.data.meta.targets, ['a', 'b']);
-  t.equal(d.data.meta.delimiter, ';');
-  t.equal(d.data.meta.normalization.kind, 'zscore');
-  t.equal(d.data.meta.horizon, 1);
+  t.same(d.meta.features, ['a', 'b'], 'time and the text column are not features');
+  t.same(d.meta.targets, ['a', 'b']);
+  t.equal(d.meta.delimiter, ';');
+  t.equal(d.meta.normalization.kind, 'zscore');
+  t.equal(d.meta.horizon, 1);
   t.same([d.inputSize, d.outputSize, d.seqLen, d.loss, d.input], [2, 2, 3, 'mse', 'dense']);
   // zscore from the 9 training rows (0..8) only: mean 4, population std √(60/9).
-  t.same(d.data.meta.normalization.columns.a, { shift: 4, scale: Math.sqrt(60 / 9) });
+  t.same(d.meta.normalization.columns.a, { shift: 4, scale: Math.sqrt(60 / 9) });
   t.throws(() => load(t, rows.join('\n'), { valFraction: 0.25 }), /data.csv: line 2: a quote is found on field 0/, 'with the default comma the file does not read');
 });
 
@@ -66,8 +69,8 @@ t.test('fill: inputs and targets of each window at the rows asserted, time-major
   // One column v = row index, normalize none, so every value names its row.
   const csv = 'v\n' + Array.from({ length: 20 }, (_, i) => i).join('\n') + '\n';
   const last = load(t, csv, { normalize: 'none', horizon: 2, valFraction: 0.25 });
-  t.same(Array.from(last.data.train.starts), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  t.same(Array.from(last.data.val.starts), [12, 13, 14, 15]);
+  t.same(Array.from(starts(last, 'train')), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.same(Array.from(starts(last, 'val')), [12, 13, 14, 15]);
   const out = arrays(64);
   last.fill('val', [0, 3], 0, 2, 'last', out);
   t.same(Array.from(out.inputs.subarray(0, 6)), [12, 15, 13, 16, 14, 17], 'step-major: [t * n + j]');
@@ -76,13 +79,11 @@ t.test('fill: inputs and targets of each window at the rows asserted, time-major
   t.same(Array.from(out.targetValues.subarray(0, 2)), [13, 14], 'the last training window ends its targets at row 14, the last training row');
 
   const all = load(t, csv, { normalize: 'none', horizon: 2, valFraction: 0.25 }, 'all');
-  t.same(all.outputsAllowed, ['all']);
   all.fill('train', [0, 1], 0, 2, 'all', out);
   // Step t of window s: targets rows s+t+1, s+t+2; layout [(t * n + j) * O + k].
   t.same(Array.from(out.targetValues.subarray(0, 12)), [1, 2, 2, 3, 2, 3, 3, 4, 3, 4, 4, 5]);
   for (const split of ['train', 'val'] as const) {
-    const w = all.windows(split);
-    for (const s of w.starts) {
+    for (const s of starts(all, split)) {
       const lastTarget = s + 3 - 1 + 2;
       if (split === 'train') t.ok(lastTarget <= 14, `train window ${s}: every target row ≤ 14`);
       else t.ok(s + 1 >= 15 && lastTarget <= 19, `val window ${s}: every target row in 15..19`);
@@ -98,7 +99,7 @@ t.test('groups: a batch row never mixes two series; each series split by its own
     lines.push(`B,${i},${100 + i}`);
   }
   const d = load(t, lines.join('\n'), { group: 'g', time: 't', normalize: 'none', valFraction: 0.25 });
-  t.same(d.data.series.map((s) => [s.key, s.length, s.trainRows]), [['A', 12, 9], ['B', 20, 15]], 'the last ⌈0.25·n⌉ rows of each series are its validation rows');
+  t.same(d.series.map((s) => [s.key, s.length, s.trainRows]), [['A', 12, 9], ['B', 20, 15]], 'the last ⌈0.25·n⌉ rows of each series are its validation rows');
   const out = arrays(4096);
   for (const split of ['train', 'val'] as const) {
     const n = d.size(split), indices = Array.from({ length: n }, (_, i) => i);

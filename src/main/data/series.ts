@@ -93,11 +93,16 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
 
   // Model-row values per column and series (differenced or not), before scaling.
   const shift = opt.difference ? 1 : 0;
+  const cache = new Map<string, Float64Array[]>(); // computed once per column and series: a big file has millions of rows
   const modelValues = (name: string, s: SeriesRows): Float64Array => {
+    let perSeries = cache.get(name);
+    if (!perSeries) cache.set(name, (perSeries = []));
+    const i = series.indexOf(s);
+    if (perSeries[i]) return perSeries[i];
     const v = values.get(name)!, rows = s.rows;
     const out = new Float64Array(rows.length - shift);
     for (let r = 0; r < out.length; r++) out[r] = opt.difference ? v[rows[r + 1]] - v[rows[r]] : v[rows[r]];
-    return out;
+    return (perSeries[i] = out);
   };
   const minRows = opt.seqLen + opt.horizon + shift;
   for (const s of series) {
@@ -112,10 +117,11 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
   if (!normalization) {
     const scales: Record<string, ColumnScale> = {};
     for (const name of used) {
-      const training: number[] = [];
+      const training = new Float64Array(splits.reduce((a, b) => a + b, 0));
+      let at = 0;
       series.forEach((s, i) => {
-        const v = modelValues(name, s);
-        for (let r = 0; r < splits[i]; r++) training.push(v[r]);
+        training.set(modelValues(name, s).subarray(0, splits[i]), at);
+        at += splits[i];
       });
       scales[name] = fitColumn(opt.normalize, training);
     }
