@@ -26,7 +26,7 @@ function load(t: Tap, csv: string, keys: Record<string, unknown>, outputs: 'all'
   const dir = tempDir(t);
   writeFileSync(join(dir, 'data.csv'), csv);
   const exp = parseExperiment({ data: { task: 'series', path: 'data.csv', seqLen: 3, ...keys }, model: { cell: 'lstm', hidden: 2 } }, EXP, dir);
-  const dataset = loadDataset(exp.data, 1, EXP, undefined, outputs);
+  const dataset = loadDataset(exp.data, 1, EXP, { outputs });
   t.ok(dataset instanceof SeriesDataset);
   return dataset as SeriesDataset;
 }

@@ -11,6 +11,8 @@ export type { MetricsLine } from './report/metrics.js';
 export { loadExperiment, parseExperiment, type Experiment } from './experiment/experiment.js';
 export { evaluateCheckpoint, type EvalOptions, type EvalResult } from './run/evaluate.js';
 export { sampleText, type SampleOptions } from './run/sample.js';
+export { loadModel, Model, type Forecast, type Prediction, type SequenceInput } from './run/predict.js';
+export { predictFile, type PredictFileOptions } from './run/predict-file.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint/checkpoint.js';
 export { runSweep, type SweepOptions, type SweepSummary } from './sweep/sweep.js';
 export { runBench, type BenchOptions } from './bench/bench.js';

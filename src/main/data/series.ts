@@ -83,8 +83,12 @@ export function readSeriesTable(text: string | Buffer, path: string, delimiter: 
   }));
 }
 
-/** Reads the series of a table and, when `fitted` is null, fits the normalisation on its training rows. */
-export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: string, places: Places, fitted: Normalization | null = null): SeriesData {
+/**
+ * Reads the series of a table and, when `fitted` is null, fits the normalisation on its training
+ * rows. `forecastOnly` (prediction, with a checkpoint's statistics): a series needs only seqLen
+ * rows (no targets after them) and no window of either split is required.
+ */
+export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: string, places: Places, fitted: Normalization | null = null, forecastOnly = false): SeriesData {
   const columns = chooseColumns(table, opt, places);
   const { features, targets } = columns;
   const series = splitIntoSeries(table, opt);
@@ -104,11 +108,11 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
     for (let r = 0; r < out.length; r++) out[r] = opt.difference ? v[rows[r + 1]] - v[rows[r]] : v[rows[r]];
     return (perSeries[i] = out);
   };
-  const minRows = opt.seqLen + opt.horizon + shift;
+  const minRows = opt.seqLen + (forecastOnly ? 0 : opt.horizon) + shift;
   for (const s of series) {
     if (s.rows.length < minRows) {
       const which = s.key === null ? 'the series' : `series ${JSON.stringify(s.key)} (${opt.group} = ${JSON.stringify(s.key)})`;
-      throw inputError(places.csv, `line ${table.lines[s.rows[0]]}`, `${which} has ${s.rows.length} rows; a window needs seqLen + horizon${opt.difference ? ' + 1 (difference)' : ''} = ${minRows}`);
+      throw inputError(places.csv, `line ${table.lines[s.rows[0]]}`, `${which} has ${s.rows.length} rows; a window needs seqLen${forecastOnly ? '' : ' + horizon'}${opt.difference ? ' + 1 (difference)' : ''} = ${minRows}`);
     }
   }
   const splits = series.map((s) => splitRows(s.rows.length, opt.valFraction, shift));
@@ -147,10 +151,10 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
 
   const train = windows(built, opt, 'train');
   const val = windows(built, opt, 'val');
-  if (train.starts.length === 0) {
+  if (!forecastOnly && train.starts.length === 0) {
     throw inputError(places.experiment, 'data.valFraction', `leaves no training window: each series' training rows must hold seqLen + horizon = ${opt.seqLen + opt.horizon} model rows`);
   }
-  if (opt.valFraction > 0 && val.starts.length === 0) {
+  if (!forecastOnly && opt.valFraction > 0 && val.starts.length === 0) {
     throw inputError(places.experiment, 'data.valFraction', `leaves no validation window: the validation rows of a series must hold horizon = ${opt.horizon} rows`);
   }
   const meta: SeriesMeta = {

@@ -1,0 +1,84 @@
+/**
+ * `recur predict`: a data file in, predictions out (SPEC §5) — for a series model a CSV with the
+ * group and time (or row) of each forecast and one column per target and step ahead; for a
+ * sequences model JSON Lines with `label` and `probs`, or `value`. All of the input is read and
+ * predicted before anything is written, so bad input writes nothing; a file is written atomically.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
+import { inputError } from '../errors.js';
+import { Model, type Forecast, type Prediction, type SequenceInput } from './predict.js';
+import type { ForwardOptions } from './forward.js';
+
+export interface PredictFileOptions extends ForwardOptions {
+  /** A file to write, or '-' / undefined for the returned text only (the CLI prints it). */
+  out?: string;
+}
+
+/** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
+export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
+  const model = Model.load(checkpoint, opt);
+  const bytes = readInput(dataPath);
+  const text = model.meta.task === 'series'
+    ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
+    : predictionsJsonl(model.predict(readSequences(bytes.toString('utf8'), dataPath)));
+  if (opt.out !== undefined && opt.out !== '-') writeFileAtomic(opt.out, Buffer.from(text));
+  return text;
+}
+
+/** The CSV `recur predict` writes for forecasts: group, time (else row), then the forecast columns. */
+export function forecastsCsv(model: Model, forecasts: Forecast[]): string {
+  const meta = model.meta.task === 'series' ? model.meta : null;
+  const columns = model.forecastColumns;
+  const header = [...(meta?.group ? [meta.group] : []), meta?.time ?? 'row', ...columns];
+  const lines = [header.map(csvCell).join(',')];
+  for (const f of forecasts) {
+    const where = [...(meta?.group ? [f.group ?? ''] : []), meta?.time ? f.time ?? '' : String(f.row)];
+    lines.push([...where.map(csvCell), ...columns.map((c) => formatNumber(f.values[c]))].join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One JSON object per line, in input order. */
+export function predictionsJsonl(predictions: Prediction[]): string {
+  return predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : '');
+}
+
+/** Seven significant digits: what a float32 network's output carries. */
+export function formatNumber(v: number): string {
+  return String(Number(v.toPrecision(7)));
+}
+
+function csvCell(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function readInput(path: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw inputError('--data', null, `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
+  }
+  if (bytes.toString('utf8').trim() === '') throw inputError(path, 'line 1', 'the file is empty');
+  return bytes;
+}
+
+/** The `x` of every line of a JSON Lines text (`y`, if present, is not needed to predict). */
+function readSequences(text: string, path: string): SequenceInput[] {
+  const out: SequenceInput[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw inputError(path, `line ${i + 1}`, 'not JSON');
+    }
+    const x = (row as { x?: unknown } | null)?.x;
+    if (!Array.isArray(x)) throw inputError(path, `line ${i + 1}`, 'needs "x": a list of steps');
+    out.push(x as SequenceInput);
+  });
+  return out;
+}
