@@ -14,7 +14,11 @@ export const predictCommand: RecurCommand = {
   run: async (argv) => {
     const out = argv.out as string | undefined;
     const text = predictFile(argv.checkpoint as string, argv.data as string, { out });
-    if (out === undefined || out === '-') process.stdout.write(text);
+    if (out === undefined || out === '-') {
+      // `recur predict … | head` closes the pipe early: that is the reader's choice, not an error.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });
+      process.stdout.write(text);
+    }
     return 0;
   },
 };

@@ -168,7 +168,7 @@ export class Model {
       for (const v of e) sum += v;
       const probs: Record<string, number> = {};
       e.forEach((v, k) => {
-        probs[String(labels[k])] = v / sum;
+        probs[String(labels[k])] = Number((v / sum).toPrecision(6)); // float32 outputs: six digits are all there is
         if (v > e[best]) best = k;
       });
       return { label: labels[best], probs };
