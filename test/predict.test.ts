@@ -4,8 +4,9 @@
 // reference network run by hand on each window, the changes unscaled and summed onto the last
 // level. Sequences: a hand-made classifier checkpoint; labels and probabilities equal the float64
 // network's softmax, sequences of different lengths as if each ran alone. The CLI writes what the
-// API returns; bad input exits 2 with one line and writes nothing.
+// API returns, and so does examples/predict-server.mjs; bad input exits 2 with one line and writes nothing.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/main/checkpoint/checkpoint.js';
@@ -16,7 +17,7 @@ import { initParams } from '../src/shared/init.js';
 import { modelViews, paramLayout } from '../src/shared/layout.js';
 import type { ModelConfig } from '../src/shared/model-config.js';
 import { Network } from '../src/shared/network.js';
-import { errorLines, runRecur, tempDir, writeExperiment } from './helpers/cli.js';
+import { REPO_ROOT, errorLines, runRecur, tempDir, writeExperiment } from './helpers/cli.js';
 
 const T = 4, H = 2; // seqLen, horizon
 
@@ -122,6 +123,25 @@ t.test('series: recur train, then recur predict and loadModel, against a hand co
   const last = (s: string): Forecast => forecasts.filter((f) => f.group === s).at(-1)!;
   t.same(latest.map((f) => [f.group, f.time]), [['north', '39'], ['south', '39']]);
   for (const f of latest) t.same(f.values, last(f.group!).values, `${f.group}: the same forecast as from the whole file`);
+
+  // examples/predict-server.mjs answers a POST with what model.forecast returns.
+  const server = spawn(process.execPath, [join(REPO_ROOT, 'examples', 'predict-server.mjs'), checkpoint, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => server.kill());
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    server.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      const m = /(http:\/\/\S+)/.exec(text);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', () => reject(new Error(`the example server exited: ${text}`)));
+  });
+  const reply = await fetch(url, { method: 'POST', body: JSON.stringify({ rows: recent }) });
+  t.equal(reply.status, 200);
+  t.same(await reply.json(), { forecasts: JSON.parse(JSON.stringify(latest)) as unknown }, 'the example server answers model.forecast');
+  const refused = await fetch(url, { method: 'POST', body: JSON.stringify({ rows: [{ day: 1, temp: 2 }] }) });
+  t.equal(refused.status, 400, 'bad rows: 400 with the error line');
+  t.match(((await refused.json()) as { error: string }).error, /no column "station"/);
 
   const ts = await loadModel(checkpoint, { kernels: 'ts' });
   const tsForecasts = ts.forecastCsv(readFileSync(join(dir, 'stations.csv')), 'stations.csv');
