@@ -23,7 +23,6 @@ export class Engine {
   private readonly pool: Piscina;
   private readonly tasks: Promise<unknown>[];
   private failure: Error | null = null;
-  private failed: Promise<never>;
   private closed = false;
   /** Per worker, after close(): milliseconds per phase and kernel, when run with RECUR_PROFILE=1. */
   readonly profiles: PhaseTotals[] = [];
@@ -41,18 +40,15 @@ export class Engine {
       concurrentTasksPerWorker: 1,
       workerData,
     });
-    let reject!: (e: Error) => void;
-    this.failed = new Promise<never>((_, r) => { reject = r; });
-    this.failed.catch(() => undefined); // observed through waitDone
     this.tasks = Array.from({ length: spec.workers }, (_, rank) => {
       const task: WorkerTask = { rank };
       return this.pool.run(task).then(
         (result) => {
-          if (!this.closed) this.fail(new RunError(`worker ${rank} stopped unexpectedly (${String(result)})`), reject);
+          if (!this.closed) this.fail(new RunError(`worker ${rank} stopped unexpectedly (${String(result)})`));
           else if (typeof result === 'string' && result.startsWith('{')) this.profiles[rank] = JSON.parse(result) as PhaseTotals;
         },
         (err: unknown) => {
-          if (!this.closed || !this.failure) this.fail(new RunError(`worker ${rank} failed: ${firstLine(err)}`), reject);
+          if (!this.closed || !this.failure) this.fail(new RunError(`worker ${rank} failed: ${firstLine(err)}`));
         },
       );
     });
@@ -67,13 +63,14 @@ export class Engine {
     return this.plan.spec.workers;
   }
 
-  private fail(err: Error, reject: (e: Error) => void): void {
+  private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
     Atomics.store(this.views.control, CONTROL.abort, 1);
     Atomics.notify(this.views.control, CONTROL.barrierGeneration);
     Atomics.notify(this.views.control, CONTROL.command);
-    reject(err);
+    // Wakes run()'s Atomics.waitAsync at once (it would otherwise see the failure within a slice).
+    Atomics.notify(this.views.control, CONTROL.done);
   }
 
   /** Starts `op` on every worker and resolves when all have finished it. */
@@ -89,8 +86,11 @@ export class Engine {
       const done = Atomics.load(control, CONTROL.done);
       if (done >= N) return;
       if (this.failure) throw this.failure;
+      // Only the wait itself: racing it against a promise that lives as long as the engine (one
+      // that rejects on failure) would leave one pending reaction on that promise per step, ~300
+      // bytes that are never freed (RSS grew 11 MB over a 40-minute run). fail() notifies instead.
       const w = Atomics.waitAsync(control, CONTROL.done, done, WAIT_SLICE_MS);
-      if (w.async) await Promise.race([w.value, this.failed]);
+      if (w.async) await w.value;
     }
   }
 
