@@ -87,7 +87,9 @@ function sample(step: number): void {
 
 const timer = setTimeout(() => stop.abort(), minutes * 60_000);
 try {
-  const result = await train(exp, {
+  // Samples come from the metrics lines only: after train() returns the workers are gone and
+  // RSS drops, which says nothing about the run.
+  await train(exp, {
     file: EXPERIMENT,
     outDir,
     stopSignal: stop.signal,
@@ -98,7 +100,6 @@ try {
     },
     onNotice: (text) => console.log(text),
   });
-  sample(result.step);
 } finally {
   clearTimeout(timer);
   rmSync(outDir, { recursive: true, force: true });
