@@ -155,7 +155,7 @@ const MUTANTS = [
   },
   {
     id: '11b', point: 11, bug: 'teacher forcing applied in evaluation',
-    edits: [['src/workers/train-worker.ts', '? model.net.forward(model.params, model.shard, B, { teacherForcing: false, gradScale: null })', '? model.net.forward(model.params, model.shard, B, { teacherForcing: spec.teacherForcing, gradScale: null })']],
+    edits: [['src/workers/train-worker.ts', '? model.net.forward(model.params, model.shard, B, { teacherForcing: false, gradScale: null })', '? model.net.forward(model.params, model.shard, B, { teacherForcing: plan.spec.teacherForcing, gradScale: null })']],
     tests: ['teacher-forcing'],
   },
   {
@@ -189,7 +189,7 @@ const MUTANTS = [
     tests: ['cli-help'], grep: ['each of its flags'],
   },
   {
-    id: '11i', point: 11, bug: 'a worker fault during evaluation hangs the run (the engine stops watching for failed workers)',
+    id: '11i', point: 11, bug: 'a worker fault during evaluation goes unnoticed (the engine stops watching for failed workers; the run ends silently, exit 0)',
     edits: [
       ['src/main/run/engine.ts', '      if (done >= N) return;\n      if (this.failure) throw this.failure;\n', '      if (done >= N) return;\n'],
       ['src/main/run/engine.ts', 'if (w.async) await Promise.race([w.value, this.failed]);', 'if (w.async) await w.value;'],
