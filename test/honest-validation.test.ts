@@ -8,6 +8,7 @@ import t from 'tap';
 import { loadCheckpoint } from '../src/main/checkpoint/checkpoint.js';
 import { parseExperiment, type Experiment } from '../src/main/experiment/experiment.js';
 import { Engine } from '../src/main/run/engine.js';
+import { resolveKernels } from '../src/main/run/kernels.js';
 import { resolveRun } from '../src/main/run/resolve.js';
 import { train } from '../src/main/run/trainer.js';
 import { evaluateSplit, spreadSample } from '../src/main/run/validation.js';
@@ -30,7 +31,7 @@ async function lossOn(exp: Experiment, checkpoint: string, windows: Int32Array |
   const { cfg, dataset } = resolveRun(exp, 'exp.json');
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: exp.train.batch, workers: exp.train.workers!,
-    optimizer: exp.train.optimizer, clip: null, teacherForcing: false, kernels: exp.train.kernels,
+    optimizer: exp.train.optimizer, clip: null, teacherForcing: false, kernels: resolveKernels(exp.train.kernels, 'exp.json').kernels,
   });
   try {
     engine.views.params.set(loadCheckpoint(checkpoint).params);
