@@ -62,7 +62,8 @@ function slope(x: number[], y: number[]): number {
 const collect = (globalThis as { gc?: () => void }).gc;
 const { minutes, intervalSec } = parseArgs(process.argv.slice(2));
 const exp = loadExperiment(EXPERIMENT, ['train.steps=1000000000']);
-const tokensPerStep = exp.train.batch * exp.data.seqLen;
+// The default experiment is text, which always has a window length.
+const tokensPerStep = exp.train.batch * (exp.data.seqLen ?? 0);
 const outDir = mkdtempSync(join(tmpdir(), 'recur-soak-'));
 const stop = new AbortController();
 const samples: Sample[] = [];
