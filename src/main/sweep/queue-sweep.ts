@@ -159,7 +159,11 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
             if (verdict === 'stop') notice(`${t.trial.id}: stopped by ASHA at step ${step} (${spec.metric.name} ${formatNumber(metric)})`);
           }
         };
-        if (state === 'completed' && job) {
+        if (state === 'completed' && job && job.returnvalue == null) {
+          // The job was read just before it completed (state is read after the job's hash):
+          // its result is there on the next poll.
+          running++;
+        } else if (state === 'completed' && job) {
           const result = job.returnvalue;
           await feed(result.evals);
           record(trialRecord(t, result, asha !== null));
