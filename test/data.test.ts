@@ -1,7 +1,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { BatchSchedule, epochOrder } from '../src/main/data/batching.js';
-import type { BatchArrays, Dataset, DataSpec, Split } from '../src/main/data/dataset.js';
+import type { BatchArrays, Dataset, Split } from '../src/main/data/dataset.js';
+import type { DataSpec } from '../src/main/data/spec.js';
 import { loadDataset } from '../src/main/data/load.js';
 import { shardRange } from '../src/main/data/sharding.js';
 

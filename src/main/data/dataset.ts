@@ -6,8 +6,6 @@
  */
 import type { DataMeta } from './metadata.js';
 import type { Scorer } from './scores.js';
-import type { SeriesSpec } from './series-dataset.js';
-import type { SequencesSpec } from './sequences-dataset.js';
 
 export type Split = 'train' | 'val';
 
@@ -52,15 +50,4 @@ export interface Dataset {
    * written. For outputs 'last', only the last step's target per sequence.
    */
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void;
-}
-
-export interface DataSpec extends SeriesSpec, SequencesSpec {
-  task: 'text' | 'adding' | 'copy' | 'sine' | 'series' | 'sequences';
-  path?: string;
-  seqLen?: number;
-  valFraction?: number;
-  trainSize?: number;
-  valSize?: number;
-  symbols?: number;
-  copyLength?: number;
 }

@@ -4,7 +4,8 @@
  */
 import { Rng } from '../../shared/rng.js';
 import { positiveInteger } from './checks.js';
-import type { DataSpec, Split } from './dataset.js';
+import type { Split } from './dataset.js';
+import type { DataSpec } from './spec.js';
 
 const DEFAULT_TRAIN_SIZE = 10000;
 const DEFAULT_VAL_SIZE = 1000;

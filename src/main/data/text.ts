@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { checkBatch, checkCapacity } from './checks.js';
-import type { BatchArrays, Dataset, DataSpec, Split } from './dataset.js';
+import type { BatchArrays, Dataset, Split } from './dataset.js';
+import type { DataSpec } from './spec.js';
 
 const DEFAULT_VAL_FRACTION = 0.05;
 
