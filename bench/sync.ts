@@ -14,9 +14,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { Engine } from '../src/main/run/engine.js';
-import { initParams } from '../src/shared/init.js';
-import type { EngineSpec } from '../src/shared/shared-memory.js';
+import { handshakeEngine } from './handshake-engine.js';
 import type { BarrierJob } from './sync-worker.js';
 
 const WORKER_FILE = new URL('./sync-worker.js', import.meta.url);
@@ -54,16 +52,8 @@ async function piscinaRoundTrip(workers: number): Promise<number> {
 }
 
 async function engineHandshake(workers: number): Promise<{ evaluate: number; trainStep: number }> {
-  const cfg = { cell: 'lstm', inputSize: 2, hidden: 1, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'all' } as const;
-  const spec: EngineSpec = {
-    cfg, loss: 'ce', input: 'onehot', seqLen: 1, batch: workers, workers, kernels: 'ts',
-    optimizer: { name: 'adam', lr: 0.001, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
-    clip: 5, teacherForcing: false,
-  };
-  const engine = Engine.create(spec);
+  const engine = handshakeEngine(workers);
   try {
-    initParams(cfg, engine.plan.layout, engine.views.params, 1, { scale: null, forgetBias: 1 });
-    engine.views.shardSizes.fill(1); // B = workers: one sequence each
     let step = 0;
     const trainStep = await microsecondsPerRound(() => engine.trainStep(++step, 0.001, workers));
     const evaluate = await microsecondsPerRound(() => engine.evaluate());
