@@ -2,8 +2,8 @@
 """PyTorch float64 golden cases for recur's tests (test/fixtures/golden/<case>/).
 
 Each case is a tiny model trained by torch.nn (nn.LSTM / nn.RNN + nn.Linear) and torch.optim in
-float64, the way ../shared/anchors/golden/lstm1 was made, so the tests compare recur with an
-independent implementation. A case folder holds:
+float64, the way the anchors' lstm1 case (copied into test/fixtures/golden/lstm1) was made, so the
+tests compare recur with an independent implementation. A case folder holds:
 
   model.safetensors   initial weights, F32, SPEC section 3 (PyTorch names, __metadata__ config
                       with vocab); recur trains from it with train.init
