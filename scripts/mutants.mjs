@@ -98,7 +98,7 @@ const MUTANTS = [
   {
     id: '6a', point: 6, bug: 'tanh RNN forward with another nonlinearity (ReLU)',
     edits: [['src/shared/cells.ts', 'h[hOff + k] = Math.tanh(pre[aOff + k]);', 'h[hOff + k] = Math.max(0, pre[aOff + k]);']],
-    tests: ['golden-cases'], grep: ['^rnn:'],
+    tests: ['golden-cases', 'golden-gradients'], grep: ['^rnn:'],
   },
   {
     id: '6b', point: 6, bug: "2-layer LSTM: layer 2 reads layer 1's previous step",
@@ -111,7 +111,7 @@ const MUTANTS = [
       ['src/shared/loss.ts', 'total += d * d * inv;', 'total += 0.5 * d * d * inv;'],
       ['src/shared/loss.ts', 'if (dY) dY[yOff + k] = 2 * d * inv * scale;', 'if (dY) dY[yOff + k] = d * inv * scale;'],
     ],
-    tests: ['golden-cases'], grep: ['^adding:'],
+    tests: ['golden-cases', 'golden-gradients'], grep: ['^adding:'],
   },
   {
     id: '7a', point: 7, bug: 'sampler ignores the temperature',
