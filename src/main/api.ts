@@ -18,5 +18,6 @@ export { runSweep, type SweepOptions, type SweepSummary } from './sweep/sweep.js
 export { runBench, type BenchOptions } from './bench/bench.js';
 export type { BenchReport, BenchResult } from './bench/results.js';
 export { InputError, RunError } from './errors.js';
-export type { ModelConfig } from '../shared/model-config.js';export type { DataMeta, SeriesMeta, SequencesMeta } from './data/metadata.js';
+export type { ModelConfig } from '../shared/model-config.js';
+export type { DataMeta, SeriesMeta, SequencesMeta } from './data/metadata.js';
 export type { Scores } from './data/scores.js';
