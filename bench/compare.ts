@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { runBench } from '../src/main/bench/bench.js';
 import type { BenchReport } from '../src/main/bench/results.js';
 import { WORKLOADS } from '../src/main/bench/workloads.js';
-import { KERNEL_CHOICES, type KernelsChoice } from '../src/main/run/kernels.js';
+import { KERNEL_CHOICES, type KernelsChoice } from '../src/main/experiment/options.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const torchScript = resolve(repo, 'bench/torch_bench.py');

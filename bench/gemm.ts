@@ -8,10 +8,10 @@
  *
  *   node dist/bench/gemm.js
  */
-import { loadBlas } from '../src/shared/blas.js';
-import { gemmAB, gemmABt, gemmAtB } from '../src/shared/gemm.js';
-import { Rng } from '../src/shared/rng.js';
-import { createSharedMemory, instantiateKernels } from '../src/shared/wasm-kernels.js';
+import { loadBlas } from '../src/shared/backends/blas.js';
+import { gemmAB, gemmABt, gemmAtB } from '../src/shared/backends/gemm.js';
+import { Rng } from '../src/shared/model/rng.js';
+import { createSharedMemory, instantiateKernels } from '../src/shared/backends/wasm-modules.js';
 import { secondsPerCall } from './timing.js';
 
 const gflops = (run: () => void, flops: number): number => flops / secondsPerCall(run) / 1e9;

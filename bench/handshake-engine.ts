@@ -3,9 +3,9 @@
  * one step per worker. bench/sync.ts times its handshakes; the engine-memory probe counts what
  * thousands of them leave behind.
  */
-import { Engine } from '../src/main/run/engine.js';
-import { initParams } from '../src/shared/init.js';
-import type { EngineSpec } from '../src/shared/shared-memory.js';
+import { Engine } from '../src/main/engine/engine.js';
+import { initParams } from '../src/shared/model/init.js';
+import type { EngineSpec } from '../src/shared/memory/shared-memory.js';
 
 export function handshakeEngine(workers: number): Engine {
   const cfg = { cell: 'lstm', inputSize: 2, hidden: 1, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'all' } as const;

@@ -12,12 +12,12 @@
  *   node dist/bench/profile.js [--workloads W2,W3] [--workers 2] [--steps 40] [--kernels auto] [--cell lstm]
  */
 import { runBench } from '../src/main/bench/bench.js';
-import { Engine } from '../src/main/run/engine.js';
-import { KERNEL_CHOICES, type KernelsChoice } from '../src/main/run/kernels.js';
-import { loadBlas, type Blas } from '../src/shared/blas.js';
+import { Engine } from '../src/main/engine/engine.js';
+import { KERNEL_CHOICES, type KernelsChoice } from '../src/main/experiment/options.js';
+import { loadBlas, type Blas } from '../src/shared/backends/blas.js';
 import { PRODUCT_KEY } from '../src/shared/profile.js';
-import { Rng } from '../src/shared/rng.js';
-import { createSharedMemory } from '../src/shared/wasm-kernels.js';
+import { Rng } from '../src/shared/model/rng.js';
+import { createSharedMemory } from '../src/shared/backends/wasm-modules.js';
 import { secondsPerCall } from './timing.js';
 
 function arg(name: string, fallback: string): string {

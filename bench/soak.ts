@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/main/experiment/experiment.js';
-import { train } from '../src/main/run/trainer.js';
+import { train } from '../src/main/training/trainer.js';
 
 const EXPERIMENT = fileURLToPath(new URL('../../experiments/default.yaml', import.meta.url));
 const MB = 1024 * 1024;

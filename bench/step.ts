@@ -11,14 +11,14 @@
  * around every kernel call. Medians after warm-up; the machine may be shared, so read ratios
  * within one run.
  */
-import { loadBlas } from '../src/shared/blas.js';
-import { sharedViews, workerFastOps, workerModel } from '../src/shared/engine-views.js';
-import { initParams } from '../src/shared/init.js';
-import type { ModelConfig } from '../src/shared/model-config.js';
-import { referenceOps, type NetworkOps } from '../src/shared/network.js';
-import { optimizerSlots } from '../src/shared/optim.js';
-import { Rng } from '../src/shared/rng.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/shared-memory.js';
+import { loadBlas } from '../src/shared/backends/blas.js';
+import { sharedViews, workerFastOps, workerModel } from '../src/shared/memory/views.js';
+import { initParams } from '../src/shared/model/init.js';
+import type { ModelConfig } from '../src/shared/model/model-config.js';
+import { referenceOps, type NetworkOps } from '../src/shared/model/network.js';
+import { optimizerSlots } from '../src/shared/model/optim.js';
+import { Rng } from '../src/shared/model/rng.js';
+import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/memory/shared-memory.js';
 
 const WORKLOADS = [
   { name: 'W0', hidden: 32, seqLen: 32, batch: 16 },

@@ -26,6 +26,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+/** A test named by its file's base name, wherever it sits under test/ (the folders follow the layers). */
+function testFile(name) {
+  const found = execFileSync('git', ['ls-files', `test/**/${name}.test.ts`], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  return found.length === 1 ? found[0] : null;
+}
+
 /**
  * point: the issue-12 point; bug: what breaks (the issue's words); edits: [file, search, replace];
  * tests: test files (test/<name>.test.ts) that must fail; grep: optional tap --grep patterns
@@ -44,22 +50,22 @@ const MUTANTS = [
   },
   {
     id: '2a', point: 2, bug: 'Adam without bias correction',
-    edits: [['src/shared/optim.ts', 'stepSize: spec.lr / (1 - Math.pow(spec.beta1, step)),', 'stepSize: spec.lr,']],
+    edits: [['src/shared/model/optim.ts', 'stepSize: spec.lr / (1 - Math.pow(spec.beta1, step)),', 'stepSize: spec.lr,']],
     tests: ['golden-cases'], grep: ['^adam:'],
   },
   {
     id: '2b', point: 2, bug: 'Nesterov as plain momentum (TypeScript optimizer)',
-    edits: [['src/shared/optim.ts', 'params[k] -= lr * (spec.nesterov ? g + mu * buf : buf);', 'params[k] -= lr * buf;']],
+    edits: [['src/shared/model/optim.ts', 'params[k] -= lr * (spec.nesterov ? g + mu * buf : buf);', 'params[k] -= lr * buf;']],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^nesterov:'],
   },
   {
     id: '2c', point: 2, bug: 'SGD weight decay dropped (TypeScript optimizer)',
-    edits: [['src/shared/optim.ts', 'params[k] -= lr * (grads[k] * gradScale + wd * params[k]);', 'params[k] -= lr * grads[k] * gradScale;']],
+    edits: [['src/shared/model/optim.ts', 'params[k] -= lr * (grads[k] * gradScale + wd * params[k]);', 'params[k] -= lr * grads[k] * gradScale;']],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^sgd-weight-decay:'],
   },
   {
     id: '2d', point: 2, bug: 'AdamW without its decoupled decay (TypeScript optimizer)',
-    edits: [['src/shared/optim.ts', 'if (decoupled) params[k] *= 1 - lr * wd;', 'if (decoupled) params[k] *= 1;']],
+    edits: [['src/shared/model/optim.ts', 'if (decoupled) params[k] *= 1 - lr * wd;', 'if (decoupled) params[k] *= 1;']],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^adamw:'],
   },
   {
@@ -74,83 +80,83 @@ const MUTANTS = [
   },
   {
     id: '4a', point: 4, bug: "16% error in one gate's rows of the weight gradients (forget gate)",
-    edits: [['src/shared/cells.ts', 'dGates[db + H + j] = dc * c[cPrevOff + cb + j] * f * (1 - f);', 'dGates[db + H + j] = 0.84 * dc * c[cPrevOff + cb + j] * f * (1 - f);']],
+    edits: [['src/shared/model/cells.ts', 'dGates[db + H + j] = dc * c[cPrevOff + cb + j] * f * (1 - f);', 'dGates[db + H + j] = 0.84 * dc * c[cPrevOff + cb + j] * f * (1 - f);']],
     tests: ['golden'], grep: ['\\(1 workers, ts kernels'],
   },
   {
     id: '4b', point: 4, bug: "zero gradient in one gate's rows (cell gate g)",
-    edits: [['src/shared/cells.ts', 'dGates[db + 2 * H + j] = dc * i * (1 - g * g);', 'dGates[db + 2 * H + j] = 0;']],
+    edits: [['src/shared/model/cells.ts', 'dGates[db + 2 * H + j] = dc * i * (1 - g * g);', 'dGates[db + 2 * H + j] = 0;']],
     tests: ['golden'], grep: ['\\(1 workers, ts kernels'],
   },
   {
     id: '5a', point: 5, bug: 'recurrence output + outputs last: stale dY rows before the last step',
-    edits: [['src/shared/network.ts', '      dY.fill(0, 0, row0 * O);\n', '']],
+    edits: [['src/shared/model/network.ts', '      dY.fill(0, 0, row0 * O);\n', '']],
     tests: ['gradcheck'], grep: ['output/last'],
   },
   {
     id: '5b', point: 5, bug: 'a parameter (head bias) left out of both forward and backward',
     edits: [
-      ['src/shared/network.ts', '      this.ops.addRowVector(this.y, 0, p.headB, T * B, O);\n', ''],
-      ['src/shared/network.ts', '      this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);\n', ''],
+      ['src/shared/model/network.ts', '      this.ops.addRowVector(this.y, 0, p.headB, T * B, O);\n', ''],
+      ['src/shared/model/network.ts', '      this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);\n', ''],
     ],
     tests: ['gradcheck'], grep: ['hidden/all'],
   },
   {
     id: '6a', point: 6, bug: 'tanh RNN forward with another nonlinearity (ReLU)',
-    edits: [['src/shared/cells.ts', 'h[hOff + k] = Math.tanh(pre[aOff + k]);', 'h[hOff + k] = Math.max(0, pre[aOff + k]);']],
+    edits: [['src/shared/model/cells.ts', 'h[hOff + k] = Math.tanh(pre[aOff + k]);', 'h[hOff + k] = Math.max(0, pre[aOff + k]);']],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^rnn:'],
   },
   {
     id: '6b', point: 6, bug: "2-layer LSTM: layer 2 reads layer 1's previous step",
-    edits: [['src/shared/network.ts', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), B * cfg.hidden];', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), 0];']],
+    edits: [['src/shared/model/network.ts', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), B * cfg.hidden];', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), 0];']],
     tests: ['golden-cases'], grep: ['^lstm2:'],
   },
   {
     id: '6c', point: 6, bug: 'MSE as ½·(y − t)² (forward and backward agree, so only PyTorch can tell)',
     edits: [
-      ['src/shared/loss.ts', 'total += d * d * inv;', 'total += 0.5 * d * d * inv;'],
-      ['src/shared/loss.ts', 'if (dY) dY[yOff + k] = 2 * d * inv * scale;', 'if (dY) dY[yOff + k] = d * inv * scale;'],
+      ['src/shared/model/loss.ts', 'total += d * d * inv;', 'total += 0.5 * d * d * inv;'],
+      ['src/shared/model/loss.ts', 'if (dY) dY[yOff + k] = 2 * d * inv * scale;', 'if (dY) dY[yOff + k] = d * inv * scale;'],
     ],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^adding:'],
   },
   {
     id: '7a', point: 7, bug: 'sampler ignores the temperature',
-    edits: [['src/main/run/sample.ts', 'Math.exp(net.y[o] / opt.temperature - max)', 'Math.exp(net.y[o] - max)']],
+    edits: [['src/main/inference/sample.ts', 'Math.exp(net.y[o] / opt.temperature - max)', 'Math.exp(net.y[o] - max)']],
     tests: ['sample'], grep: ['temperature'],
   },
   {
     id: '7b', point: 7, bug: 'sampler reads only the last character of the prime',
-    edits: [['src/main/run/sample.ts', 'for (const id of ids) feed(id);', 'feed(ids[ids.length - 1]!);']],
+    edits: [['src/main/inference/sample.ts', 'for (const id of ids) feed(id);', 'feed(ids[ids.length - 1]!);']],
     tests: ['sample'], grep: ['prime sets the state'],
   },
   {
     id: '8a', point: 8, bug: 'resume reruns every step from step 1',
-    edits: [['src/main/run/trainer.ts', 'let step = startStep;', 'let step = 0;']],
+    edits: [['src/main/training/trainer.ts', 'let step = startStep;', 'let step = 0;']],
     tests: ['resume'], grep: ['continues rather than reruns'],
   },
   {
     id: '8b', point: 8, bug: "resume ignores the checkpoint's weights",
-    edits: [['src/main/run/trainer.ts', 'const source = resumeFrom ?? init;', 'const source = init;']],
+    edits: [['src/main/training/trainer.ts', 'const source = resumeFrom ?? init;', 'const source = init;']],
     tests: ['resume'], grep: ['continues rather than reruns'],
   },
   {
     id: '9a', point: 9, bug: 'bad input: the run folder is made before the input is validated',
-    edits: [['src/main/run/trainer.ts', '  const { cfg, dataset, init } = resolveRun(exp, file);', '  mkdirSync(opts.outDir ?? exp.output.dir, { recursive: true });\n  const { cfg, dataset, init } = resolveRun(exp, file);']],
+    edits: [['src/main/training/trainer.ts', '  const { cfg, dataset, init } = resolveRun(exp, file);', '  mkdirSync(opts.outDir ?? exp.output.dir, { recursive: true });\n  const { cfg, dataset, init } = resolveRun(exp, file);']],
     tests: ['bad-inputs'],
   },
   {
     id: '9b', point: 9, bug: 'bad input: a case silently lost from the table',
-    edits: [['test/bad-inputs.test.ts', "  train('unknown-optimizer', tinyExperiment({ train: { optimizer: { name: 'rmsprop' } } }), ['train.optimizer.name']);\n", '']],
+    edits: [['test/cli/bad-inputs.test.ts', "  train('unknown-optimizer', tinyExperiment({ train: { optimizer: { name: 'rmsprop' } } }), ['train.optimizer.name']);\n", '']],
     tests: ['bad-inputs'],
   },
   {
     id: '10a', point: 10, bug: 'worker fault: the checkpoint left is not a clean run\'s (failed step saved as the last good one)',
-    edits: [['src/main/run/trainer.ts', '      throw err instanceof RunError ? new RunError', '      writeCheckpoint(checkpointStep, elapsed());\n      throw err instanceof RunError ? new RunError']],
+    edits: [['src/main/training/trainer.ts', '      throw err instanceof RunError ? new RunError', '      writeCheckpoint(checkpointStep, elapsed());\n      throw err instanceof RunError ? new RunError']],
     tests: ['cli-robustness'], grep: ['throw:1:4\\)'],
   },
   {
     id: '11a', point: 11, bug: 'train.evalBatches ignored',
-    edits: [['src/main/run/trainer.ts', 'const evalSample = evalBatches !== null &&', 'const evalSample = false && evalBatches !== null &&']],
+    edits: [['src/main/training/trainer.ts', 'const evalSample = evalBatches !== null &&', 'const evalSample = false && evalBatches !== null &&']],
     tests: ['eval-batches'],
   },
   {
@@ -165,7 +171,7 @@ const MUTANTS = [
   },
   {
     id: '11d', point: 11, bug: 'default initScale not 1/√hidden',
-    edits: [['src/shared/init.ts', 'const scale = opt.scale ?? 1 / Math.sqrt(cfg.hidden);', 'const scale = opt.scale ?? 0.08;']],
+    edits: [['src/shared/model/init.ts', 'const scale = opt.scale ?? 1 / Math.sqrt(cfg.hidden);', 'const scale = opt.scale ?? 0.08;']],
     tests: ['init-defaults'], grep: ['^defaults'],
   },
   {
@@ -191,18 +197,18 @@ const MUTANTS = [
   {
     id: '11i', point: 11, bug: 'a worker fault during evaluation goes unnoticed (the engine stops checking for a failed worker while it waits)',
     edits: [
-      ['src/main/run/engine.ts', '      if (done >= N) return;\n      if (this.failure) throw this.failure;\n', '      if (done >= N) return;\n'],
+      ['src/main/engine/engine.ts', '      if (done >= N) return;\n      if (this.failure) throw this.failure;\n', '      if (done >= N) return;\n'],
     ],
     tests: ['cli-robustness'], grep: ['throw:1:3:eval'],
   },
   {
     id: '12a', point: 12, bug: 'wasm-optim: the step loop runs zero cases',
-    edits: [['test/wasm-optim.test.ts', 'for (let step = 1; step <= 50; step++) {', 'for (let step = 1; step < 1; step++) {']],
+    edits: [['test/shared/wasm-optim.test.ts', 'for (let step = 1; step <= 50; step++) {', 'for (let step = 1; step < 1; step++) {']],
     tests: ['wasm-optim'],
   },
   {
     id: '12b', point: 12, bug: 'wasm-loss: a shape loop runs zero cases',
-    edits: [['test/wasm-loss.test.ts', 'for (const R of [1, 3, 33]) {\n        for (const withGrad', 'for (const R of [1, 3, 33].filter((r) => r > 33)) {\n        for (const withGrad']],
+    edits: [['test/shared/wasm-loss.test.ts', 'for (const R of [1, 3, 33]) {\n        for (const withGrad', 'for (const R of [1, 3, 33].filter((r) => r > 33)) {\n        for (const withGrad']],
     tests: ['wasm-loss'], grep: ['^softmax cross-entropy'],
   },
 ];
@@ -221,7 +227,7 @@ if (args.includes('--check')) {
       if (count !== 1) { bad++; console.error(`${m.id}: ${file}: the search text occurs ${count} times: ${JSON.stringify(search)}`); }
     }
     for (const test of m.tests) {
-      if (!existsSync(join(ROOT, 'test', `${test}.test.ts`))) { bad++; console.error(`${m.id}: no test/${test}.test.ts`); }
+      if (!testFile(test)) { bad++; console.error(`${m.id}: no test/**/${test}.test.ts`); }
     }
   }
   console.log(bad ? `${bad} problem(s)` : `all ${MUTANTS.length} mutants apply`);
@@ -265,8 +271,9 @@ function build(dir) {
 
 /** Runs one test file (optionally only the subtests matching grep); true when it passed. */
 function runTest(dir, test, grep) {
-  const file = join('dist/test', `${test}.test.js`);
-  if (!existsSync(join(dir, file))) return { passed: null, output: `no ${file}` };
+  const source = testFile(test);
+  const file = source === null ? `dist/test/**/${test}.test.js` : join('dist', source.replace(/\.ts$/, '.js'));
+  if (source === null || !existsSync(join(dir, file))) return { passed: null, output: `no ${file}` };
   const tapArgs = ['--disable-coverage', '--reporter=tap', ...(grep ?? []).map((g) => `--grep=${g}`), file];
   const env = { ...process.env };
   delete env.RECUR_TEST_FAULT;
@@ -377,7 +384,7 @@ try {
 const table = [
   '| # | point | bug | test | result | seconds |',
   '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.id} | ${r.point} | ${r.bug} | ${r.tests.map((x) => `test/${x}.test.ts`).join(', ')}${r.grep ? ` (${r.grep.map((g) => `\`${g.replace(/\|/g, '\\|')}\``).join(', ')})` : ''} | ${r.status} | ${r.seconds.toFixed(0)} |`),
+  ...rows.map((r) => `| ${r.id} | ${r.point} | ${r.bug} | ${r.tests.map((x) => testFile(x) ?? `test/${x}.test.ts`).join(', ')}${r.grep ? ` (${r.grep.map((g) => `\`${g.replace(/\|/g, '\\|')}\``).join(', ')})` : ''} | ${r.status} | ${r.seconds.toFixed(0)} |`),
 ];
 console.log(table.join('\n'));
 const killed = rows.filter((r) => r.status.startsWith('killed')).length;

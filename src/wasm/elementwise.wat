@@ -3,7 +3,7 @@
 ;; (softmax cross-entropy, softmax, squared error) and the bias terms (row-vector adds, column sums).
 ;; Same conventions as kernels.wat: byte pointers, row-major float32, no state, so threads may run
 ;; them at once on one memory as long as what they write doesn't overlap.
-;; The TypeScript versions (src/shared/cells.ts, loss.ts, network.ts) are the reference; these
+;; The TypeScript versions (src/shared/model/cells.ts, loss.ts, network.ts) are the reference; these
 ;; compute in float32 with a polynomial exp (Cephes expf) and a rational tanh, a few ulp, 4 lanes at
 ;; a time; sums that feed a loss are kept in float64.
 (module
@@ -421,7 +421,7 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $dwRows))))
 
-  ;; ---- losses (src/shared/loss.ts) ---------------------------------------------------------
+  ;; ---- losses (src/shared/model/loss.ts) ---------------------------------------------------------
   ;; A row of O ≥ 4 floats is whole quads plus, when O isn't a multiple of 4, one last quad that
   ;; overlaps the one before it (it starts at O − 4): its repeated lanes are recomputed (the same
   ;; values, so P must not overlap Y) and are masked out of sums and of in-place updates.

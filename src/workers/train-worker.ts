@@ -9,15 +9,15 @@
  * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
  * With the wasm kernels the reduce, its sum of squares and the optimizer run in WebAssembly
  * (src/wasm/optim.wat), bit-identical to the TypeScript loops; the blas kernels are the wasm ones
- * with the matrix products on the system BLAS (src/shared/blas-ops.ts).
+ * with the matrix products on the system BLAS (src/shared/backends/blas-ops.ts).
  */
 import { workerData } from 'piscina';
-import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/shared-memory.js';
-import { sharedViews, workerFastOps, workerModel } from '../shared/engine-views.js';
-import { referenceOps } from '../shared/network.js';
+import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/memory/shared-memory.js';
+import { sharedViews, workerFastOps, workerModel } from '../shared/memory/views.js';
+import { referenceOps } from '../shared/model/network.js';
 import { Profile, profiledOps } from '../shared/profile.js';
-import { clipScale, optimizerStep, sumOfSquares, type OptimizerSpec } from '../shared/optim.js';
-import { instantiateOptimKernels } from '../shared/wasm-kernels.js';
+import { clipScale, optimizerStep, sumOfSquares, type OptimizerSpec } from '../shared/model/optim.js';
+import { instantiateOptimKernels } from '../shared/backends/wasm-modules.js';
 
 export interface WorkerData {
   memory: WebAssembly.Memory;

@@ -2,7 +2,7 @@
  * Whether this machine can run the `blas` kernels: tests of the BLAS path take `{ skip: blasSkip }`,
  * so without a BLAS they are reported as skipped with what to install (CI installs libopenblas0).
  */
-import { BLAS_INSTALL_HINT, loadBlas } from '../../src/shared/blas.js';
+import { BLAS_INSTALL_HINT, loadBlas } from '../../src/shared/backends/blas.js';
 
 const load = loadBlas();
 

@@ -1,4 +1,4 @@
-// Run by test/engine-memory.test.ts in a plain `node --expose-gc` process: tap's own
+// Run by test/engine/engine-memory.test.ts in a plain `node --expose-gc` process: tap's own
 // instrumentation in the test process retains a little per awaited promise, which would hide
 // (or fake) the engine's. Prints {"steps": N, "growthBytes": B} on stdout.
 import { handshakeEngine } from '../../bench/handshake-engine.js';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
-import { train } from '../../src/main/run/trainer.js';
+import { train } from '../../src/main/training/trainer.js';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { worse } from './max-error.js';
 

@@ -2,7 +2,7 @@
  * A bump allocator of typed views on a WebAssembly memory for kernel tests, with guard values on
  * both sides of every region so a kernel that writes out of bounds is caught.
  */
-import type { WasmMemory } from '../../src/shared/wasm-kernels.js';
+import type { WasmMemory } from '../../src/shared/backends/wasm-modules.js';
 
 const GUARD = 12345.5;
 const GUARD_FLOATS = 8;

@@ -8,15 +8,16 @@
  * the real trainer does too) is inside the timed region; the tokens are generated beforehand.
  */
 import os from 'node:os';
-import { Engine } from '../run/engine.js';
-import { shardRange } from '../data/sharding.js';
+import { Engine } from '../engine/engine.js';
+import { shardRange } from '../engine/shards.js';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
-import { initParams } from '../../shared/init.js';
-import type { ModelConfig } from '../../shared/model-config.js';
-import { Rng } from '../../shared/rng.js';
-import type { EngineKernels, EngineSpec } from '../../shared/shared-memory.js';
-import { DEFAULT_KERNELS, describeKernels, resolveKernels, type KernelsChoice } from '../run/kernels.js';
+import { initParams } from '../../shared/model/init.js';
+import type { ModelConfig } from '../../shared/model/model-config.js';
+import { Rng } from '../../shared/model/rng.js';
+import type { EngineKernels, EngineSpec } from '../../shared/memory/shared-memory.js';
+import { describeKernels, resolveKernels } from '../engine/kernel-choice.js';
+import { DEFAULT_KERNELS, type KernelsChoice } from '../experiment/options.js';
 import { benchSvg } from './chart.js';
 import type { BenchReport, BenchResult } from './results.js';
 import { flopsPerToken, VOCAB, WORKLOADS, type Workload } from './workloads.js';

@@ -1,6 +1,6 @@
 /** What `recur bench` measures: one result per workload and worker count (SPEC §8 JSON). */
-import type { EngineKernels } from '../../shared/shared-memory.js';
-import type { KernelsChoice } from '../run/kernels.js';
+import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import type { KernelsChoice } from '../experiment/options.js';
 
 export interface BenchResult {
   workload: string;

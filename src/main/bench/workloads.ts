@@ -2,7 +2,7 @@
  * The benchmark workloads (SPEC §8): a char-level LM over V = 65 one-hot symbols, one layer, a
  * head at every step; W0–W3 grow the hidden size, sequence length and batch.
  */
-import { gateCount } from '../../shared/model-config.js';
+import { gateCount } from '../../shared/model/model-config.js';
 
 export interface Workload {
   hidden: number;

@@ -4,8 +4,8 @@
  * training state as JSON metadata. A PyTorch state_dict saved with safetensors loads here too,
  * with or without recur's metadata.
  */
-import { paramLayout, tensorViews, type ParamLayout } from '../../shared/layout.js';
-import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model-config.js';
+import { paramLayout, tensorViews, type ParamLayout } from '../../shared/model/layout.js';
+import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model/model-config.js';
 import { inputError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors.js';
 import { writeFileAtomic } from '../atomic-write.js';

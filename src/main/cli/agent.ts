@@ -1,7 +1,7 @@
 /** `recur agent`: trains trials from a sweep queue on this machine. */
 import { InputError } from '../errors.js';
 import { createReporter } from '../report/progress.js';
-import { runAgent } from '../sweep/queue-agent.js';
+import { runAgent } from '../sweep/queue/agent.js';
 import type { RecurCommand } from './command.js';
 import { positiveInt } from './options.js';
 import { SIGNAL_EXIT, stopOnSignals } from './signals.js';

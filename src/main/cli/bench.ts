@@ -3,7 +3,7 @@ import os from 'node:os';
 import { DEFAULT_MIN_STEPS, DEFAULT_SECONDS, runBench, svgPath, type BenchOptions } from '../bench/bench.js';
 import { formatBenchTable } from '../bench/table.js';
 import { WORKLOADS } from '../bench/workloads.js';
-import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../run/kernels.js';
+import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../experiment/options.js';
 import type { RecurCommand } from './command.js';
 import { nonNegativeNumber, oneOf, positiveInt } from './options.js';
 

@@ -1,5 +1,5 @@
 /** `recur eval`: the loss of a checkpoint on its validation split or a given file, as one JSON line. */
-import { evaluateCheckpoint } from '../run/evaluate.js';
+import { evaluateCheckpoint } from '../inference/evaluate.js';
 import type { RecurCommand } from './command.js';
 import { positiveInt } from './options.js';
 

@@ -1,5 +1,5 @@
 /** `recur predict`: forecasts (CSV) or labels and values (JSONL) for every window or sequence of a file. */
-import { predictFile } from '../run/predict-file.js';
+import { predictFile } from '../inference/predict-file.js';
 import type { RecurCommand } from './command.js';
 
 export const predictCommand: RecurCommand = {

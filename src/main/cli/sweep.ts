@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { createReporter } from '../report/progress.js';
 import { InputError } from '../errors.js';
-import { runQueuedSweep } from '../sweep/queue-sweep.js';
+import { runQueuedSweep } from '../sweep/queue/sweep.js';
 import { runSweep } from '../sweep/sweep.js';
 import { exitWithin } from './queue-exit.js';
 import type { RecurCommand } from './command.js';

@@ -2,8 +2,8 @@
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadExperiment } from '../experiment/experiment.js';
 import { createReporter } from '../report/progress.js';
-import { sampleText } from '../run/sample.js';
-import { train, type TrainResult } from '../run/trainer.js';
+import { sampleText } from '../inference/sample.js';
+import { train, type TrainResult } from '../training/trainer.js';
 import type { RecurCommand } from './command.js';
 import { positiveInt, shellWord } from './options.js';
 import { SIGNAL_EXIT, stopOnSignals } from './signals.js';

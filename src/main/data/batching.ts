@@ -2,7 +2,7 @@
  * The order in which training sequences are visited: one seeded permutation per epoch, walked
  * batch by batch.
  */
-import { Rng } from '../../shared/rng.js';
+import { Rng } from '../../shared/model/rng.js';
 
 const SHUFFLE_STREAM_BASE = 1000;
 

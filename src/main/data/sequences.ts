@@ -8,7 +8,7 @@
  * Labels are sorted (numbers ascending, then strings by code point), not taken in first-seen
  * order, so a shuffled file gives the same model outputs; the checkpoint stores them in index order.
  */
-import { Rng } from '../../shared/rng.js';
+import { Rng } from '../../shared/model/rng.js';
 import { inputError } from '../errors.js';
 import type { SequencesMeta } from './metadata.js';
 import { fitColumn, scaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';

@@ -2,7 +2,7 @@
  * What the synthetic tasks share: split sizes from the `data` section, and each split generated
  * from its own stream of the run's seed.
  */
-import { Rng } from '../../shared/rng.js';
+import { Rng } from '../../shared/model/rng.js';
 import { positiveInteger } from './checks.js';
 import type { Split } from './dataset.js';
 import type { DataSpec } from './spec.js';

@@ -5,11 +5,9 @@
  */
 import { basename, dirname, extname, resolve } from 'node:path';
 import { inputError } from '../errors.js';
-import type { OptimizerSpec } from '../../shared/optim.js';
-import type { ModelConfig } from '../../shared/model-config.js';
-import { SCHEDULE_KEYS, type ScheduleSpec } from '../run/schedule.js';
-import type { EarlyStoppingSpec } from '../run/patience.js';
-import type { KernelsChoice } from '../run/kernels.js';
+import type { OptimizerSpec } from '../../shared/model/optim.js';
+import type { ModelConfig } from '../../shared/model/model-config.js';
+import { SCHEDULE_KEYS, type EarlyStoppingSpec, type KernelsChoice, type ScheduleSpec } from './options.js';
 import { SERIES_DEFAULTS } from '../data/series-dataset.js';
 import { readMappingFile } from './file.js';
 import { applyOverride } from './overrides.js';

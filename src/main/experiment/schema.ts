@@ -1,7 +1,6 @@
 /** The experiment file's schema (SPEC §6): every key, its type and its default. */
 import * as z from 'zod';
-import { DEFAULT_KERNELS, KERNEL_CHOICES } from '../run/kernels.js';
-import { SCHEDULE_NAMES } from '../run/schedule.js';
+import { DEFAULT_KERNELS, KERNEL_CHOICES, SCHEDULE_NAMES } from './options.js';
 import { expecting, schemas as is } from './schema-blocks.js';
 
 const TASKS = ['text', 'adding', 'copy', 'sine', 'series', 'sequences'] as const;

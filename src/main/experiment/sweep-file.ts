@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import * as z from 'zod';
-import { Rng } from '../../shared/rng.js';
+import { Rng } from '../../shared/model/rng.js';
 import { inputError } from '../errors.js';
 import { EXPERIMENT_KEYS, notAnExperimentKey } from './keys.js';
 import { expecting, firstIssueError, schemas as is } from './schema-blocks.js';

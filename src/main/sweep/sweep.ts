@@ -14,7 +14,7 @@ import { applyOverride } from '../experiment/overrides.js';
 import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { readMappingFile } from '../experiment/file.js';
 import { loadSweep, type SweepSpec } from '../experiment/sweep-file.js';
-import { train, type EvalVerdict } from '../run/trainer.js';
+import { train, type EvalVerdict } from '../training/trainer.js';
 import { Asha } from './asha.js';
 import type { MetricsLine } from '../report/metrics.js';
 import { describeParameters, rankTrials, writeSummaryFiles } from './summary.js';

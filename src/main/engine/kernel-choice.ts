@@ -1,0 +1,46 @@
+/**
+ * train.kernels → the kernels an engine runs. `auto` is `blas` when koffi and a BLAS library load
+ * on this machine, else `wasm`; `blas` without one is bad input that says what to install.
+ *
+ * Resuming: the checkpoint records the kernels it was trained with. `auto` keeps them when they
+ * are available here (a run started on wasm stays on wasm even if a BLAS appeared since), so a
+ * resumed run continues bit for bit; when they are not (the checkpoint's BLAS is gone), `auto`
+ * falls back to what it finds and the reason says the continuation is not bit-identical.
+ */
+import { BLAS_INSTALL_HINT, loadBlas } from '../../shared/backends/blas.js';
+import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import { inputError } from '../errors.js';
+import type { KernelsChoice } from '../experiment/options.js';
+
+
+export interface ResolvedKernels {
+  requested: KernelsChoice;
+  kernels: EngineKernels;
+  /** For people: `auto: libopenblas.so.0 loaded, OpenBLAS SkylakeX kernels`, `auto: no BLAS library loaded (…)`, `requested`. */
+  why: string;
+}
+
+/** `blas (auto: libopenblas.so.0 loaded)`: the kernels and why, for start lines and headers. */
+export function describeKernels(r: ResolvedKernels): string {
+  return `${r.kernels} (${r.why})`;
+}
+
+/**
+ * The kernels `requested` means here; `file` and `key` name the setting in an error. `previous`:
+ * the kernels a resumed checkpoint was trained with.
+ */
+export function resolveKernels(requested: KernelsChoice, file: string, key: string | null = 'train.kernels', previous?: EngineKernels): ResolvedKernels {
+  if (requested === 'ts' || requested === 'wasm') return { requested, kernels: requested, why: 'requested' };
+  if (requested === 'auto' && (previous === 'ts' || previous === 'wasm')) {
+    return { requested, kernels: previous, why: 'auto: as the checkpoint was trained' };
+  }
+  const load = loadBlas();
+  if (load.ok) {
+    const core = load.blas.core ? `, OpenBLAS ${load.blas.core} kernels` : '';
+    const origin = requested === 'auto' ? `auto: ${load.blas.library} loaded${core}` : `requested; ${load.blas.library}${core}`;
+    return { requested, kernels: 'blas', why: previous === 'blas' ? `${origin}, as the checkpoint was trained` : origin };
+  }
+  if (requested === 'blas') throw inputError(file, key, `blas needs a BLAS library, but ${load.reason}; ${BLAS_INSTALL_HINT}`);
+  const changed = previous === 'blas' ? '; the checkpoint was trained with blas, so this continuation is not bit-identical to an uninterrupted run' : '';
+  return { requested, kernels: 'wasm', why: `auto: ${load.reason}${changed}` };
+}

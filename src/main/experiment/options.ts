@@ -1,0 +1,38 @@
+/**
+ * The option vocabularies of an experiment file: the names each choice accepts and the shapes of
+ * its option blocks. The experiment defines them; training, the engine and the CLI read them here.
+ */
+
+/** `train.kernels`: `auto` is `blas` when a BLAS loads on this machine, else `wasm`. */
+export const KERNEL_CHOICES = ['auto', 'blas', 'wasm', 'ts'] as const;
+export type KernelsChoice = (typeof KERNEL_CHOICES)[number];
+export const DEFAULT_KERNELS: KernelsChoice = 'auto';
+
+/** `train.schedule` (SPEC §6). */
+export type ScheduleSpec =
+  | { name: 'constant'; warmup: number }
+  | { name: 'cosine'; warmup: number; minLr: number }
+  | { name: 'step'; warmup: number; every: number; gamma: number }
+  | { name: 'exponential'; warmup: number; gamma: number }
+  | { name: 'plateau'; warmup: number; factor: number; patience: number; minDelta: number; minLr: number };
+
+export type ScheduleName = ScheduleSpec['name'];
+
+export const SCHEDULE_NAMES = ['constant', 'cosine', 'step', 'exponential', 'plateau'] as const satisfies readonly ScheduleName[];
+
+/** The keys each schedule takes besides `name` and `warmup`, with their defaults (undefined = required). */
+export const SCHEDULE_KEYS: Record<ScheduleName, Record<string, number | undefined>> = {
+  constant: {},
+  cosine: { minLr: 0 },
+  step: { every: undefined, gamma: 0.1 },
+  exponential: { gamma: undefined },
+  plateau: { factor: 10, patience: 5, minDelta: 0, minLr: 0 },
+};
+
+/** `train.earlyStopping`: evaluations without an improvement of more than minDelta that end the run. */
+export interface EarlyStoppingSpec {
+  /** Evaluations in a row without an improvement that end the run. */
+  patience: number;
+  minDelta: number;
+}
+

@@ -1,0 +1,116 @@
+/**
+ * A model's forward pass on the calling thread, for prediction inside an app: no worker pool and
+ * no training state, one WebAssembly memory per sequence length with the SIMD kernels (the
+ * TypeScript reference kernels where WebAssembly cannot start), sequences in batches.
+ *
+ * Sequences of different lengths run longest first in batches of up to `batch`, each batch padded
+ * to its longest and masked (SPEC §2: equal to running each sequence alone); a model with output
+ * recurrence cannot be masked, so its batches hold sequences of one length.
+ */
+import { workerModel, workerWasmOps, sharedViews, type WorkerModel } from '../../shared/memory/views.js';
+import type { LossKind, ModelConfig } from '../../shared/model/model-config.js';
+import { referenceOps } from '../../shared/model/network.js';
+import { createSharedMemory, planSharedMemory, type EngineSpec } from '../../shared/memory/shared-memory.js';
+
+/** Sequences per forward pass: enough to amortise the products, small enough for a request handler. */
+export const DEFAULT_PREDICT_BATCH = 32;
+/** Networks kept, one per padded length; a server sees a few lengths over and over. */
+const CACHED_LENGTHS = 4;
+
+export interface ForwardOptions {
+  batch?: number;
+  /** 'wasm' (default; falls back to 'ts' when WebAssembly cannot start) or the TS reference. */
+  kernels?: 'wasm' | 'ts';
+}
+
+/** One network sized for T steps and its input views. */
+interface Pass {
+  model: WorkerModel;
+  inputs: Float32Array;
+  lengths: Int32Array;
+}
+
+export class Forward {
+  readonly batch: number;
+  /** The kernels actually in use ('ts' after a failed WebAssembly start). */
+  kernels: 'wasm' | 'ts';
+  private readonly passes = new Map<number, Pass>();
+
+  constructor(readonly cfg: ModelConfig, readonly params: Float32Array, readonly loss: LossKind, opt: ForwardOptions = {}) {
+    this.batch = Math.max(1, opt.batch ?? DEFAULT_PREDICT_BATCH);
+    this.kernels = opt.kernels ?? 'wasm';
+  }
+
+  /**
+   * The model's outputs for `sequences` (each [length · inputSize], row-major, already in the
+   * model's units), one [outputSize] row per sequence at its own last step, in input order.
+   */
+  run(sequences: ArrayLike<number>[]): Float32Array[] {
+    const F = this.cfg.inputSize, O = this.cfg.outputSize;
+    const lengths = sequences.map((x, i) => {
+      if (x.length === 0 || x.length % F !== 0) throw new RangeError(`sequence ${i} has ${x.length} values, not a positive multiple of ${F} features`);
+      return x.length / F;
+    });
+    // Longest first, ties in input order: the masked network wants non-increasing lengths.
+    const order = sequences.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
+    const results: Float32Array[] = new Array(sequences.length);
+    const oneLengthPerBatch = this.cfg.recurrence === 'output';
+    for (let start = 0; start < order.length;) {
+      const T = lengths[order[start]];
+      let end = start + 1;
+      while (end < order.length && end - start < this.batch && (!oneLengthPerBatch || lengths[order[end]] === T)) end++;
+      const pass = this.pass(T), B = end - start;
+      for (let j = 0; j < B; j++) {
+        const x = sequences[order[start + j]], n = lengths[order[start + j]];
+        pass.lengths[j] = n;
+        for (let t = 0; t < T; t++) {
+          const to = (t * B + j) * F;
+          if (t < n) for (let f = 0; f < F; f++) pass.inputs[to + f] = x[t * F + f];
+          else pass.inputs.fill(0, to, to + F);
+        }
+      }
+      const m = pass.model;
+      m.net.forward(m.params, m.shard, B, { teacherForcing: false, gradScale: null });
+      const y = m.net.y;
+      for (let j = 0; j < B; j++) {
+        // Where sequence j's prediction sits (see Network.predictedRows): row j for hidden
+        // recurrence with outputs 'last', else its own last step.
+        const row = this.cfg.outputs === 'last' && this.cfg.recurrence === 'hidden' ? j : (lengths[order[start + j]] - 1) * B + j;
+        results[order[start + j]] = y.slice(row * O, row * O + O);
+      }
+      start = end;
+    }
+    return results;
+  }
+
+  /** The network for T steps: cached, else planned on a fresh memory. */
+  private pass(T: number): Pass {
+    let pass = this.passes.get(T);
+    if (pass) return pass;
+    try {
+      pass = this.plan(T, this.kernels);
+    } catch (err) {
+      if (this.kernels === 'ts') throw err;
+      this.kernels = 'ts'; // no WebAssembly (or no SIMD) here: the reference kernels compute the same
+      pass = this.plan(T, 'ts');
+    }
+    if (this.passes.size >= CACHED_LENGTHS) this.passes.delete(this.passes.keys().next().value!);
+    this.passes.set(T, pass);
+    return pass;
+  }
+
+  private plan(T: number, kernels: 'wasm' | 'ts'): Pass {
+    const spec: EngineSpec = {
+      cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, workers: 1,
+      optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
+      clip: null, teacherForcing: false, kernels, variableLengths: this.cfg.recurrence === 'hidden',
+    };
+    const plan = planSharedMemory(spec, 0);
+    const memory = createSharedMemory(plan);
+    const views = sharedViews(memory, plan);
+    views.params.set(this.params);
+    const ops = kernels === 'wasm' ? workerWasmOps(memory, plan, 0) : referenceOps;
+    const model = workerModel(memory, plan, views, 0, ops);
+    return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths };
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The network's kernels (NetworkOps) on WebAssembly SIMD, for one thread.
+ *
+ * Operands are Float32Array views on the kernels' shared memory, passed to the kernels as byte
+ * pointers (byteOffset + 4·element offset): nothing is copied. Anything not on that memory
+ * (a Float64Array of a gradient check, a buffer of the main thread) goes to the TS reference.
+ *
+ * In the network the B operand of `abt` and `ab` is always a weight tensor of the parameter
+ * block. Each weight gets two packed copies in this thread's kernel scratch (packBT for `abt`,
+ * packB for `ab`), made on first use after `invalidateWeights()`: once per optimizer step, not
+ * once per product. The one-hot input weight gets instead a table [V][G·H] with the bias folded
+ * in, so the input projection copies rows, and an accumulator of the same shape for its
+ * gradient. `atb` (weight gradients, both operands activations) packs as it goes into the
+ * gemmAtB scratch at the end of the region.
+ *
+ * The cell kernels work on whole 4-lane vectors: a hidden size that is not a multiple of 4 keeps
+ * the TS cells (correct, slower); the softmax kernels need rows of at least 4 outputs (fewer keep
+ * the TS); the products, the one-hot, MSE and bias kernels take any shape. The losses return the
+ * sum in float64 like the TS (the softmax's row sums and the loss accumulate in float64).
+ */
+import { alignUp, findTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
+import { referenceOps, type NetworkOps } from '../model/network.js';
+import { atbScratchFloats, packedSize, type WasmKernels } from './wasm-modules.js';
+
+/** Packed copies start on cache lines: the micro-kernel reads 64-byte panel rows. */
+const PACK_ALIGN_BYTES = 64;
+
+/** Byte offsets below are from the start of the kernel scratch region. */
+export interface PackedWeightSlot {
+  /** Element offset of the weight [rows, cols] in the parameter block. */
+  tensorOffset: number;
+  rows: number;
+  cols: number;
+  abtPack: number;
+  abPack: number;
+}
+
+export interface OneHotSlot {
+  /** Element offset of weight_ih_l0 [GH, V] in the parameter block. */
+  tensorOffset: number;
+  GH: number;
+  V: number;
+  /** [V][GH]: Wᵀ + bias. */
+  table: number;
+  /** [V][GH]: the gradient summed per symbol before it is transposed onto dW. */
+  gradientSums: number;
+}
+
+/** The inside of one thread's kernel scratch region. */
+export interface KernelScratchLayout {
+  /** The weights that enter products (all 2-D tensors but a one-hot input weight). */
+  weights: PackedWeightSlot[];
+  oneHot: OneHotSlot | null;
+  atbScratch: number;
+  atbScratchFloats: number;
+  bytes: number;
+}
+
+/**
+ * Plans a kernel scratch region for a model of `layout`. `maxRows` bounds K of every `atb`: each
+ * computes a weight gradient [rows, cols] summed over at most T·B rows.
+ */
+export function kernelScratchLayout(layout: ParamLayout, maxRows: number, input: 'onehot' | 'dense'): KernelScratchLayout {
+  let cursor = 0;
+  const take = (floats: number): number => {
+    const at = cursor;
+    cursor = alignUp(cursor + floats * 4, PACK_ALIGN_BYTES);
+    return at;
+  };
+  const oneHotWeight = input === 'onehot' ? findTensor(layout, 'rnn.weight_ih_l0') : null;
+  let oneHot: OneHotSlot | null = null;
+  if (oneHotWeight) {
+    const [GH, V] = oneHotWeight.shape;
+    oneHot = { tensorOffset: oneHotWeight.offset, GH, V, table: take(GH * V), gradientSums: take(GH * V) };
+  }
+  const weights: PackedWeightSlot[] = [];
+  let atbFloats = 0;
+  for (const t of layout.tensors) {
+    if (t.shape.length !== 2 || t === oneHotWeight) continue;
+    const [rows, cols] = t.shape;
+    weights.push({
+      tensorOffset: t.offset, rows, cols,
+      abtPack: take(packedSize(rows, cols)), // B = Wᵀ: N = rows, K = cols
+      abPack: take(packedSize(cols, rows)), // B = W: K = rows, N = cols
+    });
+    atbFloats = Math.max(atbFloats, atbScratchFloats(rows, cols, maxRows));
+  }
+  const atbScratch = take(atbFloats);
+  return { weights, oneHot, atbScratch, atbScratchFloats: atbFloats, bytes: cursor };
+}
+
+/** Where the wasm ops of one thread find the weights and put their packs. */
+export interface WasmOpsPlacement {
+  /** Byte offset of the parameter block in the memory. */
+  paramsByteOffset: number;
+  scratchByteOffset: number;
+  scratch: KernelScratchLayout;
+}
+
+export interface WasmNetworkOps extends NetworkOps {
+  /** The weights changed: repack each on its next use. */
+  invalidateWeights(): void;
+}
+
+/** A weight's packs as byte pointers into the memory, and whether they hold its current values. */
+interface WeightPacks {
+  rows: number;
+  cols: number;
+  source: number;
+  abtPack: number;
+  abPack: number;
+  abtFresh: boolean;
+  abFresh: boolean;
+}
+
+export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement): WasmNetworkOps {
+  const buffer = kernels.memory.buffer;
+  const { paramsByteOffset, scratchByteOffset, scratch } = placement;
+  const allPacks: WeightPacks[] = scratch.weights.map((w) => ({
+    rows: w.rows, cols: w.cols, source: paramsByteOffset + w.tensorOffset * 4,
+    abtPack: scratchByteOffset + w.abtPack, abPack: scratchByteOffset + w.abPack,
+    abtFresh: false, abFresh: false,
+  }));
+  const packsBySource = new Map(allPacks.map((w) => [w.source, w]));
+  const atbScratch = scratchByteOffset + scratch.atbScratch;
+  const oneHot = scratch.oneHot && {
+    ...scratch.oneHot,
+    source: paramsByteOffset + scratch.oneHot.tensorOffset * 4,
+    table: scratchByteOffset + scratch.oneHot.table,
+    gradientSums: scratchByteOffset + scratch.oneHot.gradientSums,
+    tableFresh: false,
+  };
+
+  const onMemory = (x: FloatArray | Int32Array): x is Float32Array | Int32Array =>
+    !(x instanceof Float64Array) && x.buffer === buffer;
+  const pointer = (x: FloatArray | Int32Array, off: number): number => x.byteOffset + off * 4;
+  /** Whether a[aOff ..] and b[bOff ..], n floats each, share bytes. */
+  const overlap = (a: FloatArray, aOff: number, b: FloatArray, bOff: number, n: number): boolean =>
+    a.buffer === b.buffer && pointer(a, aOff) < pointer(b, bOff) + 4 * n && pointer(b, bOff) < pointer(a, aOff) + 4 * n;
+  const weightAt = (B: FloatArray, bOff: number, product: string): WeightPacks => {
+    const packs = packsBySource.get(pointer(B, bOff));
+    if (!packs) throw new Error(`${product}: B is not a weight of the parameter block, so it has no packed copy`);
+    return packs;
+  };
+  const oneHotSlot = (GH: number, V: number): NonNullable<typeof oneHot> => {
+    if (!oneHot || oneHot.GH !== GH || oneHot.V !== V) throw new Error(`no one-hot table [${V}, ${GH}] was planned`);
+    return oneHot;
+  };
+
+  return {
+    abt(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
+      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.abt(C, cOff, A, aOff, B, bOff, M, N, K, beta);
+      const w = weightAt(B, bOff, 'abt');
+      if (N !== w.rows || K !== w.cols) throw new Error(`abt: B is [${w.rows}, ${w.cols}], the product wants [${N}, ${K}]`);
+      if (!w.abtFresh) {
+        kernels.packBT(w.abtPack, w.source, w.rows, w.cols);
+        w.abtFresh = true;
+      }
+      kernels.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abtPack, M, N, K, beta);
+    },
+    ab(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
+      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.ab(C, cOff, A, aOff, B, bOff, M, N, K, beta);
+      const w = weightAt(B, bOff, 'ab');
+      if (K !== w.rows || N !== w.cols) throw new Error(`ab: B is [${w.rows}, ${w.cols}], the product wants [${K}, ${N}]`);
+      if (!w.abFresh) {
+        kernels.packB(w.abPack, w.source, w.rows, w.cols);
+        w.abFresh = true;
+      }
+      kernels.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abPack, M, N, K, beta);
+    },
+    atb(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
+      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.atb(C, cOff, A, aOff, B, bOff, M, N, K, beta);
+      if (atbScratchFloats(M, N, K) > scratch.atbScratchFloats) {
+        throw new Error(`atb: C[${M}, ${N}] over ${K} rows needs more scratch than planned`);
+      }
+      kernels.gemmAtB(pointer(C, cOff), pointer(A, aOff), pointer(B, bOff), M, N, K, beta, atbScratch);
+    },
+    lstmForward(gates, gOff, c, cPrevOff, cOff, tanhC, tcOff, h, hOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(c) && onMemory(tanhC) && onMemory(h))) {
+        return referenceOps.lstmForward(gates, gOff, c, cPrevOff, cOff, tanhC, tcOff, h, hOff, B, H);
+      }
+      kernels.lstmForward(pointer(gates, gOff), pointer(c, cPrevOff), pointer(c, cOff), pointer(tanhC, tcOff), pointer(h, hOff), B, H);
+    },
+    lstmBackward(gates, gOff, c, cPrevOff, tanhC, tcOff, dh, dhOff, dcCarry, dGates, dgOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(c) && onMemory(tanhC) && onMemory(dh) && onMemory(dcCarry) && onMemory(dGates))) {
+        return referenceOps.lstmBackward(gates, gOff, c, cPrevOff, tanhC, tcOff, dh, dhOff, dcCarry, dGates, dgOff, B, H);
+      }
+      kernels.lstmBackward(
+        pointer(gates, gOff), pointer(c, cPrevOff), pointer(tanhC, tcOff), pointer(dh, dhOff),
+        pointer(dcCarry, 0), pointer(dGates, dgOff), B, H,
+      );
+    },
+    gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h))) {
+        return referenceOps.gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H);
+      }
+      kernels.gruForward(pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(h, hOff), B, H);
+    },
+    gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H) {
+      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h) && onMemory(dh) && onMemory(dhCarry)
+        && onMemory(dGates) && onMemory(dGatesH))) {
+        return referenceOps.gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H);
+      }
+      kernels.gruBackward(
+        pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(dh, dhOff), pointer(dhCarry, 0),
+        pointer(dGates, dgOff), pointer(dGatesH, dghOff), B, H,
+      );
+    },
+    rnnForward(pre, aOff, h, hOff, n) {
+      if (n % 4 !== 0 || !(onMemory(pre) && onMemory(h))) return referenceOps.rnnForward(pre, aOff, h, hOff, n);
+      kernels.rnnForward(pointer(pre, aOff), pointer(h, hOff), n);
+    },
+    rnnBackward(h, hOff, dh, dhOff, dPre, dOff, n) {
+      if (n % 4 !== 0 || !(onMemory(h) && onMemory(dh) && onMemory(dPre))) return referenceOps.rnnBackward(h, hOff, dh, dhOff, dPre, dOff, n);
+      kernels.rnnBackward(pointer(h, hOff), pointer(dh, dhOff), pointer(dPre, dOff), n);
+    },
+    oneHotProjection(gates, w, bias, tokens, R, GH, V) {
+      if (!(onMemory(gates) && onMemory(w) && onMemory(bias) && onMemory(tokens))) {
+        return referenceOps.oneHotProjection(gates, w, bias, tokens, R, GH, V);
+      }
+      const slot = oneHotSlot(GH, V);
+      if (pointer(w, 0) !== slot.source) throw new Error('oneHotProjection: W is not the one-hot input weight of the parameter block');
+      if (!slot.tableFresh) {
+        kernels.oneHotTable(slot.table, slot.source, pointer(bias, 0), GH, V);
+        slot.tableFresh = true;
+      }
+      kernels.oneHotProject(pointer(gates, 0), slot.table, pointer(tokens, 0), R, GH, V);
+    },
+    oneHotGradient(dW, dGates, tokens, R, GH, V) {
+      if (!(onMemory(dW) && onMemory(dGates) && onMemory(tokens))) {
+        return referenceOps.oneHotGradient(dW, dGates, tokens, R, GH, V);
+      }
+      kernels.oneHotGradient(pointer(dW, 0), oneHotSlot(GH, V).gradientSums, pointer(dGates, 0), pointer(tokens, 0), R, GH, V);
+    },
+    softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale) {
+      if (O < 4 || !(onMemory(Y) && onMemory(P) && onMemory(targets) && (dY === null || onMemory(dY)))
+        || overlap(Y, yOff, P, yOff, R * O)) {
+        return referenceOps.softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale);
+      }
+      const [m, rest] = kernels.softmaxCrossEntropy(
+        pointer(Y, yOff), pointer(P, yOff), pointer(targets, tOff), R, O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, scale,
+      );
+      return Math.log(m) + rest;
+    },
+    softmaxRows(Y, yOff, P, pOff, R, O) {
+      if (O < 4 || !(onMemory(Y) && onMemory(P)) || overlap(Y, yOff, P, pOff, R * O)) {
+        return referenceOps.softmaxRows(Y, yOff, P, pOff, R, O);
+      }
+      kernels.softmaxRows(pointer(Y, yOff), pointer(P, pOff), R, O);
+    },
+    meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale) {
+      if (!(onMemory(Y) && onMemory(targets) && (dY === null || onMemory(dY)))) {
+        return referenceOps.meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale);
+      }
+      const sum = kernels.squaredError(
+        pointer(Y, yOff), pointer(targets, tOff), R * O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, (2 * scale) / O,
+      );
+      return sum / O;
+    },
+    addColumnSums(out, m, off, rows, cols) {
+      if (!(onMemory(out) && onMemory(m))) return referenceOps.addColumnSums(out, m, off, rows, cols);
+      kernels.addColumnSums(pointer(out, 0), pointer(m, off), rows, cols);
+    },
+    addRowVector(m, off, v, rows, cols) {
+      if (!(onMemory(m) && onMemory(v))) return referenceOps.addRowVector(m, off, v, rows, cols);
+      kernels.addRowVector(pointer(m, off), pointer(v, 0), rows, cols);
+    },
+    multiply(out, outOff, a, aOff, m, mOff, n) {
+      if (!(onMemory(out) && onMemory(a) && onMemory(m))) return referenceOps.multiply(out, outOff, a, aOff, m, mOff, n);
+      kernels.multiply(pointer(out, outOff), pointer(a, aOff), pointer(m, mOff), n);
+    },
+    invalidateWeights() {
+      for (let k = 0; k < allPacks.length; k++) {
+        allPacks[k].abtFresh = false;
+        allPacks[k].abFresh = false;
+      }
+      if (oneHot) oneHot.tableFresh = false;
+    },
+  };
+}

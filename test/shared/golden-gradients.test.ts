@@ -1,0 +1,132 @@
+// The gradients of every PyTorch golden case (test/fixtures/golden/*/grads.safetensors: the
+// gradient of the mean loss over all sequences at the initial weights) reproduced by recur's
+// network in float64, tensor by tensor, to 1e-7 of each tensor's largest gradient — tight enough
+// that any wrong term of BPTT shows, and independent of the optimizer and of float32 rounding
+// (F64 references to 1e-12 of each tensor's largest gradient). Then, for the cases made with
+// torch.optim, the float64 network trains their steps with recur's own norm, clipping and
+// optimizer (src/shared/model/optim.ts): every step's loss and gradient norm and the final weights equal
+// PyTorch's to float64 rounding — whichever kernels the CLI runs of golden-cases.test.ts use, the
+// TypeScript optimizer itself is checked against torch.optim here.
+import t, { type Test } from 'tap';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Network, type ShardInput } from '../../src/shared/model/network.js';
+import { modelViews, paramLayout, tensorViews, type ModelViews, type ParamLayout } from '../../src/shared/model/layout.js';
+import { clipScale, optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../../src/shared/model/optim.js';
+import { loadCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
+import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { relativeError, worse } from '../helpers/max-error.js';
+
+const goldenRoot = join(REPO_ROOT, 'test/fixtures/golden');
+const cases = readdirSync(goldenRoot).filter((name) => existsSync(join(goldenRoot, name, 'grads.safetensors'))).sort();
+
+/** Every sequence of the case, time-major, as one shard. */
+function caseInput(dir: string, seqLen: number, vocab: string | undefined): { input: ShardInput; B: number } {
+  if (existsSync(join(dir, 'data.txt'))) {
+    const chars = Array.from(readFileSync(join(dir, 'data.txt'), 'utf8'));
+    const ids = chars.map((c) => Array.from(vocab!).indexOf(c));
+    const T = seqLen, B = Math.floor((ids.length - 1) / T);
+    const tokens = new Int32Array(T * B), targetIds = new Int32Array(T * B);
+    for (let j = 0; j < B; j++) {
+      for (let s = 0; s < T; s++) {
+        tokens[s * B + j] = ids[j * T + s]!;
+        targetIds[s * B + j] = ids[j * T + s + 1]!;
+      }
+    }
+    return { input: { tokens, inputs: null, targetIds, targetValues: null }, B };
+  }
+  const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { inputs: number[][][]; targets: number[] };
+  const B = data.targets.length, T = seqLen, In = data.inputs[0]![0]!.length;
+  const inputs = new Float64Array(T * B * In);
+  for (let j = 0; j < B; j++) for (let s = 0; s < T; s++) for (let c = 0; c < In; c++) inputs[(s * B + j) * In + c] = data.inputs[j]![s]![c]!;
+  return { input: { tokens: null, inputs, targetIds: null, targetValues: Float64Array.from(data.targets) }, B };
+}
+
+t.ok(cases.length >= 11, `${cases.length} golden cases with gradients: ${cases.join(', ')}`);
+
+for (const name of cases) {
+  t.test(`${name}: float64 gradients equal PyTorch's`, async (t) => {
+    const dir = join(goldenRoot, name);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { seqLen: number; loss_init: number };
+    const ck = loadCheckpoint(join(dir, 'model.safetensors'));
+    const { cfg } = ck;
+    const layout = paramLayout(cfg);
+    const params = Float64Array.from(ck.params), grads = new Float64Array(layout.size);
+    const { input, B } = caseInput(dir, expected.seqLen, ck.vocab);
+    const loss = input.tokens ? 'ce' as const : 'mse' as const;
+    const net = new Network({ cfg, loss, input: input.tokens ? 'onehot' : 'dense', batch: B, seqLen: expected.seqLen }, (n) => new Float64Array(n));
+    const rows = cfg.outputs === 'all' ? expected.seqLen * B : B;
+    const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
+    const sum = net.forward(pv, input, B, { teacherForcing: false, gradScale: 1 / rows });
+    net.backward(pv, gv, input, B, false);
+    t.ok(Math.abs(sum / rows - expected.loss_init) < 1e-12 * expected.loss_init, `loss ${sum / rows} vs PyTorch ${expected.loss_init}`);
+
+    const ours = tensorViews(layout, grads);
+    const reference = readSafetensors(join(dir, 'grads.safetensors')).tensors;
+    let compared = 0;
+    for (const [tensor, ref] of reference) {
+      const got = ours.get(tensor);
+      if (!got) {
+        // LSTM/RNN bias_hh: recur folds it into bias_ih; PyTorch's gradient of the frozen zero tensor is zero.
+        t.ok(/^rnn\.bias_hh_l\d+$/.test(tensor) && ref.data.every((x) => x === 0), `${tensor}: not a recur parameter, zero in PyTorch`);
+        continue;
+      }
+      let largest = 0, error = 0;
+      for (let k = 0; k < ref.data.length; k++) largest = worse(largest, Math.abs(ref.data[k]!));
+      for (let k = 0; k < ref.data.length; k++) error = worse(error, Math.abs(got[k]! - ref.data[k]!));
+      t.ok(largest > 0, `${tensor}: PyTorch's gradient is nonzero somewhere`);
+      // F64 references (scripts/goldens/generate.py) agree to rounding; F32 ones (the anchors') to their storage.
+      const tolerance = ref.dtype === 'F64' ? 1e-12 : 1e-7;
+      t.ok(error <= tolerance * largest, `${tensor}: max |g − g_torch| ${error.toExponential(2)} ≤ ${tolerance} · ${largest.toExponential(2)}`);
+      compared++;
+    }
+    t.equal(compared, layout.tensors.length, 'every recur tensor compared');
+
+    const golden = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Partial<Replay>;
+    if (golden.experiment) replay(t, dir, golden as Replay, { net, pv, gv, params, grads, input, B, rows, layout });
+  });
+}
+
+interface Replay {
+  steps: number;
+  losses: number[];
+  gradNorms: number[];
+  experiment: { train: { clip: number | null; optimizer: OptimizerSpec } };
+}
+
+/**
+ * The case's `steps` full-batch steps in float64 from its initial weights: loss and gradient as
+ * above, norm and clipping as the workers compute them, then optimizerStep — against PyTorch's
+ * logged losses and norms, and its final weights (F64) to 1e-9 of each tensor's largest update.
+ */
+function replay(t: Test, dir: string, golden: Replay, s: {
+  net: Network<Float64Array>; pv: ModelViews<Float64Array>; gv: ModelViews<Float64Array>;
+  params: Float64Array; grads: Float64Array; input: ShardInput; B: number; rows: number; layout: ParamLayout;
+}): void {
+  const { clip, optimizer } = golden.experiment.train;
+  const initial = Float64Array.from(s.params);
+  const slots = optimizerSlots(optimizer.name).map(() => new Float64Array(s.layout.size));
+  for (let step = 1; step <= golden.steps; step++) {
+    s.grads.fill(0);
+    const loss = s.net.forward(s.pv, s.input, s.B, { teacherForcing: false, gradScale: 1 / s.rows }) / s.rows;
+    s.net.backward(s.pv, s.gv, s.input, s.B, false);
+    const norm = Math.sqrt(sumOfSquares(s.grads, 0, s.layout.size));
+    t.ok(relativeError(loss, golden.losses[step - 1]!) < 1e-10, `step ${step}: loss ${loss} vs PyTorch ${golden.losses[step - 1]}`);
+    t.ok(relativeError(norm, golden.gradNorms[step - 1]!) < 1e-10, `step ${step}: gradient norm ${norm} vs PyTorch ${golden.gradNorms[step - 1]}`);
+    optimizerStep(optimizer, step, s.params, s.grads, slots, 0, s.layout.size, clipScale(norm, clip));
+  }
+  const final = readSafetensors(join(dir, 'final.safetensors')).tensors;
+  const ours = tensorViews(s.layout, s.params), before = tensorViews(s.layout, initial);
+  let compared = 0;
+  for (const spec of s.layout.tensors) {
+    const ref = final.get(spec.name)!.data, got = ours.get(spec.name)!, w0 = before.get(spec.name)!;
+    let largest = 0, error = 0;
+    for (let k = 0; k < spec.size; k++) largest = worse(largest, Math.abs(ref[k]! - w0[k]!));
+    for (let k = 0; k < spec.size; k++) error = worse(error, Math.abs(got[k]! - ref[k]!));
+    t.ok(largest > 0 && error <= 1e-9 * largest,
+      `${spec.name} after ${golden.steps} ${optimizer.name}${optimizer.nesterov ? ' (nesterov)' : ''} steps: max |w − w_torch| ${error.toExponential(2)} ≤ 1e-9 · largest update ${largest.toExponential(2)}`);
+    compared++;
+  }
+  t.equal(compared, s.layout.tensors.length, 'every tensor trained as torch.optim trains it');
+}
