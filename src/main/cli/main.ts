@@ -9,12 +9,13 @@ import { agentCommand } from './agent.js';
 import { benchCommand } from './bench.js';
 import type { RecurCommand } from './command.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { sampleCommand } from './sample.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
-export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, sweepCommand, agentCommand, benchCommand];
+export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, exportCommand, sweepCommand, agentCommand, benchCommand];
 
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
