@@ -211,6 +211,11 @@ const MUTANTS = [
     edits: [['test/shared/wasm-loss.test.ts', 'for (const R of [1, 3, 33]) {\n        for (const withGrad', 'for (const R of [1, 3, 33].filter((r) => r > 33)) {\n        for (const withGrad']],
     tests: ['wasm-loss'], grep: ['^softmax cross-entropy'],
   },
+  {
+    id: '12c', point: 12, bug: 'dropout forgets its inverted scaling (kept units not multiplied by 1/(1 - p))',
+    edits: [['src/shared/model/dropout.ts', 'const keep = 1 / (1 - p), threshold', 'const keep = 1, threshold']],
+    tests: ['dropout-scaling'],
+  },
 ];
 
 const args = process.argv.slice(2);
