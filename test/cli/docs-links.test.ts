@@ -108,10 +108,11 @@ t.test('every relative link and image in README.md and docs/*.md resolves', asyn
   t.ok(checked >= 50, `${checked} links checked`);
 });
 
-t.test('every `recur <command>` in the README\'s code blocks is a command', async (t) => {
-  const { code } = splitFences(fs.readFileSync(README, 'utf8'));
+t.test('every `recur <command>` in the README\'s code blocks and code spans is a command', async (t) => {
+  const { prose, code } = splitFences(fs.readFileSync(README, 'utf8'));
+  const spans = [...prose.matchAll(/(`+)([^`][\s\S]*?)\1/g)].map((m) => m[2]!);
   // `recur train`, `npx recur sweep`, `node bin/recur.js eval`; not `from 'recur'`.
-  const shown = new Set(code.flatMap((block) =>
+  const shown = new Set([...code, ...spans].flatMap((block) =>
     [...block.matchAll(/(?:^|\s)(?:[\w./-]*\/)?recur(?:\.js)?[ \t]+([a-z][\w-]*)/gm)].map((m) => m[1]!)));
   t.ok(shown.size >= 5, `commands shown: ${[...shown].join(', ')}`);
   for (const command of shown) {
