@@ -1,6 +1,7 @@
-// The README is a newcomer's page and docs/ the reference: the README stays short, every
-// relative link and image in README.md and docs/*.md resolves (the file, and a `#heading` by
-// GitHub's slug rules), and every `recur <command>` the README's code blocks show exists.
+// The README is a newcomer's page and docs/ the reference: the README stays short and starts
+// with the two commands, every relative link and image in README.md and docs/*.md resolves (the
+// file, and a `#heading` by GitHub's slug rules), and every `recur <command>` the README shows
+// exists.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
@@ -84,6 +85,12 @@ function brokenLink(from: string, target: string): string | null {
 t.test(`README.md is at most ${README_MAX_CHARS} characters`, async (t) => {
   const chars = [...fs.readFileSync(README, 'utf8')].length;
   t.ok(chars <= README_MAX_CHARS, `README.md has ${chars} characters`);
+});
+
+t.test('the quick start is the two commands', async (t) => {
+  const quickStart = fs.readFileSync(README, 'utf8').split(/^## /m).find((s) => s.startsWith('Quick start'));
+  t.ok(quickStart, 'README.md has a Quick start section');
+  t.same(splitFences(quickStart ?? '').code, ['npm install && npm start\nnpm test']);
 });
 
 t.test('heading slugs follow GitHub: code, emphasis and punctuation dropped, repeats numbered', async (t) => {
