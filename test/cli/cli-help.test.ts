@@ -7,7 +7,7 @@ import { errorLines, runRecur } from '../helpers/cli.js';
 const names = COMMANDS.map((c) => c.command.split(' ')[0]!);
 
 t.test('every command has --help: exit 0, --help listed once, examples each on one line', async (t) => {
-  t.same(names, ['train', 'eval', 'predict', 'sample', 'sweep', 'agent', 'bench']);
+  t.same(names, ['train', 'eval', 'predict', 'sample', 'export', 'sweep', 'agent', 'bench']);
   for (const name of names) {
     const r = await runRecur([name, '--help']);
     t.equal(r.code, 0, `${name} --help exits 0`);
