@@ -32,7 +32,7 @@ t.test('a misspelt command gets "did you mean", an unknown one the list, both ex
   t.same(errorLines(typo.stderr), ["error: command line: unknown command 'trian' (did you mean 'train'?)"]);
   const unknown = await runRecur(['frobnicate']);
   t.equal(unknown.code, 2);
-  t.same(errorLines(unknown.stderr), ["error: command line: unknown command 'frobnicate'; the commands are train, eval, predict, sample, sweep, agent, bench"]);
+  t.same(errorLines(unknown.stderr), ["error: command line: unknown command 'frobnicate'; the commands are train, eval, predict, sample, export, sweep, agent, bench"]);
 });
 
 t.test("every command's --help documents each of its flags", async (t) => {
@@ -41,6 +41,7 @@ t.test("every command's --help documents each of its flags", async (t) => {
     eval: ['--checkpoint', '--data', '--seq-len', '--workers'],
     predict: ['--checkpoint', '--data', '--out'],
     sample: ['--checkpoint', '--length', '--temperature', '--prime', '--seed'],
+    export: ['--checkpoint', '--format', '--out'],
     sweep: ['--parallel', '--out', '--queue'],
     agent: ['--queue', '--workers', '--once', '--out'],
     bench: ['--workloads', '--workers', '--cell', '--kernels', '--steps', '--seconds', '--json', '--svg'],
