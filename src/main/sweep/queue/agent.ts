@@ -13,14 +13,14 @@ import { Job, Queue, WaitingError, Worker } from 'bullmq';
 import { loadCheckpoint } from '../../checkpoint/checkpoint.js';
 import { firstLine, InputError, RunError } from '../../errors.js';
 import type { Experiment } from '../../experiment/experiment.js';
-import { readMetrics, type MetricsLine } from '../../report/metrics.js';
-import { CHECKPOINT_FILE, train, type TrainResult } from '../../training/trainer.js';
+import { readMetrics } from '../../report/metrics.js';
+import { CHECKPOINT_FILE } from '../../training/trainer.js';
 import {
   commandClient, connectionOptions, connectOrFail, parseQueueUrl, queueTiming, sleep, SWEEP_QUEUES_KEY, watchRedis,
 } from './connection.js';
 import { newRung } from '../asha.js';
-import { metricOf, SWEEP_JOB, type Evals, type TrialJobData, type TrialJobResult, type TrialProgress } from './jobs.js';
-import { finalMetric } from '../sweep.js';
+import { SWEEP_JOB, type TrialJobData, type TrialJobResult, type TrialProgress } from './jobs.js';
+import { metricOf, runTrialOnce, type Evals } from '../trials.js';
 
 export interface AgentOptions {
   /** redis://HOST:PORT[/DB] */
@@ -206,7 +206,6 @@ interface TrialContext {
 /** Trains one trial; 'given back' when the agent is stopping and the trial must go back to the queue. */
 async function runTrialJob(job: Job<TrialJobData>, token: string | undefined, ctx: TrialContext): Promise<TrialJobResult | 'given back'> {
   const data = job.data;
-  const started = performance.now();
   const runDir = ctx.outDir ? join(ctx.outDir, data.sweep, data.trial) : data.experiment.output.dir;
   const checkpoint = join(runDir, CHECKPOINT_FILE);
   const label = `[${data.index + 1}/${data.total}] ${data.sweep} ${data.trial}`;
@@ -230,10 +229,6 @@ async function runTrialJob(job: Job<TrialJobData>, token: string | undefined, ct
     }
   }
   const exp: Experiment = { ...data.experiment, train: { ...data.experiment.train, workers }, output: { dir: runDir } };
-  const seconds = (): number => Math.round((performance.now() - started) / 100) / 10;
-  const outcome = (status: TrialJobResult['status'], metric: number | null, steps: number, error?: string): TrialJobResult => ({
-    status, metric, ...(error === undefined ? {} : { error }), steps, evals, seconds: seconds(), agent: ctx.agent, workers,
-  });
 
   const progress = (step: number): TrialProgress => ({ step, steps: exp.train.steps, evals, agent: ctx.agent });
   // Rungs this trial has reached (a resumed trial: before its checkpoint too, from metrics.jsonl).
@@ -250,12 +245,10 @@ async function runTrialJob(job: Job<TrialJobData>, token: string | undefined, ct
     }
   };
   resetEvals(resumeStep);
-  const onEval = async (line: MetricsLine): Promise<'stop' | undefined> => {
-    const metric = metricOf(line, data.metric.name);
-    if (metric !== undefined) evals.push([line.step, metric]);
+  const onEval = async (step: number, metric: number | undefined): Promise<'stop' | undefined> => {
     // Never let a Redis outage hold training: when the agent stops, it stops waiting too.
-    await unlessStopped(job.updateProgress(progress(line.step) as unknown as object), ctx.stop);
-    const rung = data.asha && metric !== undefined ? newRung(data.asha.rungs, reached, line.step) : null;
+    await unlessStopped(job.updateProgress(progress(step) as unknown as object), ctx.stop);
+    const rung = data.asha && metric !== undefined ? newRung(data.asha.rungs, reached, step) : null;
     if (rung === null) return undefined;
     // At a rung the sweep side decides, from every trial's evaluations there; wait for it.
     const verdict = await waitForVerdict(ctx.redis, data.asha!.verdicts, rung, ctx.stop);
@@ -263,47 +256,23 @@ async function runTrialJob(job: Job<TrialJobData>, token: string | undefined, ct
     return verdict === 'stop' ? 'stop' : undefined;
   };
 
-  let result: TrainResult;
-  try {
-    ctx.notice(`${label}: ${resume ? 'resuming' : 'training'} with ${workers} worker${workers === 1 ? '' : 's'} in ${runDir}`);
-    result = await trainOrRestart(exp, data.file, resume, onEval, ctx, label, () => resetEvals(0));
-  } catch (err) {
-    // A trial's own failure (bad parameters, divergence) is its result, as in a local sweep;
-    // retrying it elsewhere would fail the same way.
-    ctx.notice(`${label}: failed: ${firstLine(err)}`);
-    return outcome('failed', null, 0, firstLine(err));
-  }
-  if (result.status === 'interrupted') {
-    ctx.notice(`${label}: stopped at step ${result.step} with a checkpoint in ${runDir}`);
+  ctx.notice(`${label}: ${resume ? 'resuming' : 'training'} with ${workers} worker${workers === 1 ? '' : 's'} in ${runDir}`);
+  const outcome = await runTrialOnce({
+    experiment: () => exp, file: data.file, metric: data.metric.name, evals, onEval,
+    resume: resume ? { onStartOver: () => resetEvals(0) } : undefined,
+    stopSignal: ctx.stop, onNotice: (text) => ctx.notice(`${label}: ${text}`),
+  });
+  if (outcome.status === 'interrupted') {
+    ctx.notice(`${label}: stopped at step ${outcome.steps} with a checkpoint in ${runDir}`);
     return 'given back';
   }
-  if (result.status === 'stopped') {
-    const last = evals.at(-1);
-    ctx.notice(`${label}: stopped early by ASHA at step ${result.step}`);
-    return outcome('stopped', last === undefined ? null : last[1], result.step);
-  }
-  const metric = finalMetric(readMetrics(join(runDir, 'metrics.jsonl')), data.metric.name);
-  if (typeof metric === 'string') return outcome('failed', null, result.step, metric);
-  ctx.notice(`${label}: ${data.metric.name} ${metric} (${seconds()} s)`);
-  return outcome('ok', metric, result.step);
-}
-
-/** Resumes when asked; a checkpoint that does not fit the trial (an edited sweep) means starting over. */
-async function trainOrRestart(
-  exp: Experiment, file: string, resume: boolean, onEval: (line: MetricsLine) => Promise<'stop' | undefined>,
-  ctx: TrialContext, label: string, startingOver: () => void,
-): Promise<TrainResult> {
-  const run = (again: boolean): Promise<TrainResult> =>
-    train(exp, { file, resume: again, stopSignal: ctx.stop, onEval, onNotice: (text) => ctx.notice(`${label}: ${text}`) });
-  if (!resume) return run(false);
-  try {
-    return await run(true);
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    ctx.notice(`${label}: cannot resume (${firstLine(err)}); starting over`);
-    startingOver();
-    return run(false);
-  }
+  // A trial's own failure (bad parameters, divergence) is its result, as in a local sweep;
+  // retrying it elsewhere would fail the same way.
+  if (outcome.status === 'failed') ctx.notice(`${label}: failed: ${outcome.error}`);
+  else if (outcome.status === 'stopped') ctx.notice(`${label}: stopped early by ASHA at step ${outcome.steps}`);
+  else ctx.notice(`${label}: ${data.metric.name} ${outcome.metric} (${outcome.seconds} s)`);
+  const { cause: _, ...result } = outcome;
+  return { ...result, agent: ctx.agent, workers };
 }
 
 /** How often an agent at a rung looks for the sweep side's verdict, and how long it waits for one. */

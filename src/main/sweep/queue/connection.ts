@@ -6,13 +6,14 @@
 import type { RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InputError, RunError } from '../../errors.js';
+import { namePart } from '../trials.js';
 
 /**
  * Each sweep's trials go on a BullMQ queue named after the sweep (`recur.<sweep name>`), so
  * sweeps sharing a server can be watched and cleaned up one by one (e.g. in a BullMQ dashboard).
  */
 export function sweepQueueName(sweep: string): string {
-  return `recur.${sweep.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  return `recur.${namePart(sweep)}`;
 }
 
 /** The Redis set of queue names with a sweep on them: how agents find work without a sweep name. */

@@ -3,16 +3,13 @@
  * (derived from the sweep and the trial, so a rerun finds its jobs again instead of adding
  * new ones), the trial job's data, its progress (one entry per evaluation) and its result.
  */
-import { createHash } from 'node:crypto';
 import type { Experiment } from '../../experiment/experiment.js';
+import { digest, namePart, type Evals, type FinishedTrial } from '../trials.js';
 
 /** The job that groups a sweep's trials (a BullMQ flow parent). */
 export const SWEEP_JOB = 'sweep';
 /** One trial of a sweep (a flow child). */
 export const TRIAL_JOB = 'trial';
-
-/** [step, metric] of every evaluation so far. */
-export type Evals = [step: number, metric: number][];
 
 export interface TrialJobData {
   sweep: string;
@@ -42,37 +39,19 @@ export interface TrialProgress {
   agent: string;
 }
 
-export interface TrialJobResult {
-  status: 'ok' | 'failed' | 'stopped';
-  metric: number | null;
-  error?: string;
-  /** Steps trained, evaluations seen, seconds of this attempt, and who trained it with how many workers. */
-  steps: number;
-  evals: Evals;
-  seconds: number;
-  agent: string;
-  workers: number;
-}
-
-/** Characters BullMQ accepts in a custom job id (no ':'), and that read well in redis-cli. */
-function idPart(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-function shortHash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
-}
+/** A trial's outcome as the agent returns it (the error object stays behind), and who trained it with how many workers. */
+export type TrialJobResult = Omit<FinishedTrial, 'cause'> & { agent: string; workers: number };
 
 /**
  * A trial's job id: sweep name, trial id and a hash of the trial's experiment, so the same
  * sweep run again attaches to its jobs, while an edited base experiment makes new ones.
  */
 export function trialJobId(sweep: string, trial: string, experiment: Experiment): string {
-  return `${idPart(sweep)}.${trial}.${shortHash(experiment)}`;
+  return `${namePart(sweep)}.${trial}.${digest(experiment, 8)}`;
 }
 
 export function sweepJobId(sweep: string, trialJobIds: string[]): string {
-  return `${idPart(sweep)}.sweep.${shortHash([...trialJobIds].sort())}`;
+  return `${namePart(sweep)}.sweep.${digest([...trialJobIds].sort(), 8)}`;
 }
 
 export function verdictsKey(trialJobId: string): string {
@@ -81,9 +60,3 @@ export function verdictsKey(trialJobId: string): string {
 
 /** How long verdicts stay in Redis after the last one (a week: any rerun of the sweep is long done). */
 export const VERDICTS_TTL_SECONDS = 7 * 24 * 3600;
-
-/** The value of the sweep's metric on a metrics line, when the line has it. */
-export function metricOf(line: object, name: string): number | undefined {
-  const value = (line as Record<string, unknown>)[name];
-  return typeof value === 'number' ? value : undefined;
-}

@@ -5,10 +5,9 @@
  * decides ASHA stops from the evaluations the agents report, and writes the same sweep folder
  * a local sweep writes. Each trial is recorded once, by trial id, whatever the delivery did.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { FlowProducer, Job, Queue, type FlowJobNode } from 'bullmq';
-import { firstLine, RunError } from '../../errors.js';
+import { RunError } from '../../errors.js';
 import { loadSweep } from '../../experiment/sweep-file.js';
 import { formatNumber } from '../../report/charts.js';
 import { Asha, type AshaVerdict } from '../asha.js';
@@ -18,9 +17,10 @@ import {
 import {
   SWEEP_JOB, sweepJobId, TRIAL_JOB, trialJobId, verdictsKey, VERDICTS_TTL_SECONDS, type TrialJobData, type TrialJobResult, type TrialProgress,
 } from './jobs.js';
-import { rankTrials, writeSummaryFiles } from '../summary.js';
-import { everyTrialFailed, sweepAsha, trialExperiment, type SweepSummary } from '../sweep.js';
-import { isFinal as isFinalRecord, planTrials, readTrialRecords, TRIALS_FILE, type PlannedTrial, type TrialRecord } from '../trials.js';
+import { rankTrials } from '../summary.js';
+import {
+  failedRecord, SweepFolder, trialExperiment, trialRecord, type PlannedTrial, type SweepSummary, type TrialRecord,
+} from '../trials.js';
 
 export interface QueuedSweepOptions {
   /** redis://HOST:PORT[/DB] */
@@ -54,29 +54,17 @@ interface TrackedTrial {
 export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Promise<SweepSummary> {
   const target = parseQueueUrl(opts.queue);
   const spec = loadSweep(file);
-  const outDir = resolve(opts.outDir ?? spec.output.dir);
   const notice = opts.onNotice ?? (() => undefined);
   const timing = queueTiming();
 
-  const allTrials = planTrials(spec, outDir);
-  mkdirSync(outDir, { recursive: true });
-  const trialsPath = join(outDir, TRIALS_FILE);
-  const finished = readTrialRecords(trialsPath, notice);
-  const isFinal = (id: string): boolean => isFinalRecord(finished.get(id));
-  const pending = allTrials.filter((trial) => !isFinal(trial.id));
-  const asha = sweepAsha(spec, allTrials, finished);
-  const writeSummary = (): void => writeSummaryFiles(spec, outDir, allTrials, finished);
-  const record = (record: TrialRecord): void => {
-    if (isFinal(record.id)) return; // at-least-once delivery, exactly-once record
-    appendFileSync(trialsPath, JSON.stringify(record) + '\n');
-    finished.set(record.id, record);
-    writeSummary();
-  };
+  const folder = new SweepFolder(spec, opts.outDir, notice);
+  const { asha, trials: allTrials, dir: outDir } = folder;
+  const pending = folder.pending();
 
   // Validate every trial before anything goes on the queue; a bad one is recorded as failed, as locally.
   const errorsThisRun: unknown[] = [];
   const tracked: TrackedTrial[] = [];
-  const retries = failedLines(trialsPath);
+  const retries = failedLines(folder.trialsPath);
   for (const trial of pending) {
     let data: TrialJobData;
     try {
@@ -91,10 +79,10 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
       tracked.push({ trial, jobId, data, fed: new Set() });
     } catch (err) {
       errorsThisRun.push(err);
-      record({ id: trial.id, parameters: trial.parameters, metric: null, status: 'failed', error: firstLine(err), seconds: 0 });
+      folder.record(failedRecord(trial, err, 0));
     }
   }
-  writeSummary();
+  folder.writeSummary();
 
   const redis = commandClient(target, timing);
   await connectOrFail(redis, target, timing);
@@ -166,13 +154,13 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
         } else if (state === 'completed' && job) {
           const result = job.returnvalue;
           await feed(result.evals);
-          record(trialRecord(t, result, asha !== null));
+          folder.record(trialRecord(t.trial, result, asha !== null));
           settled.add(t.jobId);
         } else if (state === 'failed' && job) {
-          record({ id: t.trial.id, parameters: t.trial.parameters, metric: null, status: 'failed', error: job.failedReason || 'failed on the queue', seconds: 0 });
+          folder.record(failedRecord(t.trial, job.failedReason || 'failed on the queue', 0));
           settled.add(t.jobId);
         } else if (state === 'missing') {
-          record({ id: t.trial.id, parameters: t.trial.parameters, metric: null, status: 'failed', error: `job ${t.jobId} is no longer on the queue`, seconds: 0 });
+          folder.record(failedRecord(t.trial, `job ${t.jobId} is no longer on the queue`, 0));
           settled.add(t.jobId);
         } else if (state === 'active') {
           running++;
@@ -182,7 +170,7 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
         }
       }
       remaining = remaining.filter((t) => !settled.has(t.jobId));
-      const line = progressLine(spec.metric, allTrials, finished, running, waiting);
+      const line = progressLine(spec.metric, allTrials, folder.finished, running, waiting);
       if (line !== lastLine) notice(line);
       lastLine = line;
       if (remaining.length > 0) await untilLost(sleep(POLL_MS, opts.stopSignal));
@@ -198,25 +186,7 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
       await redis.quit().catch(() => redis.disconnect());
     }
   }
-  writeSummary();
-
-  const trials = allTrials.map((trial) => finished.get(trial.id)).filter((r): r is TrialRecord => r !== undefined);
-  interrupted ||= trials.length < allTrials.length;
-  const ranked = rankTrials(trials, spec.metric.goal);
-  if (!interrupted && !trials.some(isFinalRecord)) throw everyTrialFailed(trials.length, trialsPath, errorsThisRun);
-  return {
-    name: spec.name, outDir, metric: spec.metric, total: allTrials.length, trials, best: ranked[0]?.status === 'ok' ? ranked[0] : null,
-    ran: tracked.length, skipped: allTrials.length - pending.length, status: interrupted ? 'interrupted' : 'completed',
-  };
-}
-
-function trialRecord(t: TrackedTrial, result: TrialJobResult, withAsha: boolean): TrialRecord {
-  return {
-    id: t.trial.id, parameters: t.trial.parameters, metric: result.metric, status: result.status,
-    ...(result.error === undefined ? {} : { error: result.error }),
-    seconds: result.seconds,
-    ...(withAsha ? { steps: result.steps, plannedSteps: t.data.experiment.train.steps, evals: result.evals } : {}),
-  };
+  return folder.summarise(interrupted, tracked.length, errorsThisRun);
 }
 
 function progressLine(metric: SweepSummary['metric'], all: PlannedTrial[], finished: Map<string, TrialRecord>, running: number, waiting: number): string {
