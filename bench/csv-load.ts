@@ -1,5 +1,5 @@
 /**
- * How long the `series` loader takes on a big CSV (issue 9: a 1,000,000-row × 10-column file
+ * How long the `series` loader takes on a big CSV (a 1,000,000-row × 10-column file
  * loads in seconds). Writes a file of ROWS rows to a temp folder — columns `station` (4 series,
  * interleaved, as a `group`), `t` (time) and 8 numeric readings — then times reading it
  * (csv-parse into columns) and building the series (time order, split, zscore from training

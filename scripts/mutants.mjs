@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Mutation check of the test suite (issue 12: "a test that fails on the bug it names"). Each
+// Mutation check of the test suite ("a test that fails on the bug it names"). Each
 // mutant below is a realistic bug, one edit (or a few that make one bug) in src/ or in a test,
 // and names the test file(s) that must catch it. The repository's files are copied once into a
 // temp folder (node_modules linked) and built with `npm run build`; the named test files first
@@ -33,7 +33,7 @@ function testFile(name) {
 }
 
 /**
- * point: the issue-12 point; bug: what breaks (the issue's words); edits: [file, search, replace];
+ * point: the area the bug is in (a number, for the report); bug: what breaks (the issue's words); edits: [file, search, replace];
  * tests: test files (test/<name>.test.ts) that must fail; grep: optional tap --grep patterns
  * limiting those files to the subtests that concern the bug (keeps each run short).
  */

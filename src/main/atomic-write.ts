@@ -1,4 +1,7 @@
-/** Atomic file replacement: every file recur writes (checkpoints, charts, summaries) goes through it. */
+/**
+ * Atomic file replacement for every file recur writes whole (checkpoints, config.json, charts,
+ * summaries, predictions, exports); the line logs (metrics.jsonl, trials.jsonl) are appended instead.
+ */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,4 +1,4 @@
-// Training on the blas kernels gives the same numbers (SPEC §5, issue 13 point 2): N workers = 1
+// Training on the blas kernels gives the same numbers (SPEC §5): N workers = 1
 // worker and reruns bit-identical (as engine-equivalence.test.ts for ts and wasm; fewer worker
 // counts, to keep the suite short). Resume and the loss curve against wasm: blas-resume.test.ts;
 // the products themselves: blas-ops.test.ts; PyTorch's numbers with blas: golden*.test.ts.

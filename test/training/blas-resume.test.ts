@@ -1,4 +1,4 @@
-// Training on the blas kernels, continued (issue 13 point 2): resume is bit-identical (as
+// Training on the blas kernels, continued: resume is bit-identical (as
 // resume.test.ts for ts and wasm), and a run on blas follows the loss curve of a run on wasm
 // within float noise. Skipped, saying what to install, where no BLAS loads.
 import * as fs from 'node:fs';

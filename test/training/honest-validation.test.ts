@@ -1,4 +1,4 @@
-// Honest validation figures (issue 10 point 7): with train.evalBatches, every evaluation but the
+// Honest validation figures: with train.evalBatches, every evaluation but the
 // last reads the same seeded sample of windows spread over the whole validation split (not its
 // first batches); the run's last line reads the whole split and equals `recur eval` of the final
 // checkpoint; best.safetensors is settled on the whole split.
