@@ -5,8 +5,11 @@
  * with or without recur's metadata.
  */
 import { paramLayout, tensorViews, type ParamLayout } from '../../shared/model/layout.js';
-import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model/model-config.js';
+import * as z from 'zod';
+import { CELLS, gateCount, hasHiddenBias, OUTPUT_MODES, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
 import { inputError } from '../errors.js';
+import { outputRecurrenceProblem } from '../experiment/schema.js';
+import { firstIssueError, metadataSchemas as must } from '../experiment/schema-blocks.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { decodeDataMeta, encodeDataMeta, metaSizes, type DataMeta } from '../data/metadata.js';
@@ -42,7 +45,19 @@ const biasHhName = (layer: number): string => `rnn.bias_hh_l${layer}`;
 const CARRIED_SLOT = 'carried';
 const CARRIED_NAME = /^[hc]_l\d+$/;
 
-type ConfigMetadata = Partial<ModelConfig> & { vocab?: string };
+/** `__metadata__.config`: each field optional, since a missing one is inferred from the tensors. */
+const configMetadataSchema = must.section({
+  cell: must.oneOf(CELLS).optional(),
+  inputSize: must.positiveInt().optional(),
+  hidden: must.positiveInt().optional(),
+  layers: must.positiveInt().optional(),
+  outputSize: must.positiveInt().optional(),
+  recurrence: must.oneOf(RECURRENCES).optional(),
+  outputs: must.oneOf(OUTPUT_MODES).optional(),
+  /** Text models: the characters in index order. */
+  vocab: z.string({ error: 'must be a string of characters in index order' }).optional(),
+});
+type ConfigMetadata = z.output<typeof configMetadataSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Saving
@@ -224,38 +239,12 @@ function parseJsonMetadata(text: string, key: string, file: string): unknown {
   }
 }
 
-const CONFIG_CHOICES = {
-  cell: ['lstm', 'gru', 'rnn'],
-  recurrence: ['hidden', 'output'],
-  outputs: ['all', 'last'],
-} as const;
-const CONFIG_SIZES = ['inputSize', 'hidden', 'layers', 'outputSize'] as const;
-
 /** The fields the `config` metadata gives, each checked; absent metadata gives none. */
 function parseConfigMetadata(text: string | undefined, file: string): ConfigMetadata {
   if (text === undefined) return {};
-  const parsed = parseJsonMetadata(text, 'config', file);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw inputError(file, CONFIG_KEY, 'must be a JSON object');
-  const config: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    const keyPath = `${CONFIG_KEY}.${key}`;
-    if (key === 'cell' || key === 'recurrence' || key === 'outputs') {
-      const choices: readonly string[] = CONFIG_CHOICES[key];
-      if (!choices.includes(value as string)) {
-        throw inputError(file, keyPath, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
-      }
-    } else if ((CONFIG_SIZES as readonly string[]).includes(key)) {
-      if (!Number.isSafeInteger(value) || (value as number) < 1) {
-        throw inputError(file, keyPath, `must be a positive integer, got ${JSON.stringify(value)}`);
-      }
-    } else if (key === 'vocab') {
-      if (typeof value !== 'string') throw inputError(file, keyPath, 'must be a string of characters in index order');
-    } else {
-      throw inputError(file, keyPath, `unknown key (expected ${[...Object.keys(CONFIG_CHOICES), ...CONFIG_SIZES, 'vocab'].join(', ')})`);
-    }
-    config[key] = value;
-  }
-  return config as ConfigMetadata;
+  const parsed = configMetadataSchema.safeParse(parseJsonMetadata(text, 'config', file));
+  if (!parsed.success) throw firstIssueError(parsed.error, file, CONFIG_KEY);
+  return parsed.data;
 }
 
 /**
@@ -271,9 +260,8 @@ function completeConfig(given: Partial<ModelConfig>, tensors: Map<string, Decode
     cell !== undefined && inputSize !== undefined && hidden !== undefined && layers !== undefined && outputSize !== undefined
       ? { cell, inputSize, hidden, layers, outputSize, recurrence, outputs }
       : { ...inferShape(tensors, recurrence, file), ...given, recurrence, outputs };
-  if (cfg.recurrence === 'output' && cfg.layers !== 1) {
-    throw inputError(file, `${CONFIG_KEY}.recurrence`, `output recurrence needs exactly one layer, the model has ${cfg.layers}`);
-  }
+  const problem = outputRecurrenceProblem(cfg);
+  if (problem !== null) throw inputError(file, `${CONFIG_KEY}.layers`, problem);
   return cfg;
 }
 

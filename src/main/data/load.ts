@@ -4,7 +4,7 @@ import { AddingDataset } from './adding.js';
 import { positiveInteger } from './checks.js';
 import { CopyDataset } from './copy.js';
 import type { Dataset } from './dataset.js';
-import type { DataSpec } from './spec.js';
+import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 import { SineDataset } from './sine.js';
 import { syntheticSizes } from './synthetic.js';
 import { loadText } from './text.js';
@@ -12,8 +12,8 @@ import type { DataMeta } from './metadata.js';
 import { loadSeries } from './series-dataset.js';
 import { loadSequences } from './sequences-dataset.js';
 
-const DEFAULT_COPY_SYMBOLS = 8;
-const DEFAULT_COPY_LENGTH = 10;
+const DEFAULT_COPY_SYMBOLS = DATA_DEFAULTS.symbols;
+const DEFAULT_COPY_LENGTH = DATA_DEFAULTS.copyLength;
 
 export interface LoadOptions {
   /** Text: a vocabulary to use (from a checkpoint). */
@@ -47,7 +47,7 @@ export function loadDataset(spec: DataSpec, seed: number, file: string, opts: Lo
     case 'sine':
       return new SineDataset(seqLen, syntheticSizes(spec, file), seed);
     default:
-      throw inputError(file, 'data.task', `unknown task ${JSON.stringify(spec.task)}; expected text, adding, copy, sine, series or sequences`);
+      throw inputError(file, 'data.task', `unknown task ${JSON.stringify((spec as { task: unknown }).task)}; expected text, adding, copy, sine, series or sequences`);
   }
 }
 

@@ -12,13 +12,7 @@ import { unscaleValue, type NormalizeKind } from './normalize.js';
 import { AccuracySums, ErrorSums, majorityLabel, type Scorer } from './scores.js';
 import { buildSequences, readSequences, type Sequence, type SequencesData } from './sequences.js';
 
-export interface SequencesSpec {
-  path?: string;
-  valPath?: string;
-  valFraction?: number;
-  target?: 'auto' | 'class' | 'value';
-  normalize?: NormalizeKind;
-}
+import { SEQUENCES_DEFAULTS, type SequencesSpec } from './spec.js';
 
 export class SequencesDataset implements Dataset {
   readonly task = 'sequences' as const;
@@ -100,7 +94,7 @@ export function loadSequences(spec: SequencesSpec, seed: number, file: string, f
   const train = readSequences(readText(spec.path, file, 'data.path'), spec.path);
   const val = spec.valPath === undefined ? null : readSequences(readText(spec.valPath, file, 'data.valPath'), spec.valPath, train.features);
   const data = buildSequences(train, val, {
-    target: spec.target ?? 'auto', normalize: spec.normalize ?? 'zscore', valFraction: spec.valFraction ?? 0, seed,
+    target: spec.target ?? SEQUENCES_DEFAULTS.target, normalize: spec.normalize ?? SEQUENCES_DEFAULTS.normalize, valFraction: spec.valFraction ?? SEQUENCES_DEFAULTS.valFraction, seed,
   }, file, fitted);
   return new SequencesDataset(data);
 }

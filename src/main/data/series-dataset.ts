@@ -12,27 +12,7 @@ import type { Normalization, NormalizeKind } from './normalize.js';
 import { ErrorSums, type Scorer } from './scores.js';
 import { buildSeries, lastLevel, readSeriesTable, toLevels, trueLevel, type Series, type SeriesData, type SeriesMeta, type SeriesOptions, type Windows } from './series.js';
 
-/** The `data` keys of a series experiment (resolved: defaults filled). */
-export interface SeriesSpec {
-  path?: string;
-  time?: string | null;
-  group?: string | null;
-  features?: string[] | null;
-  targets?: string[] | null;
-  seqLen?: number;
-  horizon?: number;
-  stride?: number;
-  valFraction?: number;
-  normalize?: NormalizeKind;
-  missing?: 'error' | 'ffill';
-  difference?: boolean;
-  delimiter?: string;
-}
-
-export const SERIES_DEFAULTS = {
-  time: null, group: null, features: null, targets: null, horizon: 1, stride: 1,
-  normalize: 'zscore', missing: 'error', difference: false, delimiter: ',',
-} as const;
+import { SERIES_DEFAULTS, type SeriesSpec } from './spec.js';
 
 export class SeriesDataset implements Dataset {
   readonly task = 'series' as const;
@@ -127,7 +107,7 @@ export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: stri
     seqLen: positiveInteger(spec.seqLen, 'seqLen', file),
     horizon: positiveInteger(spec.horizon ?? SERIES_DEFAULTS.horizon, 'horizon', file),
     stride: positiveInteger(spec.stride ?? SERIES_DEFAULTS.stride, 'stride', file),
-    valFraction: spec.valFraction ?? 0,
+    valFraction: spec.valFraction ?? SERIES_DEFAULTS.valFraction,
     normalize: spec.normalize ?? SERIES_DEFAULTS.normalize,
     missing: spec.missing ?? SERIES_DEFAULTS.missing,
     difference: spec.difference ?? SERIES_DEFAULTS.difference,

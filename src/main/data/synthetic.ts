@@ -5,10 +5,10 @@
 import { Rng } from '../../shared/model/rng.js';
 import { positiveInteger } from './checks.js';
 import type { Split } from './dataset.js';
-import type { DataSpec } from './spec.js';
+import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 
-const DEFAULT_TRAIN_SIZE = 10000;
-const DEFAULT_VAL_SIZE = 1000;
+const DEFAULT_TRAIN_SIZE = DATA_DEFAULTS.trainSize;
+const DEFAULT_VAL_SIZE = DATA_DEFAULTS.valSize;
 // Independent RNG streams of the run's seed, so the val set never depends on trainSize.
 const TRAIN_STREAM = 1;
 const VAL_STREAM = 2;

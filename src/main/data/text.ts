@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { checkBatch, checkCapacity } from './checks.js';
 import type { BatchArrays, Dataset, Split } from './dataset.js';
-import type { DataSpec } from './spec.js';
+import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 
-const DEFAULT_VAL_FRACTION = 0.05;
+const DEFAULT_VAL_FRACTION = DATA_DEFAULTS.valFraction;
 
 export function loadText(spec: DataSpec, seqLen: number, file: string, forcedVocab: string | undefined): Dataset {
   if (spec.path === undefined || spec.path === '') throw inputError(file, 'data.path', 'is required for task text');

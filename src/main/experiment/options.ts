@@ -3,6 +3,17 @@
  * its option blocks. The experiment defines them; training, the engine and the CLI read them here.
  */
 
+/** `data.task`. */
+export const TASKS = ['text', 'adding', 'copy', 'sine', 'series', 'sequences'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** `data.normalize` (series, sequences): how each column is scaled, fitted on training rows only. */
+export const NORMALIZE_KINDS = ['zscore', 'minmax', 'none'] as const;
+/** `data.missing` (series): what an empty or NA cell does. */
+export const MISSING_POLICIES = ['error', 'ffill'] as const;
+/** `data.target` (sequences); `auto` is `class` if any y is a string, and is resolved before it is saved. */
+export const SEQUENCE_TARGETS = ['auto', 'class', 'value'] as const;
+
 /** `train.kernels`: `auto` is `blas` when a BLAS loads on this machine, else `wasm`. */
 export const KERNEL_CHOICES = ['auto', 'blas', 'wasm', 'ts'] as const;
 export type KernelsChoice = (typeof KERNEL_CHOICES)[number];

@@ -1,13 +1,13 @@
 /**
- * Schema building blocks shared by experiment and sweep files, whose errors read
- * `expected <what>, got <value>`, and zod's verdict turned into one InputError line.
+ * Schema building blocks: those of experiment and sweep files, whose errors read
+ * `expected <what>, got <value>`; those of checkpoint metadata, whose errors read
+ * `must be <what>, got <JSON>`; and zod's verdict turned into one InputError line.
  */
 import * as z from 'zod';
 import { InputError, inputError } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
-import { childKeys } from './zod-paths.js';
 
-type ErrorOption = { error: (issue: { input?: unknown }) => string };
+type ErrorOption = { error: (issue: z.core.$ZodRawIssue) => string };
 
 /** The error option every leaf and section schema carries. */
 export function expecting(what: string, hint: (input: unknown) => string = () => ''): ErrorOption {
@@ -27,10 +27,19 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
+/** A mapping's errors: a misspelt key gets the closest of `keys`; anything else is not a mapping. */
+export function mappingErrors(unknownKey: (key: string) => string): ErrorOption {
+  const notAMapping = expecting('a mapping');
+  return {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? unknownKey(issue.keys[0]!) : notAMapping.error(issue),
+  };
+}
+
 /** Leaf and section schemas with readable errors. */
 export const schemas = {
   section<Shape extends z.ZodRawShape>(shape: Shape) {
-    return z.strictObject(shape, expecting('a mapping'));
+    return z.strictObject(shape, mappingErrors((key) => `unknown key${didYouMean(key, Object.keys(shape))}`));
   },
   nonEmptyString() {
     const e = expecting('a non-empty string');
@@ -93,13 +102,61 @@ function quotedList(values: readonly string[]): string {
   return quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
 }
 
-/** The first issue as one InputError; an unknown key goes first, since a misspelt key usually also leaves its correct spelling missing. */
-export function firstIssueError(schema: z.ZodType, error: z.ZodError, file: string): InputError {
+/** Blocks of checkpoint metadata (JSON written by a program, so no did-you-mean: the keys are listed). */
+export const metadataSchemas = {
+  section<Shape extends z.ZodRawShape>(shape: Shape) {
+    return z.strictObject(shape, {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown key (expected ${Object.keys(shape).join(', ')})` : 'must be a JSON object',
+    });
+  },
+  nonEmptyString() {
+    const e = mustBeError('a non-empty string');
+    return z.string(e).min(1, e);
+  },
+  positiveInt() {
+    const e = mustBeError('a positive integer');
+    return z.number(e).int(e).min(1, e);
+  },
+  finiteNumber() {
+    return z.number(mustBeError('a finite number'));
+  },
+  positiveNumber() {
+    const e = mustBeError('a positive number');
+    return z.number(e).gt(0, e);
+  },
+  boolean() {
+    return z.boolean(mustBeError('true or false'));
+  },
+  oneOf<const Values extends readonly [string, ...string[]]>(values: Values) {
+    return z.enum(values, mustBeError(`one of ${values.join(', ')}`));
+  },
+  /** A non-empty list of distinct non-empty names. */
+  names() {
+    const e = mustBeError('a non-empty list of names');
+    return z.array(metadataSchemas.nonEmptyString(), e).min(1, e).refine(distinct, 'names a column twice');
+  },
+};
+
+/** `must be <what>, got <the JSON given>`. */
+export function mustBe(what: string, input: unknown): string {
+  return `must be ${what}, got ${input === undefined ? 'nothing' : JSON.stringify(input)}`;
+}
+
+export function mustBeError(what: string): ErrorOption {
+  return { error: (issue) => mustBe(what, issue.input) };
+}
+
+export const distinct = (list: readonly unknown[]): boolean => new Set(list).size === list.length;
+
+/**
+ * The first issue as one InputError, its key prefixed by `prefix` (a checkpoint's
+ * `__metadata__.<entry>`); an unknown key goes first, since a misspelt key usually also leaves
+ * its correct spelling missing. Each schema words its own problems, unknown keys included.
+ */
+export function firstIssueError(error: z.ZodError, file: string, prefix = ''): InputError {
   const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    const unknown = issue.keys[0]!;
-    const key = [...issue.path, unknown].map(String).join('.');
-    return inputError(file, key, `unknown key${didYouMean(unknown, childKeys(schema, issue.path))}`);
-  }
-  return inputError(file, issue.path.map(String).join('.') || null, issue.message);
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const key = [prefix, ...path.map(String)].filter(Boolean).join('.');
+  return inputError(file, key || null, issue.message);
 }

@@ -1,96 +1,280 @@
-/** The experiment file's schema (SPEC §6): every key, its type and its default. */
+/**
+ * The experiment file's schema (SPEC §6): every key, its type and its default, stated once; the
+ * rules across keys; and the defaults that depend on other keys. The types of the resolved
+ * experiment and of the `data` section are derived from it.
+ */
 import * as z from 'zod';
-import { DEFAULT_KERNELS, KERNEL_CHOICES, SCHEDULE_NAMES } from './options.js';
-import { expecting, schemas as is } from './schema-blocks.js';
+import { CELLS, OUTPUT_MODES, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
+import { didYouMean } from './did-you-mean.js';
+import {
+  DEFAULT_KERNELS,
+  KERNEL_CHOICES,
+  MISSING_POLICIES,
+  NORMALIZE_KINDS,
+  SCHEDULE_KEYS,
+  SCHEDULE_NAMES,
+  SEQUENCE_TARGETS,
+  TASKS,
+  type ScheduleSpec,
+  type Task,
+} from './options.js';
+import { expecting, mappingErrors, schemas as is } from './schema-blocks.js';
 
-const TASKS = ['text', 'adding', 'copy', 'sine', 'series', 'sequences'] as const;
+// ---------------------------------------------------------------------------------------------
+// data: one shape per task, told apart by `task`
 
-export const experimentSchema = z.strictObject(
-  {
-    name: is.nonEmptyString().optional(),
-    seed: is.nonNegativeInt().default(1),
-    data: is.section({
-      task: is.oneOf(TASKS),
-      path: is.nonEmptyString().optional(),
-      seqLen: is.positiveInt().optional(), // required but for sequences
-      valFraction: is.unitInterval().default(0.05),
-      trainSize: is.positiveInt().default(10000),
-      valSize: is.positiveInt().default(1000),
-      symbols: is.positiveInt().default(8),
-      copyLength: is.positiveInt().default(10),
-      stateful: is.boolean().default(false),
-      // series and sequences only (defaults filled per task in experiment.ts)
-      valPath: is.nonEmptyString().optional(),
-      target: is.oneOf(['auto', 'class', 'value']).optional(),
-      time: is.nonEmptyString().nullable().optional(),
-      group: is.nonEmptyString().nullable().optional(),
-      features: is.names().nullable().optional(),
-      targets: is.names().nullable().optional(),
-      horizon: is.positiveInt().optional(),
-      stride: is.positiveInt().optional(),
-      normalize: is.oneOf(['zscore', 'minmax', 'none']).optional(),
-      missing: is.oneOf(['error', 'ffill']).optional(),
-      difference: is.boolean().optional(),
-      delimiter: is.oneCharacter().optional(),
-    }),
-    model: is
-      .section({
-        cell: is.oneOf(['lstm', 'gru', 'rnn']),
-        hidden: is.positiveInt(),
-        layers: is.positiveInt().default(1),
-        recurrence: is.oneOf(['hidden', 'output']).default('hidden'),
-        outputs: is.oneOf(['all', 'last']).optional(), // default depends on data.task
-        forgetBias: is.finiteNumber().default(1),
-        initScale: is.positiveNumber().nullable().default(null),
-        dropout: is.unitInterval().default(0),
-      })
-      .optional(),
-    train: is
-      .section({
-        batch: is.positiveInt().default(32),
-        steps: is.positiveInt().default(1000),
-        workers: is.positiveInt().nullable().default(null),
-        optimizer: is
-          .section({
-            name: is.oneOf(['sgd', 'momentum', 'adam', 'adamw']).default('adam'),
-            lr: is.positiveNumber().default(0.002),
-            momentum: is.unitInterval().default(0.9),
-            beta1: is.unitInterval().default(0.9),
-            beta2: is.unitInterval().default(0.999),
-            eps: is.positiveNumber().default(1e-8),
-            weightDecay: is.nonNegativeNumber().optional(), // default depends on optimizer.name
-            nesterov: is.boolean().default(false),
-          })
-          .prefault({}),
-        clip: is.positiveNumber().nullable().default(5),
-        shuffle: is.boolean().default(true),
-        evalEvery: is.positiveInt().default(200),
-        checkpointEvery: is.positiveInt().default(500),
-        logEvery: is.positiveInt().default(10),
-        evalBatches: is.positiveInt().nullable().default(null),
-        teacherForcing: is.boolean().default(false),
-        kernels: is.oneOf(KERNEL_CHOICES).default(DEFAULT_KERNELS),
-        init: is.nonEmptyString().nullable().default(null),
-        // Which keys a schedule takes, and their defaults, are checked in experiment.ts.
-        schedule: is
-          .section({
-            name: is.oneOf(SCHEDULE_NAMES).default('constant'),
-            warmup: is.nonNegativeInt().default(0),
-            minLr: is.nonNegativeNumber().optional(),
-            every: is.positiveInt().optional(),
-            gamma: is.decayFactor().optional(),
-            factor: is.greaterThanOne().optional(),
-            patience: is.positiveInt().optional(),
-            minDelta: is.nonNegativeNumber().optional(),
-          })
-          .prefault({}),
-        earlyStopping: is
-          .section({ patience: is.positiveInt(), minDelta: is.nonNegativeNumber().default(0) })
-          .nullable()
-          .default(null),
-      })
-      .prefault({}),
-    output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),
-  },
-  expecting('a mapping'),
-);
+/** Keys every task accepts. */
+export const everyTask = {
+  valFraction: is.unitInterval().default(0.05),
+  trainSize: is.positiveInt().default(10000),
+  valSize: is.positiveInt().default(1000),
+  symbols: is.positiveInt().default(8),
+  copyLength: is.positiveInt().default(10),
+};
+
+/** series and sequences: scaling fitted on the training rows. */
+const normalize = is.oneOf(NORMALIZE_KINDS).default('zscore');
+
+function pathRequiredFor(task: Task) {
+  const notAString = expecting('a non-empty string');
+  const e = { error: (issue: z.core.$ZodRawIssue) => (issue.input === undefined ? `required for task '${task}'` : notAString.error(issue)) };
+  return z.string(e).min(1, e);
+}
+
+/** Text: B parallel streams, each window starting from the state its stream's last one ended in. */
+function statefulFor(task: Task) {
+  return task === 'text' ? is.boolean().default(false) : is.boolean().refine((on) => !on, `needs task 'text', got '${task}'`).default(false);
+}
+
+function taskData<const T extends Task, Shape extends z.ZodRawShape>(task: T, shape: Shape) {
+  return z.strictObject({ task: z.literal(task), ...shape }, mappingErrors((key) => dataKeyProblem(key, task)));
+}
+
+function syntheticData<const T extends 'adding' | 'copy' | 'sine'>(task: T) {
+  return taskData(task, { path: is.nonEmptyString().optional(), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor(task) });
+}
+
+const textData = taskData('text', { path: pathRequiredFor('text'), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor('text') });
+
+/** series (SPEC §4): columns, window shape, scaling, gaps, differencing, CSV delimiter. */
+export const seriesDataSchema = taskData('series', {
+  path: pathRequiredFor('series'),
+  seqLen: is.positiveInt(),
+  ...everyTask,
+  stateful: statefulFor('series'),
+  time: is.nonEmptyString().nullable().default(null),
+  group: is.nonEmptyString().nullable().default(null),
+  features: is.names().nullable().default(null),
+  targets: is.names().nullable().default(null),
+  horizon: is.positiveInt().default(1),
+  stride: is.positiveInt().default(1),
+  normalize,
+  missing: is.oneOf(MISSING_POLICIES).default('error'),
+  difference: is.boolean().default(false),
+  delimiter: is.oneCharacter().default(','),
+});
+
+/** sequences (SPEC §4): JSON Lines of labelled sequences, each as long as its own x. */
+export const sequencesDataSchema = taskData('sequences', {
+  path: pathRequiredFor('sequences'),
+  seqLen: z.undefined({ error: () => "not used by task 'sequences': each line's x has its own length" }).optional(),
+  ...everyTask,
+  stateful: statefulFor('sequences'),
+  /** A JSON Lines file of validation sequences (else a seeded valFraction). */
+  valPath: is.nonEmptyString().optional(),
+  /** Class labels (softmax-CE) or values (MSE); auto: class if any y is a string. */
+  target: is.oneOf(SEQUENCE_TARGETS).default('auto'),
+  normalize,
+});
+
+const DATA_SHAPES = [
+  textData,
+  syntheticData('adding'),
+  syntheticData('copy'),
+  syntheticData('sine'),
+  seriesDataSchema,
+  sequencesDataSchema,
+] as const;
+
+export const dataSchema = z.discriminatedUnion('task', DATA_SHAPES, {
+  error: (issue) => (issue.code === 'invalid_union' ? taskProblem(issue.input) : expecting('a mapping').error(issue)),
+});
+
+/** A `task` that names no shape: the problem the task list words. */
+function taskProblem(data: unknown): string {
+  const task = (data as Record<string, unknown>).task;
+  return is.oneOf(TASKS).safeParse(task).error?.issues[0]?.message ?? `no shape for task ${String(task)}`;
+}
+
+/** A key the shape of `task` lacks: another task's key, or a misspelling. */
+function dataKeyProblem(key: string, task: Task): string {
+  const owners = DATA_SHAPES.filter((shape) => key in shape.shape).map((shape) => `'${shape.shape.task.value}'`);
+  if (owners.length > 0) return `only for task ${owners.join(' or ')}, got '${task}'`;
+  const everyKey = [...new Set(DATA_SHAPES.flatMap((shape) => Object.keys(shape.shape)))];
+  return `unknown key${didYouMean(key, everyKey)}`;
+}
+
+/** Tasks whose model predicts once, after the last step, unless `model.outputs` says otherwise. */
+const PREDICT_AFTER_LAST_STEP: readonly Task[] = ['adding', 'series', 'sequences'];
+
+// ---------------------------------------------------------------------------------------------
+// Rules across keys, each stated once. The schema applies them to the experiment; a checkpoint's
+// config and a run whose model comes from train.init's checkpoint apply them too.
+
+/** Output recurrence feeds ŷ_{t-1} back into the one cell (SPEC §2); the problem is `layers`'. */
+export function outputRecurrenceProblem(model: Pick<ModelConfig, 'recurrence' | 'layers'>): string | null {
+  return model.recurrence === 'output' && model.layers !== 1 ? `recurrence 'output' needs exactly 1 layer, got ${model.layers}` : null;
+}
+
+/** Teacher forcing feeds y_{t-1} where ŷ_{t-1} would go, so it needs both; the problem is `train.teacherForcing`'s. */
+export function teacherForcingProblem(model: Pick<ModelConfig, 'recurrence' | 'outputs'>): string | null {
+  if (model.recurrence !== 'output') return "needs model.recurrence 'output'";
+  if (model.outputs !== 'all') return "needs model.outputs 'all'";
+  return null;
+}
+
+function reportProblem(ctx: z.core.$RefinementCtx, path: PropertyKey[], problem: string | null): void {
+  if (problem !== null) ctx.addIssue({ code: 'custom', path, message: problem });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The experiment
+
+const modelSchema = is
+  .section({
+    cell: is.oneOf(CELLS),
+    hidden: is.positiveInt(),
+    layers: is.positiveInt().default(1),
+    recurrence: is.oneOf(RECURRENCES).default('hidden'),
+    outputs: is.oneOf(OUTPUT_MODES).optional(), // default depends on data.task
+    forgetBias: is.finiteNumber().default(1),
+    /** null = 1/√hidden. */
+    initScale: is.positiveNumber().nullable().default(null),
+    /** Inverted dropout on every layer's output (training only). */
+    dropout: is.unitInterval().default(0),
+  })
+  .superRefine((model, ctx) => reportProblem(ctx, ['layers'], outputRecurrenceProblem(model)));
+
+const scheduleSchema = is.section({
+  name: is.oneOf(SCHEDULE_NAMES).default('constant'),
+  warmup: is.nonNegativeInt().default(0),
+  // Which of these a schedule takes, and their defaults, are SCHEDULE_KEYS'.
+  minLr: is.nonNegativeNumber().optional(),
+  every: is.positiveInt().optional(),
+  gamma: is.decayFactor().optional(),
+  factor: is.greaterThanOne().optional(),
+  patience: is.positiveInt().optional(),
+  minDelta: is.nonNegativeNumber().optional(),
+});
+
+const fileSchema = is.section({
+  name: is.nonEmptyString().optional(), // default: the file's name
+  seed: is.nonNegativeInt().default(1),
+  data: dataSchema,
+  /** Absent only when train.init is set: the checkpoint supplies the model. */
+  model: modelSchema.optional(),
+  train: is
+    .section({
+      batch: is.positiveInt().default(32),
+      steps: is.positiveInt().default(1000),
+      /** null = the machine's available parallelism, decided by the caller. */
+      workers: is.positiveInt().nullable().default(null),
+      optimizer: is
+        .section({
+          name: is.oneOf(['sgd', 'momentum', 'adam', 'adamw']).default('adam'),
+          lr: is.positiveNumber().default(0.002),
+          momentum: is.unitInterval().default(0.9),
+          beta1: is.unitInterval().default(0.9),
+          beta2: is.unitInterval().default(0.999),
+          eps: is.positiveNumber().default(1e-8),
+          weightDecay: is.nonNegativeNumber().optional(), // default depends on optimizer.name
+          nesterov: is.boolean().default(false),
+        })
+        .prefault({}),
+      /** null = no clipping. */
+      clip: is.positiveNumber().nullable().default(5),
+      shuffle: is.boolean().default(true),
+      evalEvery: is.positiveInt().default(200),
+      checkpointEvery: is.positiveInt().default(500),
+      logEvery: is.positiveInt().default(10),
+      /** null = the whole validation set. */
+      evalBatches: is.positiveInt().nullable().default(null),
+      teacherForcing: is.boolean().default(false),
+      /** What was asked for; the kernels a run chose are in config.json's `kernels` and the checkpoint. */
+      kernels: is.oneOf(KERNEL_CHOICES).default(DEFAULT_KERNELS),
+      /** A checkpoint to start from (resolved against the file's folder). */
+      init: is.nonEmptyString().nullable().default(null),
+      schedule: scheduleSchema.prefault({}),
+      /** Stop when the validation loss has not improved for `patience` evaluations; null = off. */
+      earlyStopping: is
+        .section({ patience: is.positiveInt(), minDelta: is.nonNegativeNumber().default(0) })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
+  output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}), // default: runs/<name>
+});
+
+/** The named schedule with exactly its own keys, defaults filled; a key of another schedule is an error. */
+function resolveSchedule(given: z.output<typeof scheduleSchema>, ctx: z.core.ParsePayload): ScheduleSpec {
+  const own = SCHEDULE_KEYS[given.name];
+  const resolved: Record<string, unknown> = { name: given.name, warmup: given.warmup };
+  const fail = (key: string, message: string) => ctx.issues.push({ code: 'custom', path: ['train', 'schedule', key], message, input: given });
+  for (const [key, value] of Object.entries(given)) {
+    if (key === 'name' || key === 'warmup' || value === undefined) continue;
+    if (!(key in own)) fail(key, `not a key of schedule '${given.name}' (it takes ${['warmup', ...Object.keys(own)].join(', ')})`);
+  }
+  for (const [key, fallback] of Object.entries(own)) {
+    const value = given[key as keyof typeof given] ?? fallback;
+    if (value === undefined) fail(key, `required by schedule '${given.name}'`);
+    resolved[key] = value;
+  }
+  return resolved as ScheduleSpec;
+}
+
+/**
+ * Every key checked and defaulted; what follows from the file (the name, paths) is left to the
+ * caller. Keys are written in schema order so config.json reads the same for every run.
+ */
+export const experimentSchema = fileSchema
+  .transform(({ name, seed, data, model, train, output }, ctx) => {
+    const { optimizer } = train;
+    return {
+      name,
+      seed,
+      data,
+      model: model && {
+        cell: model.cell,
+        hidden: model.hidden,
+        layers: model.layers,
+        recurrence: model.recurrence,
+        outputs: model.outputs ?? (PREDICT_AFTER_LAST_STEP.includes(data.task) ? 'last' : 'all'),
+        forgetBias: model.forgetBias,
+        initScale: model.initScale,
+        dropout: model.dropout,
+      },
+      train: {
+        ...train,
+        optimizer: {
+          name: optimizer.name,
+          lr: optimizer.lr,
+          momentum: optimizer.momentum,
+          beta1: optimizer.beta1,
+          beta2: optimizer.beta2,
+          eps: optimizer.eps,
+          weightDecay: optimizer.weightDecay ?? (optimizer.name === 'adamw' ? 0.01 : 0),
+          nesterov: optimizer.nesterov,
+        },
+        schedule: resolveSchedule(train.schedule, ctx),
+      },
+      output,
+    };
+  })
+  .superRefine(({ data, model, train }, ctx) => {
+    if (!model) {
+      if (train.init === null) reportProblem(ctx, ['model'], 'required unless train.init is set');
+      return; // the checkpoint's model meets the model rules when the run resolves it
+    }
+    if (train.teacherForcing) reportProblem(ctx, ['train', 'teacherForcing'], teacherForcingProblem(model));
+    if (data.stateful && model.recurrence === 'output') reportProblem(ctx, ['data', 'stateful'], "needs model.recurrence 'hidden'");
+  });

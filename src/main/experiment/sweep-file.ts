@@ -52,37 +52,34 @@ const parameterSchema = is.section({
   distribution: is.oneOf(['uniform', 'log_uniform', 'int_uniform']).optional(),
 });
 
-const sweepSchema = z.strictObject(
-  {
-    base: is.nonEmptyString(),
-    name: is.nonEmptyString().optional(),
-    method: is.oneOf(['grid', 'random']),
-    trials: is.positiveInt().optional(),
-    seed: is.nonNegativeInt().default(1),
-    metric: is
-      .section({
-        name: is.oneOf(SWEEP_METRICS).default('valLoss'),
-        goal: is.oneOf(['minimize', 'maximize']).default('minimize'),
-      })
-      .prefault({}),
-    parameters: z.record(z.string(), parameterSchema, expecting('a mapping of experiment key paths to {values} or {min, max}')),
-    earlyTerminate: is
-      .section({
-        type: is.oneOf(['asha']),
-        minSteps: is.positiveInt(),
-        eta: is.positiveInt().refine((n) => n >= 2, expecting('an integer ≥ 2')).default(3),
-        maxSteps: is.positiveInt().optional(),
-      })
-      .nullable()
-      .optional(),
-    output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),
-  },
-  expecting('a mapping'),
-);
+const sweepSchema = is.section({
+  base: is.nonEmptyString(),
+  name: is.nonEmptyString().optional(),
+  method: is.oneOf(['grid', 'random']),
+  trials: is.positiveInt().optional(),
+  seed: is.nonNegativeInt().default(1),
+  metric: is
+    .section({
+      name: is.oneOf(SWEEP_METRICS).default('valLoss'),
+      goal: is.oneOf(['minimize', 'maximize']).default('minimize'),
+    })
+    .prefault({}),
+  parameters: z.record(z.string(), parameterSchema, expecting('a mapping of experiment key paths to {values} or {min, max}')),
+  earlyTerminate: is
+    .section({
+      type: is.oneOf(['asha']),
+      minSteps: is.positiveInt(),
+      eta: is.positiveInt().refine((n) => n >= 2, expecting('an integer ≥ 2')).default(3),
+      maxSteps: is.positiveInt().optional(),
+    })
+    .nullable()
+    .optional(),
+  output: is.section({ dir: is.nonEmptyString().optional() }).prefault({}),
+});
 
 export function loadSweep(file: string): SweepSpec {
   const parsed = sweepSchema.safeParse(readMappingFile(file));
-  if (!parsed.success) throw firstIssueError(sweepSchema, parsed.error, file);
+  if (!parsed.success) throw firstIssueError(parsed.error, file);
   const { method, trials } = parsed.data;
   const folder = dirname(resolve(file));
 

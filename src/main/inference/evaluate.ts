@@ -44,7 +44,9 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   if (opt.data !== undefined && stored && ck.data) {
     // A series or sequences model: every window (line) of the file, scaled as in training.
     seed = stored.seed;
-    dataset = loadDataset({ ...stored.data, path: resolve(opt.data), valPath: undefined, valFraction: 0 }, seed, '--data', { outputs: ck.cfg.outputs, fitted: ck.data });
+    const whole = { ...stored.data, path: resolve(opt.data), valFraction: 0 };
+    if (whole.task === 'sequences') delete whole.valPath;
+    dataset = loadDataset(whole, seed, '--data', { outputs: ck.cfg.outputs, fitted: ck.data });
     split = 'train';
   } else if (opt.data !== undefined) {
     const seqLen = opt.seqLen ?? stored?.data.seqLen;
@@ -54,7 +56,8 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   } else {
     if (!stored) throw inputError(path, '__metadata__.experiment', 'the checkpoint does not record its data; pass --data and --seq-len');
     seed = stored.seed;
-    dataset = loadDataset({ ...stored.data, seqLen: opt.seqLen ?? stored.data.seqLen }, seed, path, { vocab: ck.vocab, outputs: ck.cfg.outputs, fitted: ck.data });
+    const data = stored.data.task === 'sequences' ? stored.data : { ...stored.data, seqLen: opt.seqLen ?? stored.data.seqLen };
+    dataset = loadDataset(data, seed, path, { vocab: ck.vocab, outputs: ck.cfg.outputs, fitted: ck.data });
     split = 'val';
     if (dataset.size('val') === 0) throw inputError(path, 'data.valFraction', 'the checkpoint\'s run has no validation split; pass --data');
   }

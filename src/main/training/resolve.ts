@@ -9,6 +9,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import type { Experiment } from '../experiment/experiment.js';
+import { teacherForcingProblem } from '../experiment/schema.js';
 
 export interface ResolvedRun {
   cfg: ModelConfig;
@@ -39,9 +40,9 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   if (!dataset.outputsAllowed.includes(cfg.outputs)) {
     throw inputError(file, 'model.outputs', `task '${dataset.task}' supports ${dataset.outputsAllowed.map((o) => `'${o}'`).join(' or ')}, got '${cfg.outputs}'`);
   }
-  if (exp.train.teacherForcing && (cfg.recurrence !== 'output' || cfg.outputs !== 'all')) {
-    throw inputError(file, 'train.teacherForcing', "needs recurrence 'output' with outputs 'all'");
-  }
+  // The schema held the experiment's own model to this rule; a checkpoint's model meets it here.
+  const teacherForcing = exp.train.teacherForcing && !exp.model ? teacherForcingProblem(cfg) : null;
+  if (teacherForcing !== null) throw inputError(file, 'train.teacherForcing', teacherForcing);
   return { cfg, dataset, init };
 }
 

@@ -1,15 +1,20 @@
+/** The choices of a network's shape, for the experiment schema and the checkpoint's `config` metadata. */
+export const CELLS = ['lstm', 'gru', 'rnn'] as const;
+export const RECURRENCES = ['hidden', 'output'] as const;
+export const OUTPUT_MODES = ['all', 'last'] as const;
+
 /** The shape of a network: what a checkpoint's `config` metadata records (SPEC §3). */
 export interface ModelConfig {
-  cell: 'lstm' | 'gru' | 'rnn';
+  cell: (typeof CELLS)[number];
   /** In_0: for one-hot (text, copy) input, the number of symbols. */
   inputSize: number;
   hidden: number;
   layers: number;
   outputSize: number;
   /** `hidden`: h_{t-1} feeds the cell; `output`: ŷ_{t-1} feeds it (one layer only). */
-  recurrence: 'hidden' | 'output';
+  recurrence: (typeof RECURRENCES)[number];
   /** `all`: a prediction at every step; `last`: only after the last step. */
-  outputs: 'all' | 'last';
+  outputs: (typeof OUTPUT_MODES)[number];
 }
 
 export type LossKind = 'ce' | 'mse';
