@@ -259,8 +259,8 @@ t.test('bad checkpoints: InputError naming the file and the tensor or key', asyn
   expectKeyed(
     t,
     () => decodeCheckpoint(withConfig({ ...LSTM2, recurrence: 'output' }), FILE),
-    '__metadata__.config.recurrence',
-    /one layer/,
+    '__metadata__.config.layers',
+    /recurrence 'output' needs exactly 1 layer, got 2$/,
   );
   expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.train = '[1]')), FILE), '__metadata__.train', /JSON object/);
   expectKeyed(t, () => decodeCheckpoint(rewrite(good, (_, m) => void (m.experiment = '{')), FILE), '__metadata__.experiment', /not valid JSON/);

@@ -1,0 +1,88 @@
+// Each rule across keys is stated once and says one thing wherever it is met: in an experiment
+// file, in a checkpoint's config, or for a model that comes from train.init's checkpoint. And a
+// checkpoint whose `data` or `config` metadata is malformed stops `recur` with one `error:` line
+// naming the key, exit 2.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { decodeCheckpoint, encodeCheckpoint, saveCheckpoint, type CheckpointData } from '../../src/main/checkpoint/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/main/checkpoint/safetensors.js';
+import { InputError } from '../../src/main/errors.js';
+import { parseExperiment } from '../../src/main/experiment/experiment.js';
+import { resolveRun } from '../../src/main/training/resolve.js';
+import { paramLayout } from '../../src/shared/model/layout.js';
+import type { ModelConfig } from '../../src/shared/model/model-config.js';
+import { errorLines, runRecur, tempDir } from '../helpers/cli.js';
+import { thrownBy } from '../helpers/input-error.js';
+
+const SINE = { task: 'sine', seqLen: 4, trainSize: 8, valSize: 4 };
+
+function checkpointOf(cfg: ModelConfig, extra: Partial<CheckpointData> = {}): CheckpointData {
+  return { cfg, params: new Float32Array(paramLayout(cfg).size).fill(0.25), optim: new Map(), ...extra };
+}
+
+/** The checkpoint's bytes with metadata entry `key` replaced by `text`. */
+function withMetadata(bytes: Uint8Array, key: string, text: string): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(bytes, 'x');
+  return encodeSafetensors([...tensors].map(([name, { shape, data }]) => ({ name, shape, data: data as Float32Array })), { ...metadata, [key]: text });
+}
+
+function messageOf(fn: () => unknown): string {
+  const thrown = thrownBy(fn);
+  return thrown instanceof InputError ? thrown.message : `no InputError (got ${String(thrown)})`;
+}
+
+t.test('teacher forcing without output recurrence: one message, from the file and from a train.init checkpoint', async (t) => {
+  const dir = tempDir(t);
+  const hidden: ModelConfig = { cell: 'lstm', inputSize: 1, hidden: 3, layers: 1, outputSize: 1, recurrence: 'hidden', outputs: 'all' };
+  const ckpt = join(dir, 'hidden.safetensors');
+  saveCheckpoint(ckpt, checkpointOf(hidden));
+  const problem = "e.yaml: train.teacherForcing: needs model.recurrence 'output'";
+
+  const inFile = () => parseExperiment({ data: SINE, model: { cell: 'lstm', hidden: 3 }, train: { teacherForcing: true } }, 'e.yaml', dir);
+  t.equal(messageOf(inFile), problem, 'the experiment file names it');
+  const fromInit = parseExperiment({ data: SINE, train: { init: ckpt, teacherForcing: true } }, 'e.yaml', dir);
+  t.equal(messageOf(() => resolveRun(fromInit, 'e.yaml')), problem, "the checkpoint's model meets the same rule, in the same words");
+
+  const lastOnly = () => parseExperiment({ data: SINE, model: { cell: 'rnn', hidden: 3, recurrence: 'output', outputs: 'last' }, train: { teacherForcing: true } }, 'e.yaml', dir);
+  t.equal(messageOf(lastOnly), "e.yaml: train.teacherForcing: needs model.outputs 'all'", 'a target at every step, checked with the experiment file');
+  const teacherForced = parseExperiment({ data: SINE, model: { cell: 'rnn', hidden: 3, recurrence: 'output' }, train: { teacherForcing: true } }, 'e.yaml', dir);
+  t.equal(teacherForced.train.teacherForcing, true, 'output recurrence with outputs all is teacher-forced');
+});
+
+t.test("output recurrence with 2 layers: one message, from the file and from a checkpoint's config", async (t) => {
+  const problem = "recurrence 'output' needs exactly 1 layer, got 2";
+  const inFile = () => parseExperiment({ data: SINE, model: { cell: 'rnn', hidden: 3, layers: 2, recurrence: 'output' } }, 'e.yaml', '/d');
+  t.equal(messageOf(inFile), `e.yaml: model.layers: ${problem}`);
+
+  const twoLayers: ModelConfig = { cell: 'rnn', inputSize: 1, hidden: 3, layers: 2, outputSize: 1, recurrence: 'hidden', outputs: 'all' };
+  const config = JSON.stringify({ ...twoLayers, recurrence: 'output' });
+  const bytes = withMetadata(encodeCheckpoint(checkpointOf(twoLayers)), 'config', config);
+  t.equal(messageOf(() => decodeCheckpoint(bytes, 'm.safetensors')), `m.safetensors: __metadata__.config.layers: ${problem}`);
+});
+
+t.test('malformed checkpoint metadata: recur exits 2 with one error line naming the key', async (t) => {
+  const dir = tempDir(t);
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: 2, hidden: 3, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'last' };
+  const meta = {
+    task: 'sequences', features: ['x0', 'x1'], targets: ['y'], target: 'class', labels: ['a', 'b'], scalarTarget: false,
+    normalization: { kind: 'zscore', columns: { x0: { shift: 0, scale: 1 }, x1: { shift: 0, scale: 1 } } },
+  } as const;
+  const good = encodeCheckpoint(checkpointOf(cfg, { data: { ...meta, labels: [...meta.labels], features: [...meta.features], targets: [...meta.targets] } }));
+  const cases: [string, string, string, string][] = [
+    ['data', JSON.stringify({ ...meta, task: 'text' }), '__metadata__.data.task', 'must be one of series, sequences, got "text"'],
+    ['data', JSON.stringify({ ...meta, scalarTarget: 'no' }), '__metadata__.data.scalarTarget', 'must be true or false, got "no"'],
+    ['data', JSON.stringify({ ...meta, labels: ['a', 'b', 'a'] }), '__metadata__.data.labels', 'has a repeated label'],
+    ['data', '[]', '__metadata__.data', 'must be a JSON object'],
+    ['config', JSON.stringify({ ...cfg, layers: 'two' }), '__metadata__.config.layers', 'must be a positive integer, got "two"'],
+    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, vocab)'],
+  ];
+  for (const [i, [entry, text, key, problem]] of cases.entries()) {
+    const file = join(dir, `damaged-${i}.safetensors`);
+    writeFileSync(file, withMetadata(good, entry, text));
+    const result = await runRecur(['eval', '--checkpoint', file]);
+    t.equal(result.code, 2, `${key}: exit 2; stderr:\n${result.stderr}`);
+    t.same(errorLines(result.stderr), [`error: ${file}: ${key}: ${problem}`], `${key}: one error line`);
+    t.equal(result.stderr.trim().split('\n').length, 1, `${key}: nothing else on stderr`);
+  }
+});
