@@ -86,3 +86,15 @@ t.test('malformed checkpoint metadata: recur exits 2 with one error line naming 
     t.equal(result.stderr.trim().split('\n').length, 1, `${key}: nothing else on stderr`);
   }
 });
+
+t.test("which data keys a task takes follows from its shape: another task's key names the tasks that take it", async (t) => {
+  const withData = (data: Record<string, unknown>) => () => parseExperiment({ data, model: { cell: 'lstm', hidden: 2 } }, 'e.yaml', '/d');
+  t.equal(messageOf(withData({ ...SINE, normalize: 'none' })), "e.yaml: data.normalize: only for task 'series' or 'sequences', got 'sine'");
+  t.equal(messageOf(withData({ task: 'series', path: 'x.csv', seqLen: 4, valPath: 'v.jsonl' })), "e.yaml: data.valPath: only for task 'sequences', got 'series'");
+  t.equal(messageOf(withData({ ...SINE, horizn: 2 })), "e.yaml: data.horizn: unknown key (did you mean 'horizon'?)", 'a misspelling still gets its suggestion');
+  const sequences = parseExperiment({ data: { task: 'sequences', path: 's.jsonl' }, model: { cell: 'lstm', hidden: 2 } }, 'e.yaml', '/d');
+  t.same(sequences.data, {
+    task: 'sequences', path: '/d/s.jsonl', valFraction: 0.05, trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10, stateful: false,
+    target: 'auto', normalize: 'zscore',
+  }, 'every default of the shape, in schema order');
+});
