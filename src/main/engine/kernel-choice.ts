@@ -6,11 +6,17 @@
  * are available here (a run started on wasm stays on wasm even if a BLAS appeared since), so a
  * resumed run continues bit for bit; when they are not (the checkpoint's BLAS is gone), `auto`
  * falls back to what it finds and the reason says the continuation is not bit-identical.
+ *
+ * Running a checkpoint (eval, predict, sample) resolves the same way: its experiment's
+ * train.kernels as asked, `auto` kept on the kernels it was trained with where they are available.
+ * Every command that runs a model resolves here, once, on the main thread; the engine's workers
+ * and Forward take the result (and for blas the main thread's library) as it is.
  */
 import { BLAS_INSTALL_HINT, loadBlas } from '../../shared/backends/blas.js';
 import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import { inputError } from '../errors.js';
-import type { KernelsChoice } from '../experiment/options.js';
+import { KERNEL_CHOICES, type KernelsChoice } from '../experiment/options.js';
 
 
 export interface ResolvedKernels {
@@ -43,4 +49,26 @@ export function resolveKernels(requested: KernelsChoice, file: string, key: stri
   if (requested === 'blas') throw inputError(file, key, `blas needs a BLAS library, but ${load.reason}; ${BLAS_INSTALL_HINT}`);
   const changed = previous === 'blas' ? '; the checkpoint was trained with blas, so this continuation is not bit-identical to an uninterrupted run' : '';
   return { requested, kernels: 'wasm', why: `auto: ${load.reason}${changed}` };
+}
+
+/** The kernels a checkpoint was trained with, as its train metadata records them. */
+export function trainedKernels(ck: CheckpointData | null): EngineKernels | undefined {
+  const k = ck?.train?.kernels;
+  return k === 'ts' || k === 'wasm' || k === 'blas' ? k : undefined;
+}
+
+/**
+ * The kernels to run checkpoint `file` with: `requested` when the caller asks (an API option),
+ * else the train.kernels of the experiment it records (`auto` when none), with the kernels it was
+ * trained with. A checkpoint trained with `blas` still runs where no BLAS loads: on wasm, saying why.
+ */
+export function resolveCheckpointKernels(ck: CheckpointData, file: string, requested?: KernelsChoice): ResolvedKernels {
+  if (requested !== undefined) return resolveKernels(requested, file, 'kernels', trainedKernels(ck));
+  const recorded = (ck.experiment as { train?: { kernels?: unknown } } | undefined)?.train?.kernels;
+  const asTrained: KernelsChoice = KERNEL_CHOICES.find((k) => k === recorded) ?? 'auto';
+  if (asTrained === 'blas') {
+    const load = loadBlas();
+    if (!load.ok) return { requested: asTrained, kernels: 'wasm', why: `the checkpoint's train.kernels is blas, but ${load.reason}` };
+  }
+  return resolveKernels(asTrained, file, 'train.kernels', trainedKernels(ck));
 }

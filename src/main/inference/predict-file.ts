@@ -7,17 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.js';
 import { inputError } from '../errors.js';
-import { Model, type Forecast, type Prediction, type SequenceInput } from './predict.js';
-import type { ForwardOptions } from './forward.js';
+import { describeKernels } from '../engine/kernel-choice.js';
+import { Model, type Forecast, type ModelOptions, type Prediction, type SequenceInput } from './predict.js';
 
-export interface PredictFileOptions extends ForwardOptions {
+export interface PredictFileOptions extends ModelOptions {
   /** A file to write, or '-' / undefined for the returned text only (the CLI prints it). */
   out?: string;
+  /** The line naming the kernels and why (the CLI prints it on stderr). */
+  onNotice?: (line: string) => void;
 }
 
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
 export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
   const model = Model.load(checkpoint, opt);
+  opt.onNotice?.(`predicting with kernels ${describeKernels(model.resolvedKernels)}`);
   const bytes = readInput(dataPath);
   const text = model.meta.task === 'series'
     ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
