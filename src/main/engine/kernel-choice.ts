@@ -33,17 +33,17 @@ export function describeKernels(r: ResolvedKernels): string {
 
 /**
  * The kernels `requested` means here; `file` and `key` name the setting in an error. `previous`:
- * the kernels a resumed checkpoint was trained with.
+ * the kernels a resumed checkpoint was trained with. `askedBy`: who requested, for the reason.
  */
-export function resolveKernels(requested: KernelsChoice, file: string, key: string | null = 'train.kernels', previous?: EngineKernels): ResolvedKernels {
-  if (requested === 'ts' || requested === 'wasm') return { requested, kernels: requested, why: 'requested' };
+export function resolveKernels(requested: KernelsChoice, file: string, key: string | null = 'train.kernels', previous?: EngineKernels, askedBy = 'requested'): ResolvedKernels {
+  if (requested === 'ts' || requested === 'wasm') return { requested, kernels: requested, why: askedBy };
   if (requested === 'auto' && (previous === 'ts' || previous === 'wasm')) {
     return { requested, kernels: previous, why: 'auto: as the checkpoint was trained' };
   }
   const load = loadBlas();
   if (load.ok) {
     const core = load.blas.core ? `, OpenBLAS ${load.blas.core} kernels` : '';
-    const origin = requested === 'auto' ? `auto: ${load.blas.library} loaded${core}` : `requested; ${load.blas.library}${core}`;
+    const origin = requested === 'auto' ? `auto: ${load.blas.library} loaded${core}` : `${askedBy}; ${load.blas.library}${core}`;
     return { requested, kernels: 'blas', why: previous === 'blas' ? `${origin}, as the checkpoint was trained` : origin };
   }
   if (requested === 'blas') throw inputError(file, key, `blas needs a BLAS library, but ${load.reason}; ${BLAS_INSTALL_HINT}`);
@@ -59,16 +59,22 @@ export function trainedKernels(ck: CheckpointData | null): EngineKernels | undef
 
 /**
  * The kernels to run checkpoint `file` with: `requested` when the caller asks (an API option),
- * else the train.kernels of the experiment it records (`auto` when none), with the kernels it was
- * trained with. A checkpoint trained with `blas` still runs where no BLAS loads: on wasm, saying why.
+ * else the train.kernels of the experiment it records (`auto` when none); `auto` keeps the kernels
+ * it was trained with where they are available. A checkpoint that asks for `blas` still runs where
+ * no BLAS loads: on wasm, saying why.
  */
 export function resolveCheckpointKernels(ck: CheckpointData, file: string, requested?: KernelsChoice): ResolvedKernels {
-  if (requested !== undefined) return resolveKernels(requested, file, 'kernels', trainedKernels(ck));
+  const trained = trainedKernels(ck);
+  // Which BLAS matters not for a model's outputs, only that one loads: no continuation to warn about.
+  const kept = trained === 'blas' ? undefined : trained;
+  if (requested !== undefined) return resolveKernels(requested, file, 'kernels', kept);
   const recorded = (ck.experiment as { train?: { kernels?: unknown } } | undefined)?.train?.kernels;
-  const asTrained: KernelsChoice = KERNEL_CHOICES.find((k) => k === recorded) ?? 'auto';
-  if (asTrained === 'blas') {
+  const asked = KERNEL_CHOICES.find((k) => k === recorded) ?? 'auto';
+  const askedBy = `as the checkpoint's train.kernels asks`;
+  if (asked === 'blas') {
     const load = loadBlas();
-    if (!load.ok) return { requested: asTrained, kernels: 'wasm', why: `the checkpoint's train.kernels is blas, but ${load.reason}` };
+    if (!load.ok) return { requested: asked, kernels: 'wasm', why: `the checkpoint's train.kernels asks for blas, but ${load.reason}` };
   }
-  return resolveKernels(asTrained, file, 'train.kernels', trainedKernels(ck));
+  const resolved = resolveKernels(asked, file, 'train.kernels', kept, askedBy);
+  return asked === 'auto' && trained === 'blas' && resolved.kernels === 'blas' ? { ...resolved, why: `${resolved.why}, as the checkpoint was trained` } : resolved;
 }

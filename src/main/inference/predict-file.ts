@@ -20,11 +20,12 @@ export interface PredictFileOptions extends ModelOptions {
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
 export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
   const model = Model.load(checkpoint, opt);
-  opt.onNotice?.(`predicting with kernels ${describeKernels(model.resolvedKernels)}`);
   const bytes = readInput(dataPath);
   const text = model.meta.task === 'series'
     ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
     : predictionsJsonl(model.predict(readSequences(bytes.toString('utf8'), dataPath)));
+  // After the input is read: bad input says only its error.
+  opt.onNotice?.(`predicted with kernels ${describeKernels(model.resolvedKernels)}`);
   if (opt.out !== undefined && opt.out !== '-') writeFileAtomic(opt.out, Buffer.from(text));
   return text;
 }
