@@ -16,8 +16,9 @@
  *
  * The cell kernels work on whole 4-lane vectors: a hidden size that is not a multiple of 4 keeps
  * the TS cells (correct, slower); the softmax kernels need rows of at least 4 outputs and P apart
- * from Y (else the TS); the products, the one-hot, MSE and bias kernels take any shape. The losses return the
- * sum in float64 like the TS (the softmax's row sums and the loss accumulate in float64).
+ * from Y (else the TS); the products, the one-hot, MSE and bias kernels take any shape. These are
+ * the only fallbacks, by shape. The losses return the sum in float64 like the TS (the softmax's
+ * row sums and the loss accumulate in float64).
  */
 import { alignUp, findTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
 import { referenceOps, type NetworkOps } from '../model/network.js';
