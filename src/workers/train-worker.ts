@@ -9,7 +9,8 @@
  * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
  * With the wasm kernels the reduce, its sum of squares and the optimizer run in WebAssembly
  * (src/wasm/optim.wat), bit-identical to the TypeScript loops; the blas kernels are the wasm ones
- * with the matrix products on the system BLAS (src/shared/backends/blas-ops.ts).
+ * with the matrix products on the system BLAS (src/shared/backends/blas-ops.ts), the library the
+ * main thread chose (WorkerData.blasLibrary).
  */
 import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/memory/shared-memory.js';
