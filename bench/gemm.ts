@@ -11,13 +11,13 @@
 import { loadBlas } from '../src/shared/backends/blas.js';
 import { gemmAB, gemmABt, gemmAtB } from '../src/shared/backends/gemm.js';
 import { Rng } from '../src/shared/model/rng.js';
-import { createSharedMemory, instantiateKernels } from '../src/shared/backends/wasm-modules.js';
+import { createWasmMemory, instantiateNetworkModules } from '../src/shared/backends/wasm-modules.js';
 import { secondsPerCall } from './timing.js';
 
 const gflops = (run: () => void, flops: number): number => flops / secondsPerCall(run) / 1e9;
 
-const memory = createSharedMemory(1024, 1024); // 64 MiB: the largest case needs ~45
-const kernels = instantiateKernels(memory);
+const memory = createWasmMemory(1024, 1024); // 64 MiB: the largest case needs ~45
+const kernels = instantiateNetworkModules(memory);
 const heap = new Float32Array(memory.buffer);
 const blasLoad = loadBlas();
 const blas = blasLoad.ok ? blasLoad.blas : null;

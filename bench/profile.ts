@@ -17,7 +17,7 @@ import { KERNEL_CHOICES, type KernelsChoice } from '../src/main/experiment/optio
 import { loadBlas, type Blas } from '../src/shared/backends/blas.js';
 import { PRODUCT_KEY } from '../src/shared/profile.js';
 import { Rng } from '../src/shared/model/rng.js';
-import { createSharedMemory } from '../src/shared/backends/wasm-modules.js';
+import { createWasmMemory } from '../src/shared/backends/wasm-modules.js';
 import { secondsPerCall } from './timing.js';
 
 function arg(name: string, fallback: string): string {
@@ -85,7 +85,7 @@ function compareProducts(mean: Record<string, number>, blas: Blas): void {
 /** cblas_sgemm alone on random operands in a shared WebAssembly memory, as the products' transposes are. */
 function aloneGflops(blas: Blas, name: string, M: number, N: number, K: number): number {
   const floats = M * K + K * N + M * N;
-  const memory = createSharedMemory(Math.ceil((floats * 4 + 256) / 65536), Math.ceil((floats * 4 + 256) / 65536));
+  const memory = createWasmMemory(Math.ceil((floats * 4 + 256) / 65536), Math.ceil((floats * 4 + 256) / 65536));
   const heap = new Float32Array(memory.buffer);
   const rng = new Rng(1);
   for (let i = 0; i < floats; i++) heap[i] = rng.uniform() * 2 - 1;

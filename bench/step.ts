@@ -11,14 +11,14 @@
  * around every kernel call. Medians after warm-up; the machine may be shared, so read ratios
  * within one run.
  */
-import { loadBlas } from '../src/shared/backends/blas.js';
-import { sharedViews, workerFastOps, workerModel } from '../src/shared/memory/views.js';
+import { loadBlas, loadedBlas } from '../src/shared/backends/blas.js';
+import { sharedViews, workerModel } from '../src/shared/memory/views.js';
 import { initParams } from '../src/shared/model/init.js';
 import type { ModelConfig } from '../src/shared/model/model-config.js';
-import { referenceOps, type NetworkOps } from '../src/shared/model/network.js';
+import type { NetworkOps } from '../src/shared/model/network.js';
 import { optimizerSlots } from '../src/shared/model/optim.js';
 import { Rng } from '../src/shared/model/rng.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../src/shared/memory/shared-memory.js';
+import { createPlanMemory, planSharedMemory, type EngineSpec } from '../src/shared/memory/shared-memory.js';
 
 const WORKLOADS = [
   { name: 'W0', hidden: 32, seqLen: 32, batch: 16 },
@@ -76,7 +76,7 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
     clip: 5, teacherForcing: false, kernels,
   };
   const plan = planSharedMemory(spec, optimizerSlots('adam').length);
-  const memory = createSharedMemory(plan);
+  const memory = createPlanMemory(plan);
   const views = sharedViews(memory, plan);
   initParams(cfg, plan.layout, views.params, 1, { scale: null, forgetBias: 1 });
   const rng = new Rng(2);
@@ -85,17 +85,16 @@ function measure(w: (typeof WORKLOADS)[number], kernels: Kernels): Result {
     shard.tokens[r] = rng.int(VOCAB);
     shard.targetIds[r] = rng.int(VOCAB);
   }
-  const wasmOps = kernels === 'ts' ? null : workerFastOps(memory, plan, 0);
-  const ops: NetworkOps = wasmOps ?? referenceOps;
   const spent = Object.fromEntries(OP_NAMES.map((name) => [name, 0])) as Record<OpName, number>;
-  const plain = workerModel(memory, plan, views, 0, ops);
-  const timed = workerModel(memory, plan, views, 0, timedOps(ops, spent));
+  const blas = kernels === 'blas' ? loadedBlas() : null;
+  const plain = workerModel(memory, plan, views, 0, { blas });
+  const timed = workerModel(memory, plan, views, 0, { blas, wrap: (ops) => timedOps(ops, spent) });
   const rows = w.seqLen * w.batch, gradScale = 1 / rows;
 
   /** One step as a worker runs it (weights repacked, as after an optimizer step); its ms. */
   const step = (model: typeof plain): number => {
     const start = performance.now();
-    wasmOps?.invalidateWeights();
+    model.invalidateWeights();
     views.grads[0].fill(0);
     model.net.forward(model.params, model.shard, w.batch, { teacherForcing: false, gradScale });
     model.net.backward(model.params, model.grads, model.shard, w.batch, false);

@@ -1,7 +1,7 @@
 ;; Elementwise kernels of a training step (WebAssembly SIMD128), in place on a shared memory: the
 ;; LSTM, GRU and Elman cell steps, the one-hot input projection with its weight gradient, the losses
 ;; (softmax cross-entropy, softmax, squared error) and the bias terms (row-vector adds, column sums).
-;; Same conventions as kernels.wat: byte pointers, row-major float32, no state, so threads may run
+;; Same conventions as gemm.wat: byte pointers, row-major float32, no state, so threads may run
 ;; them at once on one memory as long as what they write doesn't overlap.
 ;; The TypeScript versions (src/shared/model/cells.ts, loss.ts, network.ts) are the reference; these
 ;; compute in float32 with a polynomial exp (Cephes expf) and a rational tanh, a few ulp, 4 lanes at

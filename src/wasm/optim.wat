@@ -1,7 +1,7 @@
 ;; The parameter update of a training step (WebAssembly SIMD128), in place on a shared memory: the
 ;; reduce of the workers' gradient slots, the sum of squares for the clipping norm, and the four
 ;; optimizers of src/shared/model/optim.ts (SGD, momentum/nesterov, Adam, AdamW). Same conventions as
-;; kernels.wat: byte pointers, float32 arrays, no state, so threads may run them at once on one
+;; gemm.wat: byte pointers, float32 arrays, no state, so threads may run them at once on one
 ;; memory as long as the ranges they write don't overlap (each worker owns a chunk [lo, hi)).
 ;;
 ;; Everything here gives the same bits as the TypeScript reference:

@@ -9,24 +9,17 @@
  * norm from the per-chunk partial sums; the optimizer updates chunk `rank` of the parameters.
  * With the wasm kernels the reduce, its sum of squares and the optimizer run in WebAssembly
  * (src/wasm/optim.wat), bit-identical to the TypeScript loops; the blas kernels are the wasm ones
- * with the matrix products on the system BLAS (src/shared/backends/blas-ops.ts).
+ * with the matrix products on the system BLAS (src/shared/backends/blas-ops.ts), the library the
+ * main thread chose (WorkerData.blasLibrary).
  */
 import { workerData } from 'piscina';
 import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/memory/shared-memory.js';
-import { sharedViews, workerFastOps, workerModel } from '../shared/memory/views.js';
-import { referenceOps } from '../shared/model/network.js';
+import { sharedViews, workerModel } from '../shared/memory/views.js';
+import type { WorkerData, WorkerTask } from '../shared/memory/protocol.js';
 import { Profile, profiledOps } from '../shared/profile.js';
 import { clipScale, optimizerStep, sumOfSquares, type OptimizerSpec } from '../shared/model/optim.js';
-import { instantiateOptimKernels } from '../shared/backends/wasm-modules.js';
-
-export interface WorkerData {
-  memory: WebAssembly.Memory;
-  plan: SharedPlan;
-}
-
-export interface WorkerTask {
-  rank: number;
-}
+import { instantiateOptimModule } from '../shared/backends/wasm-modules.js';
+import { bindBlasLibrary } from '../shared/backends/blas.js';
 
 /** Thrown inside a worker when another thread asked everyone to stop. */
 class AbortedError extends Error {
@@ -38,14 +31,13 @@ const SPIN_POLLS = 20000;
 const WAIT_SLICE_MS = 100;
 
 export default function serve(task: WorkerTask): string {
-  const { memory, plan } = workerData as WorkerData;
+  const { memory, plan, blasLibrary } = workerData as WorkerData;
   const rank = task.rank;
   const N = plan.spec.workers;
   const views = sharedViews(memory, plan);
-  const wasmOps = plan.spec.kernels === 'ts' ? null : workerFastOps(memory, plan, rank);
   const profile = process.env.RECUR_PROFILE ? new Profile() : null;
-  const ops = wasmOps ?? referenceOps;
-  const model = workerModel(memory, plan, views, rank, profile ? profiledOps(ops, profile) : ops);
+  const blas = blasLibrary === null ? null : bindBlasLibrary(blasLibrary);
+  const model = workerModel(memory, plan, views, rank, { blas, wrap: profile && ((ops) => profiledOps(ops, profile)) });
   /** Runs fn, timed under `phase` when profiling. */
   const phase = <T>(name: string, fn: () => T): T => (profile ? profile.time(name, fn) : fn());
   const { control, scalars } = views;
@@ -144,7 +136,7 @@ export default function serve(task: WorkerTask): string {
     // done, and writes params only between operations. So repacking lazily from the start of
     // each operation is always correct, needs no extra barrier, and costs one pack per weight
     // per operation (a train step needs that anyway; an evaluation pays ~1% of its forward).
-    wasmOps?.invalidateWeights();
+    model.invalidateWeights();
     if (op === OP.trainStep) trainStep();
     else if (op === OP.evaluate) evaluate();
     else throw new Error(`worker ${rank}: unknown operation ${op}`);
@@ -157,7 +149,7 @@ export default function serve(task: WorkerTask): string {
  * the chunk in slot 0 (where the reduce sums), the params and the optimizer state.
  */
 function wasmUpdate(memory: WebAssembly.Memory, plan: SharedPlan, lo: number, hi: number) {
-  const kernels = instantiateOptimKernels(memory);
+  const optim = instantiateOptimModule(memory);
   const at = (byteOffset: number): number => byteOffset + lo * 4;
   const n = hi - lo;
   const sum = at(plan.grads[0].byteOffset);
@@ -169,12 +161,12 @@ function wasmUpdate(memory: WebAssembly.Memory, plan: SharedPlan, lo: number, hi
   return {
     /** Slot 0 += slots 1..N−1 in worker order over the chunk; returns its sum of squares. */
     reduce(): number {
-      if (evenlySpaced) return kernels.reduceSlots(sum, stride, offsets.length, n);
-      for (let s = 1; s < offsets.length; s++) kernels.reduceSlots(sum, offsets[s], 2, n);
-      return kernels.sumOfSquares(sum, n);
+      if (evenlySpaced) return optim.reduceSlots(sum, stride, offsets.length, n);
+      for (let s = 1; s < offsets.length; s++) optim.reduceSlots(sum, offsets[s], 2, n);
+      return optim.sumOfSquares(sum, n);
     },
     step(spec: OptimizerSpec, step: number, gradScale: number): void {
-      kernels.optimizerStep(spec, step, params, sum, slots, n, gradScale);
+      optim.optimizerStep(spec, step, params, sum, slots, n, gradScale);
     },
   };
 }

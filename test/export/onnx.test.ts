@@ -90,7 +90,7 @@ for (const cell of CELLS) {
           lengths: new ort.Tensor('int32', Int32Array.from(seqs, (q) => q.length), [seqs.length]),
         });
         // recur's forward in the model's units, each sequence at its own last step.
-        const fwd = new Forward(cfg, ck.params, 'ce');
+        const fwd = new Forward(cfg, ck.params, 'ce', 'wasm');
         const scaled = seqs.map((q) => q.flatMap((step) => step.map((v, f) => scaleValue(meta.normalization.columns[`x${f}`]!, v))));
         const logits = fwd.run(scaled).flatMap((y) => [...y]);
         t.ok(relativeError(out.y!.data as Float32Array, logits) <= TOLERANCE, `logits within ${TOLERANCE}: ${relativeError(out.y!.data as Float32Array, logits).toExponential(2)}`);
@@ -172,7 +172,7 @@ for (const cell of CELLS) {
     const out = await s.run({ tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.map(BigInt)), [B, T]) });
     t.same(out.y!.dims, [B, T, V]);
     // recur: the output at step k is the last output of the first k+1 tokens (one-hot rows).
-    const fwd = new Forward(cfg, ck.params, 'ce');
+    const fwd = new Forward(cfg, ck.params, 'ce', 'wasm');
     const expected: number[] = [];
     for (let b = 0; b < B; b++) {
       for (let k = 0; k < T; k++) {

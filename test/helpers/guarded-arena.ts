@@ -2,7 +2,6 @@
  * A bump allocator of typed views on a WebAssembly memory for kernel tests, with guard values on
  * both sides of every region so a kernel that writes out of bounds is caught.
  */
-import type { WasmMemory } from '../../src/shared/backends/wasm-modules.js';
 
 const GUARD = 12345.5;
 const GUARD_FLOATS = 8;
@@ -11,7 +10,7 @@ export class GuardedArena {
   private next = 1024;
   private readonly regions: [number, number][] = [];
 
-  constructor(private readonly memory: WasmMemory) {}
+  constructor(private readonly memory: WebAssembly.Memory) {}
 
   /** `skew` floats (0..3) put the region off 16-byte alignment. */
   f32(n: number, skew = 0): Float32Array {

@@ -143,9 +143,12 @@ t.test('series: recur train, then recur predict and loadModel, against a hand co
   t.equal(refused.status, 400, 'bad rows: 400 with the error line');
   t.match(((await refused.json()) as { error: string }).error, /no column "station"/);
 
-  const ts = await loadModel(checkpoint, { kernels: 'ts' });
-  const tsForecasts = ts.forecastCsv(readFileSync(join(dir, 'stations.csv')), 'stations.csv');
-  t.ok(tsForecasts.every((f, i) => Math.abs(f.values['temp_t+1'] - forecasts[i].values['temp_t+1']) < 1e-4), 'the TypeScript kernels agree with WebAssembly');
+  // The model runs on the kernels it was trained with (train.kernels: ts); asked for wasm, it agrees.
+  t.equal(model.kernels, 'ts', 'the checkpoint\'s kernels');
+  const wasm = await loadModel(checkpoint, { kernels: 'wasm' });
+  t.equal(wasm.kernels, 'wasm', 'the kernels asked for');
+  const wasmForecasts = wasm.forecastCsv(readFileSync(join(dir, 'stations.csv')), 'stations.csv');
+  t.ok(wasmForecasts.every((f, i) => Math.abs(f.values['temp_t+1'] - forecasts[i].values['temp_t+1']) < 1e-4), 'the TypeScript kernels agree with WebAssembly');
 
   // Bad input: a column the model reads is missing → exit 2, one line with a did-you-mean, nothing written.
   writeFileSync(join(dir, 'renamed.csv'), csv.replace('temp', 'Temp'));

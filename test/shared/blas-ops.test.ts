@@ -7,15 +7,15 @@
 import t from 'tap';
 import { loadBlas, type Blas } from '../../src/shared/backends/blas.js';
 import { blasNetworkOps } from '../../src/shared/backends/blas-ops.js';
-import { sharedViews, workerModel, workerWasmOps, type WorkerModel } from '../../src/shared/memory/views.js';
+import { sharedViews, workerModel, type WorkerModel } from '../../src/shared/memory/views.js';
 import { gemmAB, gemmABt, gemmAtB } from '../../src/shared/backends/gemm.js';
 import { initParams } from '../../src/shared/model/init.js';
 import type { ParamLayout } from '../../src/shared/model/layout.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
 import { referenceOps } from '../../src/shared/model/network.js';
 import { Rng } from '../../src/shared/model/rng.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
-import { createSharedMemory as createKernelMemory } from '../../src/shared/backends/wasm-modules.js';
+import { createPlanMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
+import { createWasmMemory } from '../../src/shared/backends/wasm-modules.js';
 import { blasSkip } from '../helpers/blas.js';
 import { GuardedArena } from '../helpers/guarded-arena.js';
 import { worse } from '../helpers/max-error.js';
@@ -34,7 +34,7 @@ const SIZES = [1, 3, 7, 17, 33, 130];
 
 t.test('abt, ab, atb: every M, N, K in {1,3,7,17,33,130} at odd offsets, beta 0 and 1', { skip }, async (t) => {
   if (!load.ok) return;
-  const memory = createKernelMemory(512, 512);
+  const memory = createWasmMemory(512, 512);
   const { blas, calls } = counted(load.blas);
   const ops = blasNetworkOps({ ...referenceOps, invalidateWeights() {} }, blas, memory.buffer);
   const rng = new Rng(11);
@@ -67,7 +67,7 @@ t.test('abt, ab, atb: every M, N, K in {1,3,7,17,33,130} at odd offsets, beta 0 
 
 t.test('K = 0: beta 1 keeps C, beta 0 zeroes it (cblas is not called with a leading dimension of 0)', { skip }, async (t) => {
   if (!load.ok) return;
-  const memory = createKernelMemory(16, 16);
+  const memory = createWasmMemory(16, 16);
   const ops = blasNetworkOps({ ...referenceOps, invalidateWeights() {} }, load.blas, memory.buffer);
   const arena = new GuardedArena(memory);
   const a = arena.f32(1), b = arena.f32(1), c = arena.f32(6);
@@ -104,7 +104,7 @@ function setUp(c: Case, blas: Blas) {
     clip: null, teacherForcing: false, kernels: 'blas',
   };
   const plan = planSharedMemory(spec, 0);
-  const memory = createSharedMemory(plan);
+  const memory = createPlanMemory(plan);
   const views = sharedViews(memory, plan);
   initParams(cfg, plan.layout, views.params, 3, { scale: 0.5, forgetBias: 1 });
   for (const shard of views.shards) {
@@ -114,12 +114,11 @@ function setUp(c: Case, blas: Blas) {
     for (let k = 0; k < shard.targetIds.length; k++) shard.targetIds[k] = r.int(O);
     for (let k = 0; k < shard.targetValues.length; k++) shard.targetValues[k] = r.normal();
   }
-  const ops = blasNetworkOps(workerWasmOps(memory, plan, 1), blas, memory.buffer);
   return {
     views, layout: plan.layout,
-    reference: workerModel(memory, plan, views, 0, referenceOps),
-    blas: workerModel(memory, plan, views, 1, ops),
-    wasm: workerModel(memory, plan, views, 2, workerWasmOps(memory, plan, 2)),
+    reference: workerModel(memory, plan, views, 0, { kernels: 'ts' }),
+    blas: workerModel(memory, plan, views, 1, { blas }),
+    wasm: workerModel(memory, plan, views, 2, { kernels: 'wasm' }),
   };
 }
 
@@ -143,6 +142,20 @@ function worstRelativeError(layout: ParamLayout, reference: Float32Array, other:
   }
   return worst;
 }
+
+t.test('a blas model over buffers off its memory is refused where its ops are built (no silent TS fallback)', { skip }, async (t) => {
+  if (!load.ok) return;
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: IN, hidden: 12, layers: 1, outputSize: O, recurrence: 'hidden', outputs: 'all' };
+  const plan = planSharedMemory({
+    cfg, loss: 'ce', input: 'onehot', seqLen: T, batch: B, workers: 1,
+    optimizer: { name: 'sgd', lr: 0.1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
+    clip: null, teacherForcing: false, kernels: 'blas',
+  }, 0);
+  const memory = createPlanMemory(plan);
+  t.doesNotThrow(() => workerModel(memory, plan, sharedViews(memory, plan), 0, { blas: load.blas }), 'every view on the memory builds');
+  t.throws(() => workerModel(memory, plan, sharedViews(createPlanMemory(plan), plan), 0, { blas: load.blas }),
+    /params is not a view of the model's WebAssembly memory/, 'views of another memory throw');
+});
 
 for (const c of CASES) {
   const name = `${c.cell} ${c.input} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}: blas ops = reference = wasm ops (loss 1e-5, gradients 1e-4·max|g|)`;

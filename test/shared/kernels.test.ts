@@ -1,14 +1,17 @@
 // train.kernels (auto | blas | wasm | ts) through the CLI: what auto chooses and why, recorded in
 // config.json and the checkpoint and said on the start line and in the `recur bench` header;
 // `blas` without a library is bad input (exit 2, what to install, nothing written); a resumed run
-// keeps its checkpoint's kernels (auto from a wasm checkpoint stays wasm, bit for bit). (The blas
-// kernels' numbers: blas-ops.test.ts, blas-training.test.ts and the golden tests.)
+// keeps its checkpoint's kernels (auto from a wasm checkpoint stays wasm, bit for bit); `recur
+// eval`, `predict` and `sample` resolve a checkpoint's kernels the same way and name them, and why,
+// in one stderr line. (The blas kernels' numbers: blas-ops.test.ts, blas-training.test.ts and the
+// golden tests.)
 // RECUR_BLAS=/nonexistent/libopenblas.so.0 stands for a machine without a BLAS.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
+import { evaluateCheckpoint } from '../../src/main/inference/evaluate.js';
 import { errorLines, runRecur, stackLines, tempDir, writeExperiment } from '../helpers/cli.js';
 import { blasSkip } from '../helpers/blas.js';
 
@@ -113,4 +116,71 @@ t.test('resume keeps the checkpoint\'s kernels: auto from a wasm checkpoint stay
   t.equal(lost.code, 0, 'the blas run resumed without a BLAS exits 0', { stderr: lost.stderr });
   t.match(lost.stderr, /kernels wasm \(auto: no BLAS library loaded .*; the checkpoint was trained with blas, so this continuation is not bit-identical to an uninterrupted run\)/, 'the start line says so');
   t.equal(loadCheckpoint(path.join(dir, 'run-blas-run/checkpoint.safetensors')).train?.kernels, 'wasm', 'the checkpoint now records wasm');
+});
+
+/** A checkpoint of `experiment(dir, 2, kernels)` trained under `env`; its path. */
+async function trainedCheckpoint(t: Test, dir: string, name: string, kernels?: string, env: Record<string, string> = {}): Promise<string> {
+  const res = await runRecur(['train', writeExperiment(dir, name, experiment(dir, 2, kernels))], { env });
+  t.equal(res.code, 0, `training ${name} exits 0`, { stderr: res.stderr });
+  return path.join(dir, `run-${name}`, 'checkpoint.safetensors');
+}
+
+/** stderr as its lines, none empty. */
+const stderrLines = (stderr: string): string[] => stderr.split('\n').filter((line) => line !== '');
+
+t.test('recur eval, sample and predict run an auto checkpoint on blas where a BLAS loads, and say so in one stderr line', { skip: blasSkip }, async (t) => {
+  const dir = setUp(t);
+  const checkpoint = await trainedCheckpoint(t, dir, 'auto');
+  const evaluated = await runRecur(['eval', '--checkpoint', checkpoint, '--workers', '2']);
+  t.equal(evaluated.code, 0, 'eval exits 0', { stderr: evaluated.stderr });
+  t.match(evaluated.stdout, /^\{"loss":/, 'the JSON line on stdout');
+  t.match(stderrLines(evaluated.stderr), [/^evaluating with 2 workers, kernels blas \(auto: .+ loaded[^)]*, as the checkpoint was trained\)$/], 'eval: one line, blas and why');
+  t.equal(stderrLines(evaluated.stderr).length, 1, 'eval: nothing else on stderr');
+  // The line is what ran: the loss is the blas kernels' to the bit, and the wasm kernels round otherwise.
+  const loss = (JSON.parse(evaluated.stdout) as { loss: number }).loss;
+  const [onBlas, onWasm] = await Promise.all(['blas', 'wasm'].map((kernels) => evaluateCheckpoint(checkpoint, { workers: 2, kernels: kernels as 'blas' | 'wasm' })));
+  t.equal(loss, onBlas.loss, `the loss of the blas kernels (${loss})`);
+  t.not(loss, onWasm.loss, `not the wasm kernels' (${onWasm.loss})`);
+
+  const sampled = await runRecur(['sample', '--checkpoint', checkpoint, '--length', '5']);
+  t.equal(sampled.code, 0, 'sample exits 0', { stderr: sampled.stderr });
+  t.match(stderrLines(sampled.stderr), [/^sampling with kernels blas \(auto: .+ loaded[^)]*, as the checkpoint was trained\)$/], 'sample: one line, blas and why');
+  t.equal(stderrLines(sampled.stderr).length, 1, 'sample: nothing else on stderr');
+
+  // predict needs a series (or sequences) model: a sawtooth level.
+  fs.writeFileSync(path.join(dir, 'level.csv'), 'level\n' + Array.from({ length: 40 }, (_, k) => `${k % 10}`).join('\n') + '\n');
+  const series = writeExperiment(dir, 'series', {
+    seed: 3,
+    data: { task: 'series', path: path.join(dir, 'level.csv'), features: ['level'], targets: ['level'], seqLen: 4, valFraction: 0.25 },
+    model: { cell: 'lstm', hidden: 8 },
+    train: { batch: 4, steps: 2, workers: 1, evalEvery: 2, logEvery: 1 },
+  });
+  const trained = await runRecur(['train', series]);
+  t.equal(trained.code, 0, 'the series run exits 0', { stderr: trained.stderr });
+  const predicted = await runRecur(['predict', '--checkpoint', path.join(dir, 'run-series', 'checkpoint.safetensors'), '--data', path.join(dir, 'level.csv')]);
+  t.equal(predicted.code, 0, 'predict exits 0', { stderr: predicted.stderr });
+  t.match(predicted.stdout, /^row,level_t\+1\n/, 'the forecasts on stdout');
+  t.match(stderrLines(predicted.stderr), [/^predicted with kernels blas \(auto: .+ loaded[^)]*, as the checkpoint was trained\)$/], 'predict: one line, blas and why');
+  t.equal(stderrLines(predicted.stderr).length, 1, 'predict: nothing else on stderr');
+
+  // The same blas checkpoint where no BLAS loads: still evaluated, on wasm, saying why.
+  const without = await runRecur(['eval', '--checkpoint', checkpoint, '--workers', '1'], { env: NO_BLAS });
+  t.equal(without.code, 0, 'eval without a BLAS exits 0', { stderr: without.stderr });
+  t.match(stderrLines(without.stderr), [/^evaluating with 1 worker, kernels wasm \(auto: no BLAS library loaded \(\/nonexistent\/libopenblas\.so\.0: [^\n]*\)$/], 'wasm, and why');
+});
+
+t.test('recur eval honours the checkpoint\'s train.kernels: wasm stays wasm where a BLAS loads, auto from a wasm run stays wasm', async (t) => {
+  const dir = setUp(t);
+  const [wasm, autoWithout] = await Promise.all([
+    trainedCheckpoint(t, dir, 'wasm', 'wasm'),
+    trainedCheckpoint(t, dir, 'auto-without', undefined, NO_BLAS),
+  ]);
+  const asked = await runRecur(['eval', '--checkpoint', wasm, '--workers', '1']);
+  t.equal(asked.code, 0, 'exit 0', { stderr: asked.stderr });
+  t.same(stderrLines(asked.stderr), ['evaluating with 1 worker, kernels wasm (as the checkpoint\'s train.kernels asks)'], 'kernels: wasm in the experiment');
+  const kept = await runRecur(['eval', '--checkpoint', autoWithout, '--workers', '1']);
+  t.equal(kept.code, 0, 'exit 0', { stderr: kept.stderr });
+  t.same(stderrLines(kept.stderr), ['evaluating with 1 worker, kernels wasm (auto: as the checkpoint was trained)'], 'auto trained on wasm stays wasm');
+  const sampled = await runRecur(['sample', '--checkpoint', wasm, '--length', '5']);
+  t.same(stderrLines(sampled.stderr), ['sampling with kernels wasm (as the checkpoint\'s train.kernels asks)'], 'sample likewise');
 });

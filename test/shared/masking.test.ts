@@ -9,9 +9,8 @@ import type { LossKind, ModelConfig } from '../../src/shared/model/model-config.
 import { Rng } from '../../src/shared/model/rng.js';
 import { initParams } from '../../src/shared/model/init.js';
 import { worse } from '../helpers/max-error.js';
-import { sharedViews, workerModel, workerWasmOps } from '../../src/shared/memory/views.js';
-import { referenceOps } from '../../src/shared/model/network.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
+import { sharedViews, workerModel } from '../../src/shared/memory/views.js';
+import { createPlanMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
 
 interface Case {
   cell: ModelConfig['cell'];
@@ -200,7 +199,7 @@ t.test('WebAssembly kernels on the masked path agree with the reference', async 
       clip: null, teacherForcing: false, kernels: 'wasm',
     };
     const plan = planSharedMemory(spec, 0);
-    const memory = createSharedMemory(plan);
+    const memory = createPlanMemory(plan);
     const views = sharedViews(memory, plan);
     initParams(cfg, plan.layout, views.params, 3, { scale: 0.5, forgetBias: 1 });
     const rng = new Rng(8);
@@ -211,8 +210,8 @@ t.test('WebAssembly kernels on the masked path agree with the reference', async 
     for (let k = 0; k < first.targetValues.length; k++) first.targetValues[k] = rng.normal();
     first.lengths.set(LENGTHS);
     for (const key of ['tokens', 'inputs', 'targetIds', 'targetValues', 'lengths'] as const) second[key].set(first[key] as never);
-    const reference = workerModel(memory, plan, views, 0, referenceOps);
-    const wasm = workerModel(memory, plan, views, 1, workerWasmOps(memory, plan, 1));
+    const reference = workerModel(memory, plan, views, 0, { kernels: 'ts' });
+    const wasm = workerModel(memory, plan, views, 1, { kernels: 'wasm' });
     const scale = 1 / (c.outputs === 'all' ? 19 : B);
     const run = (w: typeof reference, slot: Float32Array): number => {
       slot.fill(0);

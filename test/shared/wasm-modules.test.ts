@@ -6,20 +6,20 @@ import { Rng } from '../../src/shared/model/rng.js';
 import { worse } from '../helpers/max-error.js';
 
 import {
-  createSharedMemory, instantiateKernels, type WasmKernels, type WasmMemory,
+  createWasmMemory, instantiateNetworkModules, type WasmNetworkModules,
 } from '../../src/shared/backends/wasm-modules.js';
 const SIZES = [1, 3, 5, 15, 16, 17, 33, 65, 130];
 /** Written around every output region; must survive every kernel call. */
 const GUARD = 12345.5;
 const GUARD_FLOATS = 16;
 
-const sharedMemory = (pages: number): WasmMemory => createSharedMemory(pages, pages);
+const sharedMemory = (pages: number): WebAssembly.Memory => createWasmMemory(pages, pages);
 
 /** Bump allocator over the memory; `skew` bytes (0 or 4) shift every region off 64-byte alignment. */
 class Arena {
   private next = 64;
   readonly f32: Float32Array;
-  constructor(readonly memory: WasmMemory, private readonly skew: number) {
+  constructor(readonly memory: WebAssembly.Memory, private readonly skew: number) {
     this.f32 = new Float32Array(memory.buffer);
   }
   /** Byte offset of `floats` floats, with guard floats on both sides. */
@@ -58,7 +58,7 @@ const REFERENCE = { ABt: gemmABt, AB: gemmAB, AtB: gemmAtB };
  * around an output was overwritten.
  */
 function checkProduct(
-  kernels: WasmKernels, arena: Arena, rng: Rng, product: Product, M: number, N: number, K: number, beta: 0 | 1,
+  kernels: WasmNetworkModules, arena: Arena, rng: Rng, product: Product, M: number, N: number, K: number, beta: 0 | 1,
 ): number {
   const a = arena.alloc(M * K);
   const b = arena.alloc(K * N);
@@ -95,7 +95,7 @@ function checkProduct(
 }
 
 const memory = sharedMemory(256);
-const kernels = instantiateKernels(memory);
+const kernels = instantiateNetworkModules(memory);
 
 for (const product of ['ABt', 'AB', 'AtB'] as const) {
   t.test(`${product}: every M, N, K in {${SIZES.join(',')}}, beta 0 and 1`, async (t) => {
@@ -140,8 +140,8 @@ t.test('K = 0 scales C by beta', async (t) => {
 /** A worker that instantiates the kernels on `memory` and runs the calls it is sent. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.kernelsUrl).then(({ instantiateKernels }) => {
-  const kernels = instantiateKernels(workerData.memory);
+import(workerData.modulesUrl).then(({ instantiateNetworkModules }) => {
+  const kernels = instantiateNetworkModules(workerData.memory);
   parentPort.on('message', ({ kernel, args }) => {
     kernels[kernel](...args);
     parentPort.postMessage('done');
@@ -152,7 +152,7 @@ import(workerData.kernelsUrl).then(({ instantiateKernels }) => {
 
 t.test('two threads on one memory: halves of a product equal the whole', async (t) => {
   const memory = sharedMemory(256);
-  const kernels = instantiateKernels(memory);
+  const kernels = instantiateNetworkModules(memory);
   const arena = new Arena(memory, 0);
   const rng = new Rng(10);
   const [M, N, K] = [65, 1024, 256];
@@ -173,7 +173,7 @@ t.test('two threads on one memory: halves of a product equal the whole', async (
 
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { memory, kernelsUrl: new URL('../../src/shared/backends/wasm-modules.js', import.meta.url).href },
+    workerData: { memory, modulesUrl: new URL('../../src/shared/backends/wasm-modules.js', import.meta.url).href },
   });
   // Resolves on the worker's next message, rejects if it throws.
   const next = () => once(worker, 'message');

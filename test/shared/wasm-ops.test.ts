@@ -1,17 +1,16 @@
 // The WebAssembly NetworkOps against the TypeScript reference: the same Network, params and
 // inputs on one engine memory (two workers' regions of a 'wasm' plan), every topology, shapes that
 // are not multiples of 16 (nor, for some, of 4: the cells' TS fallback); packed weights that
-// follow the params after invalidateWeights(); the activations' accuracy at extreme inputs.
+// follow the params after invalidateWeights(); a model over buffers off the memory refused where
+// its ops are built; the activations' accuracy at extreme inputs.
 import t, { type Test } from 'tap';
-import { sharedViews, workerModel, workerWasmOps, type SharedViews, type WorkerModel } from '../../src/shared/memory/views.js';
+import { sharedViews, workerModel, type SharedViews, type WorkerModel } from '../../src/shared/memory/views.js';
 import { initParams } from '../../src/shared/model/init.js';
-import { modelViews, type ParamLayout } from '../../src/shared/model/layout.js';
+import type { ParamLayout } from '../../src/shared/model/layout.js';
 import type { LossKind, ModelConfig } from '../../src/shared/model/model-config.js';
-import { Network, referenceOps } from '../../src/shared/model/network.js';
 import { Rng } from '../../src/shared/model/rng.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
-import { createSharedMemory as createKernelMemory, instantiateKernels } from '../../src/shared/backends/wasm-modules.js';
-import type { WasmNetworkOps } from '../../src/shared/backends/wasm-ops.js';
+import { createPlanMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
+import { createWasmMemory, instantiateNetworkModules } from '../../src/shared/backends/wasm-modules.js';
 import { worse } from '../helpers/max-error.js';
 
 interface Case {
@@ -50,11 +49,11 @@ function engineSpec(c: Case, kernels: EngineSpec['kernels']): EngineSpec {
 }
 
 /** Two workers' models on one 'wasm' plan: rank 0 with the TS reference, rank 1 with the wasm ops. */
-function setUp(c: Case): { views: SharedViews; layout: ParamLayout; reference: WorkerModel; wasm: WorkerModel; wasmOps: WasmNetworkOps } {
+function setUp(c: Case): { views: SharedViews; layout: ParamLayout; reference: WorkerModel; wasm: WorkerModel } {
   const spec = engineSpec(c, 'wasm');
   const cfg = spec.cfg;
   const plan = planSharedMemory(spec, 0);
-  const memory = createSharedMemory(plan);
+  const memory = createPlanMemory(plan);
   const views = sharedViews(memory, plan);
   initParams(cfg, plan.layout, views.params, 3, { scale: 0.5, forgetBias: 1 });
   const rng = new Rng(5);
@@ -68,11 +67,10 @@ function setUp(c: Case): { views: SharedViews; layout: ParamLayout; reference: W
   second.inputs.set(first.inputs);
   second.targetIds.set(first.targetIds);
   second.targetValues.set(first.targetValues);
-  const wasmOps = workerWasmOps(memory, plan, 1);
   return {
-    views, layout: plan.layout, wasmOps,
-    reference: workerModel(memory, plan, views, 0, referenceOps),
-    wasm: workerModel(memory, plan, views, 1, wasmOps),
+    views, layout: plan.layout,
+    reference: workerModel(memory, plan, views, 0, { kernels: 'ts' }),
+    wasm: workerModel(memory, plan, views, 1, { kernels: 'wasm' }),
   };
 }
 
@@ -145,26 +143,31 @@ for (const c of cases) {
     lossAndGradients(s.wasm, s.views.grads[1], c);
     const stale = worstGradientError(s.layout, s.views.grads[0], s.views.grads[1]);
     t.ok(stale.worst > 100, `stale packs give other gradients (${stale.tensor} off by ${(stale.worst * 1e-4).toExponential(1)}·max|g|)`);
-    s.wasmOps.invalidateWeights();
+    s.wasm.invalidateWeights();
     compare(t, c, s, 'after invalidateWeights');
   });
 }
 
-t.test('operands off the kernels memory take the TS reference', async (t) => {
-  const c = cases[0];
-  const s = setUp(c);
-  const cfg = s.reference.net.shape.cfg;
-  // The same network on ordinary (non-shared) Float32Arrays, with the wasm ops: every call falls back.
-  const params = Float32Array.from(s.views.params), grads = new Float32Array(params.length);
-  const local = new Network(s.reference.net.shape, (n) => new Float32Array(n), s.wasmOps);
-  const input = {
-    tokens: Int32Array.from(s.reference.shard.tokens!), inputs: null, targetIds: Int32Array.from(s.reference.shard.targetIds!), targetValues: null,
-  };
-  const lossOff = local.forward(modelViews(cfg, s.layout, params), input, B, { teacherForcing: false, gradScale: 1 / (T * B) });
-  local.backward(modelViews(cfg, s.layout, params), modelViews(cfg, s.layout, grads), input, B, false);
-  const lossRef = lossAndGradients(s.reference, s.views.grads[0], c);
-  t.equal(lossOff, lossRef, 'same loss as the reference, bit for bit');
-  t.same(grads.subarray(0, s.layout.size), s.views.grads[0].subarray(0, s.layout.size), 'same gradients, bit for bit');
+t.test('a model over buffers off its memory is refused where its ops are built (no silent TS fallback)', async (t) => {
+  const spec = engineSpec(cases[0], 'wasm');
+  const plan = planSharedMemory(spec, 0);
+  const memory = createPlanMemory(plan), elsewhere = createPlanMemory(plan);
+  const good = sharedViews(memory, plan);
+  for (const kernels of ['wasm', 'ts'] as const) {
+    t.doesNotThrow(() => workerModel(memory, plan, good, 1, { kernels }), `${kernels}: every view on the memory builds`);
+    // The views of another memory of the same plan: the wasm ops would read this memory's bytes at their offsets.
+    t.throws(() => workerModel(memory, plan, sharedViews(elsewhere, plan), 1, { kernels }),
+      /params is not a view of the model's WebAssembly memory/, `${kernels}: views of another memory throw`);
+    // One buffer out of place is enough: an ordinary Float32Array as the gradient slot, or as the shard's tokens.
+    const grads = { ...good, grads: good.grads.map((g, k) => (k === 1 ? new Float32Array(g.length) : g)) };
+    t.throws(() => workerModel(memory, plan, grads, 1, { kernels }), /grads\[1\] is not a view/, `${kernels}: a gradient slot off the memory throws`);
+    const shards = { ...good, shards: good.shards.map((x, k) => (k === 1 ? { ...x, tokens: Int32Array.from(x.tokens) } : x)) };
+    t.throws(() => workerModel(memory, plan, shards, 1, { kernels }), /shards\[1\]\.tokens is not a view/, `${kernels}: shard tokens off the memory throw`);
+  }
+  // The blas kernels without the BLAS the main thread chose are refused too.
+  const blasPlan = planSharedMemory({ ...spec, kernels: 'blas' }, 0);
+  const blasMemory = createPlanMemory(blasPlan);
+  t.throws(() => workerModel(blasMemory, blasPlan, sharedViews(blasMemory, blasPlan), 0), /the blas kernels need the BLAS the main thread chose/);
 });
 
 t.test('a ts plan has no kernel scratch', async (t) => {
@@ -172,8 +175,8 @@ t.test('a ts plan has no kernel scratch', async (t) => {
 });
 
 t.test('activations: a few ulp of Math.tanh and the logistic from 1e-8 to 100 in magnitude', async (t) => {
-  const memory = createKernelMemory(64, 64);
-  const kernels = instantiateKernels(memory);
+  const memory = createWasmMemory(64, 64);
+  const kernels = instantiateNetworkModules(memory);
   const heap = new Float32Array(memory.buffer);
   const H = 8, samples = 2048, n = samples * H;
   // x = ±10^e, e from -8 to 2: tiny values (tanh's polynomial branch), the 0.625 switch, saturation.

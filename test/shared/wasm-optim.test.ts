@@ -10,14 +10,14 @@
 import t from 'tap';
 import { optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../../src/shared/model/optim.js';
 import { Rng } from '../../src/shared/model/rng.js';
-import { createSharedMemory, instantiateOptimKernels } from '../../src/shared/backends/wasm-modules.js';
+import { createWasmMemory, instantiateOptimModule } from '../../src/shared/backends/wasm-modules.js';
 import { GuardedArena } from '../helpers/guarded-arena.js';
 import { worse } from '../helpers/max-error.js';
 
 const PAGES = 256;
 
-const memory = createSharedMemory(PAGES, PAGES);
-const kernels = instantiateOptimKernels(memory);
+const memory = createWasmMemory(PAGES, PAGES);
+const kernels = instantiateOptimModule(memory);
 
 
 /** Gradient-like values: N(0, 1) times 10^u, u uniform in [−spread, spread] (spread 0: plain normal). */

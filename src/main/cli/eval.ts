@@ -18,6 +18,7 @@ export const evalCommand: RecurCommand = {
       data: argv.data as string | undefined,
       seqLen: positiveInt('--seq-len', argv['seq-len']),
       workers: positiveInt('--workers', argv.workers),
+      onNotice: (line) => console.error(line),
     });
     console.log(JSON.stringify(result));
     return 0;

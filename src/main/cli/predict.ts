@@ -13,7 +13,7 @@ export const predictCommand: RecurCommand = {
     .example('$0 predict --checkpoint runs/mnist-rows/checkpoint.safetensors --data digits.jsonl', 'labels and probabilities, one JSON line per sequence'),
   run: async (argv) => {
     const out = argv.out as string | undefined;
-    const text = predictFile(argv.checkpoint as string, argv.data as string, { out });
+    const text = predictFile(argv.checkpoint as string, argv.data as string, { out, onNotice: (line) => console.error(line) });
     if (out === undefined || out === '-') {
       // `recur predict … | head` closes the pipe early: that is the reader's choice, not an error.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });

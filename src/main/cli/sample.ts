@@ -23,6 +23,7 @@ export const sampleCommand: RecurCommand = {
     if (!Number.isInteger(seed)) throw new InputError(`--seed: expected an integer, got ${JSON.stringify(argv.seed)}`);
     const text = sampleText(ck, checkpoint, {
       length: positiveInt('--length', argv.length)!, temperature: argv.temperature as number, prime, seed,
+      onNotice: (line) => console.error(line),
     });
     process.stdout.write((prime ?? '') + text + '\n');
     return 0;

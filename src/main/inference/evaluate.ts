@@ -4,12 +4,13 @@ import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { Engine } from '../engine/engine.js';
+import { describeKernels, resolveCheckpointKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { defaultWorkers } from '../training/resolve.js';
 import { evaluateSplit } from './validation.js';
 import type { Split } from '../data/dataset.js';
-import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import type { KernelsChoice } from '../experiment/options.js';
 
 export interface EvalOptions {
   /** A data file (text, CSV, JSONL as the model's task): evaluate every window of it (else the checkpoint's validation split). */
@@ -18,7 +19,10 @@ export interface EvalOptions {
   workers?: number;
   /** Sequences per forward pass. */
   batch?: number;
-  kernels?: EngineKernels;
+  /** Default: as the checkpoint was trained (its experiment's train.kernels, auto kept on the kernels it chose). */
+  kernels?: KernelsChoice;
+  /** The line naming the workers and kernels, and why those kernels (the CLI prints it on stderr). */
+  onNotice?: (line: string) => void;
 }
 
 export interface EvalResult {
@@ -68,10 +72,12 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   const n = dataset.size(split);
   const batch = Math.max(1, Math.min(opt.batch ?? DEFAULT_EVAL_BATCH, n));
   const workers = Math.min(opt.workers ?? defaultWorkers(batch), batch);
+  const kernels = resolveCheckpointKernels(ck, path, opt.kernels);
+  opt.onNotice?.(`evaluating with ${workers} worker${workers === 1 ? '' : 's'}, kernels ${describeKernels(kernels)}`);
   const engine = Engine.create({
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch, workers,
     optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
-    clip: null, teacherForcing: stored?.train.teacherForcing ?? false, kernels: opt.kernels ?? 'wasm', variableLengths: dataset.variableLengths,
+    clip: null, teacherForcing: stored?.train.teacherForcing ?? false, kernels: kernels.kernels, variableLengths: dataset.variableLengths,
   });
   try {
     engine.views.params.set(ck.params);

@@ -1,27 +1,21 @@
 /**
  * A model's forward pass on the calling thread, for prediction inside an app: no worker pool and
- * no training state, one WebAssembly memory per sequence length with the SIMD kernels (the
- * TypeScript reference kernels where WebAssembly cannot start), sequences in batches.
+ * no training state, one WebAssembly memory per sequence length with the kernels resolved for the
+ * checkpoint (resolveCheckpointKernels), sequences in batches.
  *
  * Sequences of different lengths run longest first in batches of up to `batch`, each batch padded
  * to its longest and masked (SPEC §2: equal to running each sequence alone); a model with output
  * recurrence cannot be masked, so its batches hold sequences of one length.
  */
-import { workerModel, workerWasmOps, sharedViews, type WorkerModel } from '../../shared/memory/views.js';
+import { loadedBlas } from '../../shared/backends/blas.js';
+import { sharedViews, workerModel, type SharedViews, type WorkerModel } from '../../shared/memory/views.js';
 import type { LossKind, ModelConfig } from '../../shared/model/model-config.js';
-import { referenceOps } from '../../shared/model/network.js';
-import { createSharedMemory, planSharedMemory, type EngineSpec } from '../../shared/memory/shared-memory.js';
+import { createPlanMemory, planSharedMemory, type EngineKernels, type EngineSpec } from '../../shared/memory/shared-memory.js';
 
 /** Sequences per forward pass: enough to amortise the products, small enough for a request handler. */
 export const DEFAULT_PREDICT_BATCH = 32;
 /** Networks kept, one per padded length; a server sees a few lengths over and over. */
 const CACHED_LENGTHS = 4;
-
-export interface ForwardOptions {
-  batch?: number;
-  /** 'wasm' (default; falls back to 'ts' when WebAssembly cannot start) or the TS reference. */
-  kernels?: 'wasm' | 'ts';
-}
 
 /** One network sized for T steps and its input views. */
 interface Pass {
@@ -30,15 +24,35 @@ interface Pass {
   lengths: Int32Array;
 }
 
+/** What a single-thread model is planned for: the engine spec's shape without training. */
+export type SingleThreadShape = Pick<EngineSpec, 'cfg' | 'loss' | 'input' | 'seqLen' | 'batch' | 'kernels' | 'variableLengths'>;
+
+/**
+ * A model on the calling thread: one worker's plan on a fresh memory, `params` copied in, and its
+ * network with the kernels of shape.kernels (for blas the BLAS the main thread loaded when it
+ * resolved them).
+ */
+export function singleThreadModel(shape: SingleThreadShape, params: Float32Array): { views: SharedViews; model: WorkerModel } {
+  const spec: EngineSpec = {
+    ...shape, workers: 1,
+    optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
+    clip: null, teacherForcing: false,
+  };
+  const plan = planSharedMemory(spec, 0);
+  const memory = createPlanMemory(plan);
+  const views = sharedViews(memory, plan);
+  views.params.set(params);
+  const model = workerModel(memory, plan, views, 0, { blas: shape.kernels === 'blas' ? loadedBlas() : null });
+  return { views, model };
+}
+
 export class Forward {
   readonly batch: number;
-  /** The kernels actually in use ('ts' after a failed WebAssembly start). */
-  kernels: 'wasm' | 'ts';
   private readonly passes = new Map<number, Pass>();
 
-  constructor(readonly cfg: ModelConfig, readonly params: Float32Array, readonly loss: LossKind, opt: ForwardOptions = {}) {
-    this.batch = Math.max(1, opt.batch ?? DEFAULT_PREDICT_BATCH);
-    this.kernels = opt.kernels ?? 'wasm';
+  /** `kernels`: resolved on this (the main) thread, never 'auto'. */
+  constructor(readonly cfg: ModelConfig, readonly params: Float32Array, readonly loss: LossKind, readonly kernels: EngineKernels, batch = DEFAULT_PREDICT_BATCH) {
+    this.batch = Math.max(1, batch);
   }
 
   /**
@@ -87,30 +101,17 @@ export class Forward {
   private pass(T: number): Pass {
     let pass = this.passes.get(T);
     if (pass) return pass;
-    try {
-      pass = this.plan(T, this.kernels);
-    } catch (err) {
-      if (this.kernels === 'ts') throw err;
-      this.kernels = 'ts'; // no WebAssembly (or no SIMD) here: the reference kernels compute the same
-      pass = this.plan(T, 'ts');
-    }
+    pass = this.plan(T);
     if (this.passes.size >= CACHED_LENGTHS) this.passes.delete(this.passes.keys().next().value!);
     this.passes.set(T, pass);
     return pass;
   }
 
-  private plan(T: number, kernels: 'wasm' | 'ts'): Pass {
-    const spec: EngineSpec = {
-      cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, workers: 1,
-      optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
-      clip: null, teacherForcing: false, kernels, variableLengths: this.cfg.recurrence === 'hidden',
-    };
-    const plan = planSharedMemory(spec, 0);
-    const memory = createSharedMemory(plan);
-    const views = sharedViews(memory, plan);
-    views.params.set(this.params);
-    const ops = kernels === 'wasm' ? workerWasmOps(memory, plan, 0) : referenceOps;
-    const model = workerModel(memory, plan, views, 0, ops);
+  private plan(T: number): Pass {
+    const { views, model } = singleThreadModel({
+      cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, kernels: this.kernels,
+      variableLengths: this.cfg.recurrence === 'hidden',
+    }, this.params);
     return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths };
   }
 }

@@ -7,12 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.js';
 import { inputError } from '../errors.js';
-import { Model, type Forecast, type Prediction, type SequenceInput } from './predict.js';
-import type { ForwardOptions } from './forward.js';
+import { describeKernels } from '../engine/kernel-choice.js';
+import { Model, type Forecast, type ModelOptions, type Prediction, type SequenceInput } from './predict.js';
 
-export interface PredictFileOptions extends ForwardOptions {
+export interface PredictFileOptions extends ModelOptions {
   /** A file to write, or '-' / undefined for the returned text only (the CLI prints it). */
   out?: string;
+  /** The line naming the kernels and why (the CLI prints it on stderr). */
+  onNotice?: (line: string) => void;
 }
 
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
@@ -22,6 +24,8 @@ export function predictFile(checkpoint: string, dataPath: string, opt: PredictFi
   const text = model.meta.task === 'series'
     ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
     : predictionsJsonl(model.predict(readSequences(bytes.toString('utf8'), dataPath)));
+  // After the input is read: bad input says only its error.
+  opt.onNotice?.(`predicted with kernels ${describeKernels(model.resolvedKernels)}`);
   if (opt.out !== undefined && opt.out !== '-') writeFileAtomic(opt.out, Buffer.from(text));
   return text;
 }

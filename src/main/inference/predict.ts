@@ -2,8 +2,8 @@
  * Prediction from a checkpoint alone (SPEC §5 `recur predict`, and the API's `loadModel`): the
  * checkpoint's `data` metadata (SPEC §3) turns new data into model input — the same columns, the
  * training statistics, differencing — and the outputs back into the data's own units and labels.
- * Runs on the calling thread (Forward: WebAssembly kernels, no workers), so an app can call it
- * from a request handler.
+ * Runs on the calling thread (Forward: the checkpoint's kernels, no workers), so an app can call
+ * it from a request handler.
  */
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import type { ColumnUse, CsvTable } from '../data/csv.js';
@@ -14,7 +14,18 @@ import { buildSeries, forecastWindows, readSeriesTable, toLevels, type SeriesOpt
 import { inputError } from '../errors.js';
 import { closest } from '../experiment/did-you-mean.js';
 import type { ModelConfig } from '../../shared/model/model-config.js';
-import { Forward, type ForwardOptions } from './forward.js';
+import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import { resolveCheckpointKernels, type ResolvedKernels } from '../engine/kernel-choice.js';
+import type { KernelsChoice } from '../experiment/options.js';
+import { DEFAULT_PREDICT_BATCH, Forward } from './forward.js';
+
+/** How loadModel runs a checkpoint. */
+export interface ModelOptions {
+  /** Sequences per forward pass (default DEFAULT_PREDICT_BATCH). */
+  batch?: number;
+  /** Default: as the checkpoint was trained (its experiment's train.kernels, auto kept on the kernels it chose). */
+  kernels?: KernelsChoice;
+}
 
 /** A series forecast made after one row: where it was made, and each target k rows ahead. */
 export interface Forecast {
@@ -41,21 +52,24 @@ export class Model {
     readonly path: string,
     readonly cfg: ModelConfig,
     readonly meta: DataMeta,
+    /** The kernels this model runs on and why (describeKernels says it in a line). */
+    readonly resolvedKernels: ResolvedKernels,
     private readonly forward: Forward,
   ) {}
 
   /** Reads a checkpoint with data metadata (a series or sequences model). */
-  static load(path: string, opt: ForwardOptions = {}): Model {
+  static load(path: string, opt: ModelOptions = {}): Model {
     const ck = loadCheckpoint(path);
     if (!ck.data) {
       throw inputError(path, '__metadata__.data', 'the checkpoint has no data metadata: only a model trained on data.task series or sequences can predict (text models: recur sample)');
     }
     const loss = ck.data.task === 'sequences' && ck.data.target === 'class' ? 'ce' : 'mse';
-    return new Model(path, ck.cfg, ck.data, new Forward(ck.cfg, ck.params, loss, opt));
+    const kernels = resolveCheckpointKernels(ck, path, opt.kernels);
+    return new Model(path, ck.cfg, ck.data, kernels, new Forward(ck.cfg, ck.params, loss, kernels.kernels, opt.batch ?? DEFAULT_PREDICT_BATCH));
   }
 
-  /** The kernels in use: 'wasm', or 'ts' where WebAssembly could not start. */
-  get kernels(): 'wasm' | 'ts' {
+  /** The kernels in use. */
+  get kernels(): EngineKernels {
     return this.forward.kernels;
   }
 
@@ -192,6 +206,6 @@ export class Model {
  * Loads a series or sequences checkpoint for prediction in this thread. Async so that a later
  * version may compile the kernels off the main thread without changing callers.
  */
-export async function loadModel(path: string, opt: ForwardOptions = {}): Promise<Model> {
+export async function loadModel(path: string, opt: ModelOptions = {}): Promise<Model> {
   return Model.load(path, opt);
 }

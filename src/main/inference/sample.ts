@@ -1,9 +1,10 @@
 /** Text generation from a checkpoint: one sequence, one step at a time, state carried across calls. */
-import { modelViews, paramLayout } from '../../shared/model/layout.js';
-import { Network } from '../../shared/model/network.js';
 import { Rng } from '../../shared/model/rng.js';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
+import { describeKernels, resolveCheckpointKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
+import type { KernelsChoice } from '../experiment/options.js';
+import { singleThreadModel } from './forward.js';
 
 export interface SampleOptions {
   length: number;
@@ -11,6 +12,10 @@ export interface SampleOptions {
   /** Text to condition on; default: a newline if the vocabulary has one, else its first character. */
   prime?: string;
   seed: number;
+  /** Default: as the checkpoint was trained (its experiment's train.kernels, auto kept on the kernels it chose). */
+  kernels?: KernelsChoice;
+  /** The line naming the kernels and why (the CLI prints it on stderr). */
+  onNotice?: (line: string) => void;
 }
 
 export function sampleText(ck: CheckpointData, file: string, opt: SampleOptions): string {
@@ -25,17 +30,18 @@ export function sampleText(ck: CheckpointData, file: string, opt: SampleOptions)
     return id;
   });
   const cfg = ck.cfg;
-  const net = new Network({ cfg, loss: 'ce', input: 'onehot', batch: 1, seqLen: 1 }, (n): Float32Array => new Float32Array(n));
-  const params = modelViews(cfg, paramLayout(cfg), ck.params);
-  const token = new Int32Array(1);
-  const input = { tokens: token, inputs: null, targetIds: new Int32Array(1), targetValues: null };
+  const kernels = resolveCheckpointKernels(ck, file, opt.kernels);
+  opt.onNotice?.(`sampling with kernels ${describeKernels(kernels)}`);
+  const { model } = singleThreadModel({ cfg, loss: 'ce', input: 'onehot', seqLen: 1, batch: 1, kernels: kernels.kernels }, ck.params);
+  const { net, params, shard } = model;
+  const token = shard.tokens!;
   const rng = new Rng(opt.seed, 9);
   const weights = new Float64Array(cfg.outputSize);
   let out = '';
   let first = true;
   const feed = (id: number): void => {
     token[0] = id;
-    net.forward(params, input, 1, { teacherForcing: false, gradScale: null, carryState: !first });
+    net.forward(params, shard, 1, { teacherForcing: false, gradScale: null, carryState: !first });
     first = false;
   };
   for (const id of ids) feed(id);

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../shared/model/model-config.js';
-import type { EngineKernels } from '../../shared/memory/shared-memory.js';
 import { initParams } from '../../shared/model/init.js';
 import { optimizerSlots } from '../../shared/model/optim.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
@@ -20,7 +19,7 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { writeRunChart } from '../report/run-chart.js';
 import { valMetrics, type MetricsLine } from '../report/metrics.js';
 import type { Scores } from '../data/scores.js';
-import { describeKernels, resolveKernels } from '../engine/kernel-choice.js';
+import { describeKernels, resolveKernels, trainedKernels } from '../engine/kernel-choice.js';
 import { defaultWorkers, resolveRun } from './resolve.js';
 import { evaluateSplit, loadShards, predictedSteps, spreadSample } from '../inference/validation.js';
 import { RunState, type BestStep } from './run-state.js';
@@ -108,7 +107,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const bestPath = join(outDir, BEST_FILE);
   const startStep = resumeFrom ? Number(resumeFrom.train?.step ?? 0) : 0;
   const priorElapsed = resumeFrom ? Number(resumeFrom.train?.elapsedSec ?? 0) : 0;
-  const kernels = resolveKernels(exp.train.kernels, file, 'train.kernels', checkpointKernels(resumeFrom));
+  const kernels = resolveKernels(exp.train.kernels, file, 'train.kernels', trainedKernels(resumeFrom));
 
   mkdirSync(outDir, { recursive: true });
   // A fresh run in a used folder: an old run's best must not pass for this one's.
@@ -293,11 +292,6 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
 }
 
 /** The kernels a checkpoint was trained with (checkpoints from before they were recorded: unknown). */
-function checkpointKernels(ck: CheckpointData | null): EngineKernels | undefined {
-  const k = ck?.train?.kernels;
-  return k === 'ts' || k === 'wasm' || k === 'blas' ? k : undefined;
-}
-
 function allFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
   return true;

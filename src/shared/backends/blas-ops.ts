@@ -5,17 +5,15 @@
  *
  * Semantics are the GEMMs' of gemm.ts: beta 0 overwrites C without reading it, beta 1 adds. A
  * product with K = 0 is done here (C = 0 or unchanged): cblas rejects a leading dimension of 0.
- * Operands off the memory (a Float64Array of a gradient check) take the TS reference, like the
- * wasm ops.
+ * Every operand must be a view of `buffer` (the wasm ops' memory): it is not checked per call but
+ * once, where a model's ops are built (workerModel).
  */
 import type { Blas } from './blas.js';
 import type { FloatArray } from '../model/layout.js';
-import { referenceOps } from '../model/network.js';
 import type { WasmNetworkOps } from './wasm-ops.js';
 
 export function blasNetworkOps(wasmOps: WasmNetworkOps, blas: Blas, buffer: ArrayBufferLike): WasmNetworkOps {
   const base = blas.address(buffer);
-  const onMemory = (x: FloatArray): boolean => !(x instanceof Float64Array) && x.buffer === buffer;
   const address = (x: FloatArray, off: number): number => base + x.byteOffset + off * 4;
   /** Products with nothing to sum; true when handled. */
   const degenerate = (C: FloatArray, cOff: number, M: number, N: number, K: number, beta: 0 | 1): boolean => {
@@ -27,17 +25,14 @@ export function blasNetworkOps(wasmOps: WasmNetworkOps, blas: Blas, buffer: Arra
   return {
     ...wasmOps,
     abt(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.abt(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       if (degenerate(C, cOff, M, N, K, beta)) return;
       blas.sgemm(false, true, M, N, K, address(A, aOff), K, address(B, bOff), K, beta, address(C, cOff), N);
     },
     ab(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.ab(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       if (degenerate(C, cOff, M, N, K, beta)) return;
       blas.sgemm(false, false, M, N, K, address(A, aOff), K, address(B, bOff), N, beta, address(C, cOff), N);
     },
     atb(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.atb(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       if (degenerate(C, cOff, M, N, K, beta)) return;
       blas.sgemm(true, false, M, N, K, address(A, aOff), M, address(B, bOff), N, beta, address(C, cOff), N);
     },

@@ -17,6 +17,9 @@
  *
  * koffi is an optional dependency: when it or a library is missing, loadBlas() says why and the
  * caller falls back (kernels: auto) or reports what to install (kernels: blas).
+ *
+ * The choice is the main thread's (loadBlas, when the kernels are resolved); a worker binds the
+ * library the main thread loaded (bindBlasLibrary) and searches for nothing itself.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -72,6 +75,23 @@ export function loadBlas(env: NodeJS.ProcessEnv = process.env): BlasLoad {
     loaded.set(key, result);
   }
   return result;
+}
+
+/**
+ * The BLAS the main thread loaded, for kernels it resolved to `blas`. Resolving refuses `blas`
+ * where no BLAS loads, so none here is a bug: it throws.
+ */
+export function loadedBlas(): Blas {
+  const load = loadBlas();
+  if (!load.ok) throw new Error(`the blas kernels were chosen, but ${load.reason}`);
+  return load.blas;
+}
+
+/** In a worker: `library` (the main thread's Blas.library) bound in this thread; throws if it does not load here. */
+export function bindBlasLibrary(library: string): Blas {
+  const load = loadBlas({ RECUR_BLAS: library });
+  if (!load.ok) throw new Error(`the main thread's BLAS did not load in this thread: ${load.reason}`);
+  return load.blas;
 }
 
 function load(candidates: string[]): BlasLoad {

@@ -1,12 +1,14 @@
 /**
- * WebAssembly SIMD128 kernels that work in place on a shared WebAssembly.Memory: the GEMMs
- * (src/wasm/kernels.wat) and the elementwise parts of a step (src/wasm/elementwise.wat: cells,
- * one-hot input, losses, bias sums and adds) and the parameter update (src/wasm/optim.wat: the
- * gradient reduce, the clipping norm's sum of squares, the optimizers), built to dist/wasm/*.wasm. Every pointer is a BYTE offset into that memory,
- * every matrix plain row-major float32 (C row stride N, A row stride K), nothing is copied.
+ * Loads every WebAssembly module of recur onto a shared WebAssembly.Memory: the GEMMs
+ * (src/wasm/gemm.wat) and the elementwise parts of a step (src/wasm/elementwise.wat: cells,
+ * one-hot input, losses, bias sums and adds), together the network's modules; and the parameter
+ * update (src/wasm/optim.wat: the gradient reduce, the clipping norm's sum of squares, the
+ * optimizers), the optimizer's module. Built to dist/wasm/*.wasm. Every pointer is a BYTE offset
+ * into that memory, every matrix plain row-major float32 (C row stride N, A row stride K), nothing
+ * is copied.
  *
  * The modules are compiled once per thread; each thread instantiates them with the shared memory.
- * The kernels keep no state, so threads may run them concurrently on one memory as long as the
+ * The modules keep no state, so threads may run them concurrently on one memory as long as the
  * regions they write (C, packed B, scratch) don't overlap.
  *
  * Packed B: 16-column panels, [ceil(N/16)][K][16] floats, zero-padded past N. Pack weights once
@@ -16,32 +18,14 @@
 import { readFileSync } from 'node:fs';
 import { adamBiasCorrection, type OptimizerSpec } from '../model/optim.js';
 
-/**
- * A WebAssembly.Memory. The project's TypeScript libs (ES2023 + node) don't declare the
- * WebAssembly namespace, so the little of it used here is typed locally rather than globally.
- */
-export interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-  grow(deltaPages: number): number;
+/** A shared memory for the modules (and worker threads) alone, sizes in 64 KiB pages (an engine's comes from its plan). */
+export function createWasmMemory(initialPages: number, maximumPages: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
 }
 
-interface WasmModule { readonly __wasmModule: unique symbol }
-
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: object };
-  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
-}
-
-const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
-/** A shared memory for the kernels (and worker threads), sizes in 64 KiB pages. */
-export function createSharedMemory(initialPages: number, maximumPages: number): WasmMemory {
-  return new wasm.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
-}
-
-export interface WasmKernels {
-  memory: WasmMemory;
+/** The network's modules (gemm.wasm and elementwise.wasm) on one memory. */
+export interface WasmNetworkModules {
+  memory: WebAssembly.Memory;
   /** Floats needed to hold B packed for the kernels (N rounded up to the panel width). */
   packedSize(N: number, K: number): number;
   /** Pack B given as [N,K] row-major (a PyTorch weight, used as Bᵀ) into panels at dst. */
@@ -114,27 +98,27 @@ interface GemmExports {
   gemmAtB(c: number, a: number, b: number, M: number, N: number, K: number, beta: number, scratch: number): void;
 }
 
-type ElementwiseExports = Pick<WasmKernels,
+type ElementwiseExports = Pick<WasmNetworkModules,
   'lstmForward' | 'lstmBackward' | 'gruForward' | 'gruBackward' | 'rnnForward' | 'rnnBackward' | 'oneHotTable' | 'oneHotProject' | 'oneHotGradient'
   | 'softmaxCrossEntropy' | 'softmaxRows' | 'squaredError' | 'addColumnSums' | 'addRowVector' | 'multiply'>;
 
-const compiled = new Map<string, WasmModule>();
+const compiled = new Map<string, WebAssembly.Module>();
 
 /** dist/wasm/<name>.wasm, compiled once per thread on first use, instantiated on `memory`. */
-function instantiate(name: string, memory: WasmMemory): object {
+function instantiate(name: string, memory: WebAssembly.Memory): object {
   let module = compiled.get(name);
   if (!module) {
-    module = new wasm.Module(readFileSync(new URL(`../../../wasm/${name}.wasm`, import.meta.url)));
+    module = new WebAssembly.Module(readFileSync(new URL(`../../../wasm/${name}.wasm`, import.meta.url)));
     compiled.set(name, module);
   }
-  return new wasm.Instance(module, { env: { memory } }).exports;
+  return new WebAssembly.Instance(module, { env: { memory } }).exports;
 }
 
-export function instantiateKernels(memory: WasmMemory): WasmKernels {
-  const exports = instantiate('kernels', memory) as GemmExports;
+export function instantiateNetworkModules(memory: WebAssembly.Memory): WasmNetworkModules {
+  const exports = instantiate('gemm', memory) as GemmExports;
   const elementwise = instantiate('elementwise', memory) as ElementwiseExports;
   if (exports.kChunk.value !== AT_B_K_CHUNK) {
-    throw new Error(`kernels.wasm packs ${exports.kChunk.value} rows per chunk, wasm-kernels.ts plans for ${AT_B_K_CHUNK}: rebuild`);
+    throw new Error(`gemm.wasm packs ${exports.kChunk.value} rows per chunk, wasm-modules.ts plans for ${AT_B_K_CHUNK}: rebuild`);
   }
   return {
     memory,
@@ -166,7 +150,7 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
  * The parameter update of a step (src/wasm/optim.wat), bit-identical to src/shared/model/optim.ts and
  * the TypeScript reduce. Pointers are BYTE offsets of the first float of a worker's chunk; n floats.
  */
-export interface WasmOptimKernels {
+export interface WasmOptimModule {
   /**
    * dst[k] += src_1[k] + … + src_{count−1}[k] in that order, src_s at dst + s·stride bytes (the
    * gradient slots of workers 0..count−1); returns Σ dst[k]² after the sum (float64).
@@ -187,7 +171,7 @@ interface OptimExports {
     b1: number, b2: number, eps: number, stepSize: number, sqrtBc2: number, decoupled: number): void;
 }
 
-export function instantiateOptimKernels(memory: WasmMemory): WasmOptimKernels {
+export function instantiateOptimModule(memory: WebAssembly.Memory): WasmOptimModule {
   const optim = instantiate('optim', memory) as OptimExports;
   return {
     reduceSlots: optim.reduceSlots,

@@ -1,9 +1,10 @@
 /**
  * The network's kernels (NetworkOps) on WebAssembly SIMD, for one thread.
  *
- * Operands are Float32Array views on the kernels' shared memory, passed to the kernels as byte
- * pointers (byteOffset + 4·element offset): nothing is copied. Anything not on that memory
- * (a Float64Array of a gradient check, a buffer of the main thread) goes to the TS reference.
+ * Operands are Float32Array views on the modules' shared memory, passed to the modules as byte
+ * pointers (byteOffset + 4·element offset): nothing is copied, and nothing is checked per call.
+ * An operand off that memory would be read at the wrong bytes, so every buffer a model gives
+ * these ops is checked once, where the model and its ops are built (workerModel), and refused.
  *
  * In the network the B operand of `abt` and `ab` is always a weight tensor of the parameter
  * block. Each weight gets two packed copies in this thread's kernel scratch (packBT for `abt`,
@@ -14,13 +15,14 @@
  * gemmAtB scratch at the end of the region.
  *
  * The cell kernels work on whole 4-lane vectors: a hidden size that is not a multiple of 4 keeps
- * the TS cells (correct, slower); the softmax kernels need rows of at least 4 outputs (fewer keep
- * the TS); the products, the one-hot, MSE and bias kernels take any shape. The losses return the
- * sum in float64 like the TS (the softmax's row sums and the loss accumulate in float64).
+ * the TS cells (correct, slower); the softmax kernels need rows of at least 4 outputs and P apart
+ * from Y (else the TS); the products, the one-hot, MSE and bias kernels take any shape. These are
+ * the only fallbacks, by shape. The losses return the sum in float64 like the TS (the softmax's
+ * row sums and the loss accumulate in float64).
  */
 import { alignUp, findTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
 import { referenceOps, type NetworkOps } from '../model/network.js';
-import { atbScratchFloats, packedSize, type WasmKernels } from './wasm-modules.js';
+import { atbScratchFloats, packedSize, type WasmNetworkModules } from './wasm-modules.js';
 
 /** Packed copies start on cache lines: the micro-kernel reads 64-byte panel rows. */
 const PACK_ALIGN_BYTES = 64;
@@ -113,9 +115,11 @@ interface WeightPacks {
   abFresh: boolean;
 }
 
-export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement): WasmNetworkOps {
-  const buffer = kernels.memory.buffer;
+export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPlacement): WasmNetworkOps {
   const { paramsByteOffset, scratchByteOffset, scratch } = placement;
+  if (scratchByteOffset + scratch.bytes > modules.memory.buffer.byteLength) {
+    throw new Error(`the kernel scratch [${scratchByteOffset}, +${scratch.bytes}) lies outside the memory (${modules.memory.buffer.byteLength} bytes)`);
+  }
   const allPacks: WeightPacks[] = scratch.weights.map((w) => ({
     rows: w.rows, cols: w.cols, source: paramsByteOffset + w.tensorOffset * 4,
     abtPack: scratchByteOffset + w.abtPack, abPack: scratchByteOffset + w.abPack,
@@ -131,8 +135,6 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
     tableFresh: false,
   };
 
-  const onMemory = (x: FloatArray | Int32Array): x is Float32Array | Int32Array =>
-    !(x instanceof Float64Array) && x.buffer === buffer;
   const pointer = (x: FloatArray | Int32Array, off: number): number => x.byteOffset + off * 4;
   /** Whether a[aOff ..] and b[bOff ..], n floats each, share bytes. */
   const overlap = (a: FloatArray, aOff: number, b: FloatArray, bOff: number, n: number): boolean =>
@@ -149,125 +151,108 @@ export function wasmNetworkOps(kernels: WasmKernels, placement: WasmOpsPlacement
 
   return {
     abt(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.abt(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       const w = weightAt(B, bOff, 'abt');
       if (N !== w.rows || K !== w.cols) throw new Error(`abt: B is [${w.rows}, ${w.cols}], the product wants [${N}, ${K}]`);
       if (!w.abtFresh) {
-        kernels.packBT(w.abtPack, w.source, w.rows, w.cols);
+        modules.packBT(w.abtPack, w.source, w.rows, w.cols);
         w.abtFresh = true;
       }
-      kernels.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abtPack, M, N, K, beta);
+      modules.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abtPack, M, N, K, beta);
     },
     ab(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.ab(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       const w = weightAt(B, bOff, 'ab');
       if (K !== w.rows || N !== w.cols) throw new Error(`ab: B is [${w.rows}, ${w.cols}], the product wants [${K}, ${N}]`);
       if (!w.abFresh) {
-        kernels.packB(w.abPack, w.source, w.rows, w.cols);
+        modules.packB(w.abPack, w.source, w.rows, w.cols);
         w.abFresh = true;
       }
-      kernels.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abPack, M, N, K, beta);
+      modules.gemmPacked(pointer(C, cOff), pointer(A, aOff), w.abPack, M, N, K, beta);
     },
     atb(C, cOff, A, aOff, B, bOff, M, N, K, beta) {
-      if (!(onMemory(C) && onMemory(A) && onMemory(B))) return referenceOps.atb(C, cOff, A, aOff, B, bOff, M, N, K, beta);
       if (atbScratchFloats(M, N, K) > scratch.atbScratchFloats) {
         throw new Error(`atb: C[${M}, ${N}] over ${K} rows needs more scratch than planned`);
       }
-      kernels.gemmAtB(pointer(C, cOff), pointer(A, aOff), pointer(B, bOff), M, N, K, beta, atbScratch);
+      modules.gemmAtB(pointer(C, cOff), pointer(A, aOff), pointer(B, bOff), M, N, K, beta, atbScratch);
     },
     lstmForward(gates, gOff, c, cPrevOff, cOff, tanhC, tcOff, h, hOff, B, H) {
-      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(c) && onMemory(tanhC) && onMemory(h))) {
+      if (H % 4 !== 0) {
         return referenceOps.lstmForward(gates, gOff, c, cPrevOff, cOff, tanhC, tcOff, h, hOff, B, H);
       }
-      kernels.lstmForward(pointer(gates, gOff), pointer(c, cPrevOff), pointer(c, cOff), pointer(tanhC, tcOff), pointer(h, hOff), B, H);
+      modules.lstmForward(pointer(gates, gOff), pointer(c, cPrevOff), pointer(c, cOff), pointer(tanhC, tcOff), pointer(h, hOff), B, H);
     },
     lstmBackward(gates, gOff, c, cPrevOff, tanhC, tcOff, dh, dhOff, dcCarry, dGates, dgOff, B, H) {
-      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(c) && onMemory(tanhC) && onMemory(dh) && onMemory(dcCarry) && onMemory(dGates))) {
+      if (H % 4 !== 0) {
         return referenceOps.lstmBackward(gates, gOff, c, cPrevOff, tanhC, tcOff, dh, dhOff, dcCarry, dGates, dgOff, B, H);
       }
-      kernels.lstmBackward(
+      modules.lstmBackward(
         pointer(gates, gOff), pointer(c, cPrevOff), pointer(tanhC, tcOff), pointer(dh, dhOff),
         pointer(dcCarry, 0), pointer(dGates, dgOff), B, H,
       );
     },
     gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H) {
-      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h))) {
+      if (H % 4 !== 0) {
         return referenceOps.gruForward(gates, gOff, hh, hhOff, h, hPrevOff, hOff, B, H);
       }
-      kernels.gruForward(pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(h, hOff), B, H);
+      modules.gruForward(pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(h, hOff), B, H);
     },
     gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H) {
-      if (H % 4 !== 0 || !(onMemory(gates) && onMemory(hh) && onMemory(h) && onMemory(dh) && onMemory(dhCarry)
-        && onMemory(dGates) && onMemory(dGatesH))) {
+      if (H % 4 !== 0) {
         return referenceOps.gruBackward(gates, gOff, hh, hhOff, h, hPrevOff, dh, dhOff, dhCarry, dGates, dgOff, dGatesH, dghOff, B, H);
       }
-      kernels.gruBackward(
+      modules.gruBackward(
         pointer(gates, gOff), pointer(hh, hhOff), pointer(h, hPrevOff), pointer(dh, dhOff), pointer(dhCarry, 0),
         pointer(dGates, dgOff), pointer(dGatesH, dghOff), B, H,
       );
     },
     rnnForward(pre, aOff, h, hOff, n) {
-      if (n % 4 !== 0 || !(onMemory(pre) && onMemory(h))) return referenceOps.rnnForward(pre, aOff, h, hOff, n);
-      kernels.rnnForward(pointer(pre, aOff), pointer(h, hOff), n);
+      if (n % 4 !== 0) return referenceOps.rnnForward(pre, aOff, h, hOff, n);
+      modules.rnnForward(pointer(pre, aOff), pointer(h, hOff), n);
     },
     rnnBackward(h, hOff, dh, dhOff, dPre, dOff, n) {
-      if (n % 4 !== 0 || !(onMemory(h) && onMemory(dh) && onMemory(dPre))) return referenceOps.rnnBackward(h, hOff, dh, dhOff, dPre, dOff, n);
-      kernels.rnnBackward(pointer(h, hOff), pointer(dh, dhOff), pointer(dPre, dOff), n);
+      if (n % 4 !== 0) return referenceOps.rnnBackward(h, hOff, dh, dhOff, dPre, dOff, n);
+      modules.rnnBackward(pointer(h, hOff), pointer(dh, dhOff), pointer(dPre, dOff), n);
     },
     oneHotProjection(gates, w, bias, tokens, R, GH, V) {
-      if (!(onMemory(gates) && onMemory(w) && onMemory(bias) && onMemory(tokens))) {
-        return referenceOps.oneHotProjection(gates, w, bias, tokens, R, GH, V);
-      }
       const slot = oneHotSlot(GH, V);
       if (pointer(w, 0) !== slot.source) throw new Error('oneHotProjection: W is not the one-hot input weight of the parameter block');
       if (!slot.tableFresh) {
-        kernels.oneHotTable(slot.table, slot.source, pointer(bias, 0), GH, V);
+        modules.oneHotTable(slot.table, slot.source, pointer(bias, 0), GH, V);
         slot.tableFresh = true;
       }
-      kernels.oneHotProject(pointer(gates, 0), slot.table, pointer(tokens, 0), R, GH, V);
+      modules.oneHotProject(pointer(gates, 0), slot.table, pointer(tokens, 0), R, GH, V);
     },
     oneHotGradient(dW, dGates, tokens, R, GH, V) {
-      if (!(onMemory(dW) && onMemory(dGates) && onMemory(tokens))) {
-        return referenceOps.oneHotGradient(dW, dGates, tokens, R, GH, V);
-      }
-      kernels.oneHotGradient(pointer(dW, 0), oneHotSlot(GH, V).gradientSums, pointer(dGates, 0), pointer(tokens, 0), R, GH, V);
+      modules.oneHotGradient(pointer(dW, 0), oneHotSlot(GH, V).gradientSums, pointer(dGates, 0), pointer(tokens, 0), R, GH, V);
     },
     softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale) {
-      if (O < 4 || !(onMemory(Y) && onMemory(P) && onMemory(targets) && (dY === null || onMemory(dY)))
-        || overlap(Y, yOff, P, yOff, R * O)) {
+      if (O < 4 || overlap(Y, yOff, P, yOff, R * O)) {
         return referenceOps.softmaxCrossEntropy(Y, yOff, P, targets, tOff, R, O, dY, scale);
       }
-      const [m, rest] = kernels.softmaxCrossEntropy(
+      const [m, rest] = modules.softmaxCrossEntropy(
         pointer(Y, yOff), pointer(P, yOff), pointer(targets, tOff), R, O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, scale,
       );
       return Math.log(m) + rest;
     },
     softmaxRows(Y, yOff, P, pOff, R, O) {
-      if (O < 4 || !(onMemory(Y) && onMemory(P)) || overlap(Y, yOff, P, pOff, R * O)) {
+      if (O < 4 || overlap(Y, yOff, P, pOff, R * O)) {
         return referenceOps.softmaxRows(Y, yOff, P, pOff, R, O);
       }
-      kernels.softmaxRows(pointer(Y, yOff), pointer(P, pOff), R, O);
+      modules.softmaxRows(pointer(Y, yOff), pointer(P, pOff), R, O);
     },
     meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale) {
-      if (!(onMemory(Y) && onMemory(targets) && (dY === null || onMemory(dY)))) {
-        return referenceOps.meanSquaredError(Y, yOff, targets, tOff, R, O, dY, scale);
-      }
-      const sum = kernels.squaredError(
+      const sum = modules.squaredError(
         pointer(Y, yOff), pointer(targets, tOff), R * O, dY ? pointer(dY, yOff) : 0, dY ? 1 : 0, (2 * scale) / O,
       );
       return sum / O;
     },
     addColumnSums(out, m, off, rows, cols) {
-      if (!(onMemory(out) && onMemory(m))) return referenceOps.addColumnSums(out, m, off, rows, cols);
-      kernels.addColumnSums(pointer(out, 0), pointer(m, off), rows, cols);
+      modules.addColumnSums(pointer(out, 0), pointer(m, off), rows, cols);
     },
     addRowVector(m, off, v, rows, cols) {
-      if (!(onMemory(m) && onMemory(v))) return referenceOps.addRowVector(m, off, v, rows, cols);
-      kernels.addRowVector(pointer(m, off), pointer(v, 0), rows, cols);
+      modules.addRowVector(pointer(m, off), pointer(v, 0), rows, cols);
     },
     multiply(out, outOff, a, aOff, m, mOff, n) {
-      if (!(onMemory(out) && onMemory(a) && onMemory(m))) return referenceOps.multiply(out, outOff, a, aOff, m, mOff, n);
-      kernels.multiply(pointer(out, outOff), pointer(a, aOff), pointer(m, mOff), n);
+      modules.multiply(pointer(out, outOff), pointer(a, aOff), pointer(m, mOff), n);
     },
     invalidateWeights() {
       for (let k = 0; k < allPacks.length; k++) {

@@ -1,6 +1,6 @@
 /**
  * The engine's shared memory: one shared WebAssembly.Memory (its buffer is a SharedArrayBuffer,
- * so WebAssembly kernels can later work on the very same bytes) holding, at fixed byte offsets,
+ * and the WebAssembly modules work on the very same bytes) holding, at fixed byte offsets,
  * the control block, the scalars, the parameters, one gradient slot per worker, the optimizer
  * state, each worker's shard of the batch, each worker's activation scratch and, with the wasm
  * kernels, each worker's kernel scratch (packed weights, one-hot table, gemmAtB scratch).
@@ -187,7 +187,8 @@ export function splitChunks(P: number, N: number): [number, number][] {
   return out;
 }
 
-export function createSharedMemory(plan: SharedPlan): WebAssembly.Memory {
+/** The one shared memory a plan lays out (the engine's, or a single thread's in Forward and sampling). */
+export function createPlanMemory(plan: SharedPlan): WebAssembly.Memory {
   const pages = plan.totalBytes / WASM_PAGE;
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }

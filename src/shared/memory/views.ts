@@ -3,11 +3,11 @@
  * thread and every worker see the same bytes through these.
  */
 import { modelViews, type ModelViews } from '../model/layout.js';
-import { Network, type CarriedState, type NetworkOps, type ShardInput } from '../model/network.js';
-import { f32, f64, i32, regionAllocator, type SharedPlan } from './shared-memory.js';
-import { instantiateKernels } from '../backends/wasm-modules.js';
+import { Network, referenceOps, type CarriedState, type NetworkOps, type ShardInput } from '../model/network.js';
+import { f32, f64, i32, regionAllocator, type EngineKernels, type SharedPlan } from './shared-memory.js';
+import { instantiateNetworkModules } from '../backends/wasm-modules.js';
 import { kernelScratchLayout, wasmNetworkOps, type WasmNetworkOps } from '../backends/wasm-ops.js';
-import { loadBlas } from '../backends/blas.js';
+import type { Blas } from '../backends/blas.js';
 import { blasNetworkOps } from '../backends/blas-ops.js';
 
 export interface SharedViews {
@@ -43,7 +43,7 @@ export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): Share
   };
 }
 
-/** What one worker computes with: its network on its scratch, and model views of params/grads. */
+/** What one thread computes with: its network on its scratch, and model views of params/grads. */
 export interface WorkerModel {
   net: Network<Float32Array>;
   params: ModelViews<Float32Array>;
@@ -51,6 +51,8 @@ export interface WorkerModel {
   shard: ShardInput;
   /** Stateful text: this worker's streams' carried states (views on its states region); else null. */
   state: CarriedState<Float32Array> | null;
+  /** The params changed: the ops repack the weights on their next use (a no-op for the TS reference). */
+  invalidateWeights(): void;
 }
 
 /** Views of worker `rank`'s carried states, [layer][h, c][shardCapacity][H] (see SharedPlan.states). */
@@ -64,16 +66,30 @@ export function carriedStateViews(memory: WebAssembly.Memory, plan: SharedPlan, 
   };
 }
 
-export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, ops: NetworkOps): WorkerModel {
+/** How a thread's model computes: kernels resolved on the main thread, never 'auto'. */
+export interface ModelKernels {
+  /** Default: the plan's (plan.spec.kernels); a test may run other kernels on its own rank. */
+  kernels?: EngineKernels;
+  /** For 'blas': the main thread's BLAS (loadedBlas), or in a worker the library it named (bindBlasLibrary). */
+  blas?: Blas | null;
+  /** Wraps the ops the network calls (RECUR_PROFILE's timing); invalidateWeights still reaches the unwrapped ones. */
+  wrap?: ((ops: NetworkOps) => NetworkOps) | null;
+}
+
+/**
+ * Thread `rank`'s model on its regions of `memory`: its network on its scratch, its ops, and views
+ * of the params, its gradient slot, its shard and its carried states. The one place a network's ops
+ * are built, for the engine's workers, Forward and sampling alike.
+ *
+ * The wasm and blas ops take every operand as a pointer into `memory` and check nothing per call,
+ * so the buffers the model will hand them are checked here, once: a buffer off `memory` is a bug
+ * (its numbers would be read at the wrong bytes), and throws.
+ */
+export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views: SharedViews, rank: number, choice: ModelKernels = {}): WorkerModel {
   const { spec, layout } = plan;
-  const net = new Network(
-    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0 },
-    regionAllocator(memory, plan.scratch[rank]),
-    ops,
-  );
   const s = views.shards[rank];
-  return {
-    net,
+  const state = carriedStateViews(memory, plan, rank);
+  const model = {
     params: modelViews(spec.cfg, layout, views.params),
     grads: modelViews(spec.cfg, layout, views.grads[rank]),
     shard: {
@@ -83,27 +99,36 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       targetValues: spec.loss === 'mse' ? s.targetValues : null,
       lengths: spec.variableLengths ? s.lengths : null,
     },
-    state: carriedStateViews(memory, plan, rank),
+    state,
   };
+  const operands: [string, ArrayBufferView | null][] = [
+    ['params', views.params], [`grads[${rank}]`, views.grads[rank]],
+    ...Object.entries(model.shard).map(([name, view]): [string, ArrayBufferView | null] => [`shards[${rank}].${name}`, view]),
+    ...(state ? [...state.h, ...state.c].map((view, k): [string, ArrayBufferView | null] => [`states[${rank}][${k}]`, view]) : []),
+  ];
+  for (const [name, view] of operands) {
+    if (view && view.buffer !== memory.buffer) throw new Error(`${name} is not a view of the model's WebAssembly memory: its kernels would read other bytes`);
+  }
+  const ops = networkOps(memory, plan, rank, choice.kernels ?? spec.kernels, choice.blas ?? null);
+  const net = new Network(
+    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0 },
+    regionAllocator(memory, plan.scratch[rank]),
+    choice.wrap ? choice.wrap(ops) : ops,
+  );
+  return { net, ...model, invalidateWeights: () => ops.invalidateWeights() };
 }
 
-/** A worker's kernels on WebAssembly, packing weights into its own kernel scratch. */
-export function workerWasmOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number): WasmNetworkOps {
+/** Thread `rank`'s ops for `kernels`: the TS reference, the wasm ops in its kernel scratch, or those with the products on `blas`. */
+function networkOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number, kernels: EngineKernels, blas: Blas | null): NetworkOps & { invalidateWeights(): void } {
+  if (kernels === 'ts') return { ...referenceOps, invalidateWeights() {} };
+  if (kernels === 'blas' && !blas) throw new Error('the blas kernels need the BLAS the main thread chose');
   const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, plan.spec.input);
   const region = plan.kernelScratch[rank];
-  if (scratch.bytes > region.byteLength) throw new Error('the plan has no kernel scratch for the wasm kernels');
-  return wasmNetworkOps(instantiateKernels(memory), {
+  if (scratch.bytes > region.byteLength) throw new Error(`the plan has no kernel scratch for the ${kernels} kernels`);
+  const wasmOps: WasmNetworkOps = wasmNetworkOps(instantiateNetworkModules(memory), {
     paramsByteOffset: plan.params.byteOffset,
     scratchByteOffset: region.byteOffset,
     scratch,
   });
-}
-
-/** A worker's kernels for plan.spec.kernels 'wasm' or 'blas' (the wasm ones with the products on the BLAS). */
-export function workerFastOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number): WasmNetworkOps {
-  const wasmOps = workerWasmOps(memory, plan, rank);
-  if (plan.spec.kernels !== 'blas') return wasmOps;
-  const load = loadBlas();
-  if (!load.ok) throw new Error(`worker ${rank}: kernels 'blas': ${load.reason}`);
-  return blasNetworkOps(wasmOps, load.blas, memory.buffer);
+  return kernels === 'blas' ? blasNetworkOps(wasmOps, blas!, memory.buffer) : wasmOps;
 }

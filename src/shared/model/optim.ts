@@ -70,7 +70,7 @@ export function optimizerStep(
 
 /**
  * Adam's bias corrections at 1-based `step`: stepSize = lr / (1 − β₁ᵗ), sqrtBc2 = √(1 − β₂ᵗ).
- * One definition for this reference and the WebAssembly step (wasm-kernels.ts), so both agree bit for bit.
+ * One definition for this reference and the WebAssembly step (wasm-modules.ts), so both agree bit for bit.
  */
 export function adamBiasCorrection(spec: OptimizerSpec, step: number): { stepSize: number; sqrtBc2: number } {
   return {
