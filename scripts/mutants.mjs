@@ -151,7 +151,7 @@ const MUTANTS = [
   },
   {
     id: '10a', point: 10, bug: 'worker fault: the checkpoint left is not a clean run\'s (failed step saved as the last good one)',
-    edits: [['src/main/training/trainer.ts', '      throw err instanceof RunError ? new RunError', '      checkpoint(folder.lastCheckpointStep);\n      throw err instanceof RunError ? new RunError']],
+    edits: [['src/main/training/trainer.ts', '      throw err instanceof RunError ? new RunError', '      checkpoint(folder["checkpointStep"] ?? 0);\n      throw err instanceof RunError ? new RunError']],
     tests: ['cli-robustness'], grep: ['throw:1:4\\)'],
   },
   {

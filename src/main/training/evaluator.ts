@@ -63,13 +63,13 @@ export class Evaluator {
       this.keepIfBest(step, sampled.loss);
       stopsEarly = onGrid && state.observe(sampled.loss) && step < steps;
     }
-    let reported = sampled!;
-    if (this.sample !== null && (step === steps || stopsEarly)) {
-      // The run's last evaluation reads the whole split, and settles best.safetensors on it.
-      reported = await this.evaluation(null);
+    // The run's last evaluation reads the whole split, and settles best.safetensors on it.
+    const whole = this.sample !== null && (step === steps || stopsEarly) ? await this.evaluation(null) : null;
+    if (whole !== null) {
       if (sampled !== null) line.valLossSample = sampled.loss;
-      this.settled = await this.settleBestOnWholeSplit(step, reported.loss);
+      this.settled = await this.settleBestOnWholeSplit(step, whole.loss);
     }
+    const reported = (whole ?? sampled)!; // off the grid, a sampled run evaluates only at its end: whole
     line.valLoss = reported.loss;
     Object.assign(line, valMetrics(reported.scores));
     return stopsEarly;

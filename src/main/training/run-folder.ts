@@ -60,11 +60,6 @@ export class RunFolder {
     return this.checkpointStep !== null;
   }
 
-  /** The step of the last good checkpoint; 0 while there is none. */
-  get lastCheckpointStep(): number {
-    return this.checkpointStep ?? 0;
-  }
-
   /**
    * Saves checkpoint.safetensors (atomically). A failure is a warning, not the end of the run:
    * the previous checkpoint is intact; returns whether it was written.
