@@ -136,12 +136,12 @@ const MUTANTS = [
   },
   {
     id: '8b', point: 8, bug: "resume ignores the checkpoint's weights",
-    edits: [['src/main/training/trainer.ts', 'const source = resumeFrom ?? init;', 'const source = init;']],
+    edits: [['src/main/training/trainer.ts', 'kernels.kernels, resumeFrom ?? init, resumeFrom);', 'kernels.kernels, init, resumeFrom);']],
     tests: ['resume'], grep: ['continues rather than reruns'],
   },
   {
     id: '9a', point: 9, bug: 'bad input: the run folder is made before the input is validated',
-    edits: [['src/main/training/trainer.ts', '  const { cfg, dataset, init } = resolveRun(exp, file);', '  mkdirSync(opts.outDir ?? exp.output.dir, { recursive: true });\n  const { cfg, dataset, init } = resolveRun(exp, file);']],
+    edits: [['src/main/training/trainer.ts', '  const { cfg, dataset, init } = resolveRun(exp, file);', '  folder.open({}, null);\n  const { cfg, dataset, init } = resolveRun(exp, file);']],
     tests: ['bad-inputs'],
   },
   {
@@ -151,12 +151,12 @@ const MUTANTS = [
   },
   {
     id: '10a', point: 10, bug: 'worker fault: the checkpoint left is not a clean run\'s (failed step saved as the last good one)',
-    edits: [['src/main/training/trainer.ts', '      throw err instanceof RunError ? new RunError', '      writeCheckpoint(checkpointStep, elapsed());\n      throw err instanceof RunError ? new RunError']],
+    edits: [['src/main/training/trainer.ts', '      throw err instanceof RunError ? new RunError', '      checkpoint(folder["checkpointStep"] ?? 0);\n      throw err instanceof RunError ? new RunError']],
     tests: ['cli-robustness'], grep: ['throw:1:4\\)'],
   },
   {
     id: '11a', point: 11, bug: 'train.evalBatches ignored',
-    edits: [['src/main/training/trainer.ts', 'const evalSample = evalBatches !== null &&', 'const evalSample = false && evalBatches !== null &&']],
+    edits: [['src/main/training/evaluator.ts', 'this.sample = evalBatches !== null &&', 'this.sample = false && evalBatches !== null &&']],
     tests: ['eval-batches'],
   },
   {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { barChartSvg, lossChartSvg } from '../../src/main/report/charts.js';
-import { writeRunChart } from '../../src/main/report/run-chart.js';
+import { RunFolder } from '../../src/main/training/run-folder.js';
 import { InputError, RunError } from '../../src/main/errors.js';
 import { runSweep, type SweepSummary } from '../../src/main/sweep/sweep.js';
 import { type TrialRecord } from '../../src/main/sweep/trials.js';
@@ -292,7 +292,7 @@ t.test('bar chart: a bar per value, failures marked, from zero', async (t) => {
   checkSvg(t, barChartSvg([{ label: 'neg', value: -2 }, { label: 'pos', value: 1 }], { title: 'signs', yLabel: 'x' }));
 });
 
-t.test('writeRunChart writes loss.svg from metrics.jsonl, skipping a torn last line', async (t) => {
+t.test('RunFolder.writeChart writes loss.svg from metrics.jsonl, skipping a torn last line', async (t) => {
   const dir = t.testdir({
     'metrics.jsonl': [
       '{"step":1,"loss":2,"lr":0.1,"gradNorm":1,"tokensPerSec":1,"elapsedSec":1}',
@@ -301,7 +301,7 @@ t.test('writeRunChart writes loss.svg from metrics.jsonl, skipping a torn last l
     ].join('\n'),
     'config.json': '{"name":"tiny"}',
   });
-  const path = writeRunChart(dir);
+  const path = new RunFolder(dir).writeChart();
   t.equal(path, join(dir, 'loss.svg'));
   const svg = readFileSync(path, 'utf8');
   checkSvg(t, svg);

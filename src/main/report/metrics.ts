@@ -1,4 +1,4 @@
-/** The lines of a run's metrics.jsonl (SPEC §6): the trainer writes them, charts and sweeps read them. */
+/** The lines of a run's metrics.jsonl (SPEC §6): the trainer writes them; resume, charts and sweeps read them. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Scores } from '../data/scores.js';
 
@@ -33,7 +33,10 @@ export function valMetrics(scores: Scores | null): Pick<MetricsLine, 'valAccurac
   return out;
 }
 
-/** The metrics lines of a metrics.jsonl; blank lines and a half-written last line are skipped. */
+/**
+ * The metrics lines of a metrics.jsonl; blank lines and a half-written last line (a run killed
+ * mid-write) are skipped. The one reader: a resumed run keeps what this returns.
+ */
 export function readMetrics(path: string): MetricsLine[] {
   if (!existsSync(path)) return [];
   const lines: MetricsLine[] = [];
@@ -42,7 +45,7 @@ export function readMetrics(path: string): MetricsLine[] {
     try {
       lines.push(JSON.parse(text) as MetricsLine);
     } catch {
-      // A run killed mid-write leaves a partial line; the chart shows what was complete.
+      // A run killed mid-write leaves a partial line; only what was complete counts.
     }
   }
   return lines;

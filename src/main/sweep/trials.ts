@@ -13,6 +13,7 @@ import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { readMappingFile } from '../experiment/file.js';
 import { expandTrials, type SweepSpec } from '../experiment/sweep-file.js';
 import { readMetrics, type MetricsLine } from '../report/metrics.js';
+import { METRICS_FILE } from '../training/run-folder.js';
 import { train, type EvalVerdict, type TrainResult } from '../training/trainer.js';
 import { Asha } from './asha.js';
 import { rankTrials, writeSummaryFiles } from './summary.js';
@@ -155,7 +156,7 @@ export async function runTrialOnce(attempt: TrialAttempt): Promise<TrialOutcome>
     if (result.status === 'interrupted') return { status: 'interrupted', steps: result.step };
     const finished = { steps: result.step, plannedSteps, evals };
     if (result.status === 'stopped') return { status: 'stopped', metric: evals.at(-1)?.[1] ?? null, ...finished, seconds: seconds() };
-    const metric = finalMetric(readMetrics(join(exp.output.dir, 'metrics.jsonl')), attempt.metric);
+    const metric = finalMetric(readMetrics(join(exp.output.dir, METRICS_FILE)), attempt.metric);
     if (typeof metric === 'string') return failed(new RunError(metric), result.step);
     return { status: 'ok', metric, ...finished, seconds: seconds() };
   } catch (err) {

@@ -1,16 +1,19 @@
 /**
- * From an experiment to what a run needs before it starts: the dataset, the model's shape (from
- * the experiment or from train.init's checkpoint, which must agree) and the worker count.
+ * From an experiment to what a run needs before it starts, every check done before anything is
+ * written: the dataset, the model's shape (from the experiment or from train.init's checkpoint,
+ * which must agree), the worker count, and the checkpoint --resume continues from.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../../shared/model/model-config.js';
 import { loadCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
-import type { Experiment } from '../experiment/experiment.js';
+import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
 import { teacherForcingProblem } from '../experiment/schema.js';
 
+/** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
   cfg: ModelConfig;
   dataset: Dataset;
@@ -58,4 +61,45 @@ function loadInitCheckpoint(path: string, file: string): CheckpointData {
 
 export function defaultWorkers(batch: number): number {
   return Math.max(1, Math.min(availableParallelism(), batch));
+}
+
+/** Every worker needs a sequence of each batch, and the training split a whole batch. */
+export function checkBatch(exp: Experiment, dataset: Dataset, workers: number, file: string): void {
+  const B = exp.train.batch;
+  if (workers > B) throw inputError(file, 'train.workers', `${workers} workers need a batch of at least ${workers} sequences (train.batch is ${B})`);
+  const trainCount = dataset.size('train');
+  if (trainCount < B) throw inputError(file, 'train.batch', `${B} sequences per batch, but the training split has only ${trainCount}`);
+}
+
+/**
+ * The checkpoint --resume continues from: it must exist, hold the optimizer's slots, and come
+ * from the same experiment as `resolved` but for RESUME_MUTABLE_KEYS.
+ */
+export function resumeCheckpoint(checkpointPath: string, resolved: Experiment, slots: readonly string[], file: string): CheckpointData {
+  if (!existsSync(checkpointPath)) throw inputError('--resume', null, `no checkpoint to resume from in ${resolved.output.dir}`);
+  const resumeFrom = loadCheckpoint(checkpointPath, { requiredSlots: slots });
+  // output.dir is where this checkpoint was just found: a copied or moved run folder resumes.
+  const diff = firstDifference(resumeFrom.experiment, resolved, [...RESUME_MUTABLE_KEYS, 'output.dir']);
+  if (diff !== null) {
+    throw inputError(file, diff || '(experiment)', `differs from the run being resumed (${checkpointPath}); on --resume only ${RESUME_MUTABLE_KEYS.join(', ')} may change`);
+  }
+  return resumeFrom;
+}
+
+/**
+ * The plateau schedule and early stopping follow the validation loss, so need a validation
+ * split; a cosine schedule is defined over train.steps, so a resumed run keeps them.
+ */
+export function checkSchedule(exp: Experiment, dataset: Dataset, resumeFrom: CheckpointData | null, checkpointPath: string, file: string): void {
+  const schedule = exp.train.schedule;
+  if (schedule.name === 'plateau' && dataset.size('val') === 0) {
+    throw inputError(file, 'train.schedule.name', "'plateau' follows the validation loss, but there is no validation split");
+  }
+  if (exp.train.earlyStopping !== null && dataset.size('val') === 0) {
+    throw inputError(file, 'train.earlyStopping', 'follows the validation loss, but there is no validation split');
+  }
+  const resumedSteps = (resumeFrom?.experiment as Experiment | undefined)?.train.steps;
+  if (resumeFrom && schedule.name === 'cosine' && resumedSteps !== exp.train.steps) {
+    throw inputError(file, 'train.steps', `a cosine schedule is defined over train.steps (${resumedSteps} in the run being resumed, ${checkpointPath}); it cannot change on --resume`);
+  }
 }

@@ -14,7 +14,7 @@ import { loadCheckpoint } from '../../checkpoint/checkpoint.js';
 import { firstLine, InputError, RunError } from '../../errors.js';
 import type { Experiment } from '../../experiment/experiment.js';
 import { readMetrics } from '../../report/metrics.js';
-import { CHECKPOINT_FILE } from '../../training/trainer.js';
+import { CHECKPOINT_FILE, METRICS_FILE } from '../../training/run-folder.js';
 import {
   commandClient, connectionOptions, connectOrFail, parseQueueUrl, queueTiming, sleep, SWEEP_QUEUES_KEY, watchRedis,
 } from './connection.js';
@@ -237,7 +237,7 @@ async function runTrialJob(job: Job<TrialJobData>, token: string | undefined, ct
     evals.length = 0;
     reached.clear();
     if (upTo <= 0) return;
-    for (const line of readMetrics(join(runDir, 'metrics.jsonl'))) {
+    for (const line of readMetrics(join(runDir, METRICS_FILE))) {
       const metric = metricOf(line, data.metric.name);
       if (line.step > upTo || line.valLoss === undefined || metric === undefined) continue;
       evals.push([line.step, metric]);
