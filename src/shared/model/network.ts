@@ -122,7 +122,6 @@ export interface CarriedState<A extends FloatArray> {
   c: (A | null)[];
 }
 
-
 /** Per layer, the activations the network reads and writes around its cell. */
 export interface LayerActivations<A extends FloatArray> {
   /** [T, B, G·H] gate pre-activations: the input projection goes here. */
