@@ -96,8 +96,8 @@ const MUTANTS = [
   {
     id: '5b', point: 5, bug: 'a parameter (head bias) left out of both forward and backward',
     edits: [
-      ['src/shared/model/network.ts', '      this.ops.addRowVector(this.y, 0, p.headB, T * B, O);\n', ''],
-      ['src/shared/model/network.ts', '      this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);\n', ''],
+      ['src/shared/model/network.ts', '    this.ops.addRowVector(this.y, row0 * O, p.headB, rows, O);\n', ''],
+      ['src/shared/model/network.ts', '    this.ops.addColumnSums(g.headB, this.dY, row0 * O, rows, O);\n', ''],
     ],
     tests: ['gradcheck'], grep: ['hidden/all'],
   },

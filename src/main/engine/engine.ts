@@ -4,9 +4,9 @@
  * (a message per step would cost ~40 µs; the Atomics handshake costs a few).
  */
 import { Piscina } from 'piscina';
-import { CONTROL, OP, SCALARS, createPlanMemory, planSharedMemory, regionAllocator, type EngineSpec, type SharedPlan } from '../../shared/memory/shared-memory.js';
+import { CONTROL, OP, SCALARS, createPlanMemory, planSharedMemory, type EngineSpec, type SharedPlan } from '../../shared/memory/shared-memory.js';
 import { sharedViews, type SharedViews } from '../../shared/memory/views.js';
-import { Network, referenceOps } from '../../shared/model/network.js';
+import { findTensor } from '../../shared/model/layout.js';
 import { optimizerSlots } from '../../shared/model/optim.js';
 import { firstLine, RunError } from '../errors.js';
 import type { PhaseTotals } from '../../shared/profile.js';
@@ -115,15 +115,14 @@ export class Engine {
 
   /**
    * Worker `rank`'s head outputs from its last forward pass, read in place: [n, O] for outputs
-   * 'last', [T, n, O] time-major for 'all' (n = its shard size). A network laid out over the
-   * worker's scratch region exactly as the worker's own finds them (the constructor only slices).
+   * 'last', [T, n, O] time-major for 'all' (n = its shard size). The worker's Network lays the
+   * plan's activation layout over its scratch region, so y sits at the layout's offset there.
    */
   outputs(rank: number): Float32Array {
-    this.outputViews ??= this.plan.scratch.map((region) => {
-      const { cfg, loss, input, seqLen, dropout } = this.plan.spec;
-      const shape = { cfg, loss, input, batch: this.plan.shardCapacity, seqLen, dropout: dropout?.p ?? 0 };
-      return new Network(shape, regionAllocator(this.memory, region), referenceOps).y;
-    });
+    if (!this.outputViews) {
+      const y = findTensor(this.plan.activations, 'y');
+      this.outputViews = this.plan.scratch.map((region) => new Float32Array(this.memory.buffer, region.byteOffset + y.offset * 4, y.size));
+    }
     return this.outputViews[rank];
   }
 

@@ -9,8 +9,7 @@
  * sends it to the workers, and every thread builds the same typed views from it.
  */
 import type { LossKind, ModelConfig } from '../model/model-config.js';
-import { alignUp, paramLayout, type ParamLayout } from '../model/layout.js';
-import { Network, referenceOps } from '../model/network.js';
+import { activationLayout, alignUp, paramLayout, type ActivationLayout, type ParamLayout } from '../model/layout.js';
 import type { OptimizerSpec } from '../model/optim.js';
 import { kernelScratchLayout } from '../backends/wasm-ops.js';
 
@@ -88,6 +87,8 @@ export interface EngineSpec {
 export interface SharedPlan {
   spec: EngineSpec;
   layout: ParamLayout;
+  /** Each worker's scratch: one Network's activations for a shard of shardCapacity sequences. */
+  activations: ActivationLayout;
   /** Sequences the biggest shard holds: ⌈batch / workers⌉. */
   shardCapacity: number;
   control: Region;
@@ -120,16 +121,6 @@ const REGION_ALIGN = 64;
 const RESERVED_BYTES = 65536;
 const WASM_PAGE = 65536;
 
-/** Floats a Network of this shape allocates, counted by a dry run of its constructor. */
-export function networkFloats(cfg: ModelConfig, loss: LossKind, input: 'onehot' | 'dense', batch: number, seqLen: number, dropout = 0): number {
-  let total = 0;
-  new Network({ cfg, loss, input, batch, seqLen, dropout }, (n) => {
-    total += alignUp(n, REGION_ALIGN / 4);
-    return new Float32Array(0);
-  }, referenceOps);
-  return total;
-}
-
 export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): SharedPlan {
   const layout = paramLayout(spec.cfg);
   const N = spec.workers;
@@ -158,14 +149,14 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     targetValues: take(spec.loss === 'mse' ? targetRows * cfg.outputSize * 4 : 0),
     lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
   }));
-  const scratchBytes = networkFloats(cfg, spec.loss, spec.input, shardCapacity, T, spec.dropout?.p ?? 0) * 4;
-  const scratch = Array.from({ length: N }, () => take(scratchBytes));
+  const activations = activationLayout(cfg, shardCapacity, T, spec.dropout?.p ?? 0);
+  const scratch = Array.from({ length: N }, () => take(activations.size * 4));
   const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
   const stateBytes = spec.stateful ? stateFloats(cfg, shardCapacity) * 4 : 0;
   const states = Array.from({ length: N }, () => take(stateBytes));
   return {
-    spec, layout, shardCapacity, control, scalars, shardSizes, lossSums, sumsOfSquares,
+    spec, layout, activations, shardCapacity, control, scalars, shardSizes, lossSums, sumsOfSquares,
     params, grads, optimizerSlots, shards, scratch, kernelScratch, states, chunks: splitChunks(P, N),
     totalBytes: alignUp(cursor, WASM_PAGE),
   };

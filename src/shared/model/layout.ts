@@ -1,7 +1,10 @@
 /**
- * The parameter layout: every tensor of the model in one contiguous block, at fixed offsets,
- * in PyTorch's own layout (so a checkpoint is the block itself, SPEC §3). Gradients and
- * optimizer state use the same layout, so zeroing, all-reducing and stepping are flat loops.
+ * Block layouts: every tensor in one contiguous block, at fixed offsets, named.
+ *
+ * The parameter layout is PyTorch's own (so a checkpoint is the block itself, SPEC §3).
+ * Gradients and optimizer state use the same layout, so zeroing, all-reducing and stepping are
+ * flat loops. The activation layout holds one shard's forward and backward buffers; it is what a
+ * Network lays its views over and what the engine sizes each worker's scratch region by.
  */
 import { gateCount, hasHiddenBias, type ModelConfig } from './model-config.js';
 
@@ -17,11 +20,14 @@ export interface TensorSpec {
   size: number;
 }
 
-export interface ParamLayout {
+export interface BlockLayout {
   tensors: TensorSpec[];
   /** Elements in the block, including alignment padding (a multiple of ALIGN_FLOATS). */
   size: number;
 }
+
+export type ParamLayout = BlockLayout;
+export type ActivationLayout = BlockLayout;
 
 /** Tensors start on 64-byte boundaries so SIMD kernels can use aligned loads. */
 export const ALIGN_FLOATS = 16;
@@ -45,6 +51,11 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
   }
   shapes.push(['head.weight', [cfg.outputSize, H]]);
   shapes.push(['head.bias', [cfg.outputSize]]);
+  return blockLayout(shapes);
+}
+
+/** Offsets for named shapes in order, each tensor starting on an ALIGN_FLOATS boundary. */
+function blockLayout(shapes: [string, number[]][]): BlockLayout {
   const tensors: TensorSpec[] = [];
   let offset = 0;
   for (const [name, shape] of shapes) {
@@ -55,10 +66,53 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
   return { tensors, size: offset };
 }
 
-export function findTensor(layout: ParamLayout, name: string): TensorSpec {
+/**
+ * One shard's activations, time-major, for shards of up to `batch` sequences of `seqLen` steps
+ * (a smaller shard of B uses the first B·… of each buffer, packed with stride B). Buffers of
+ * [T+1, B, ·] are states: slot 0 is the initial state, slot t+1 the state after step t.
+ * `dropout` > 0 adds the masks and dropped outputs a training pass with dropout needs.
+ */
+export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number, dropout = 0): ActivationLayout {
+  const B = batch, T = seqLen, H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
+  const shapes: [string, number[]][] = [];
+  for (let k = 0; k < cfg.layers; k++) {
+    const at = (name: string, shape: number[]): void => { shapes.push([`layers.${k}.${name}`, shape]); };
+    at('gates', [T, B, GH]); // gate pre-activations, then activations
+    at('h', [T + 1, B, H]); // hidden states
+    if (cfg.cell === 'lstm') {
+      at('c', [T + 1, B, H]); // cell states
+      at('tanhC', [T, B, H]); // tanh(c_t), kept for backward
+    }
+    if (cfg.cell === 'gru') at('hh', [T, B, GH]); // recurrent projections U h_{t-1} + b_hh, kept for backward
+    at('dH', [T, B, H]); // gradient reaching h_t (from above and from step t+1)
+    if (dropout > 0) {
+      at('mask', [T, B, H]); // dropout mask of the layer's output: 0 or 1/(1−p)
+      at('dropped', [T + 1, B, H]); // the layer's output after dropout, slots as in h
+    }
+  }
+  shapes.push(['y', [T, B, O]]); // head outputs (logits or regression values); 'last' uses row block 0 (hidden) or T−1 (output recurrence)
+  shapes.push(['probs', [T, B, O]]); // softmax probabilities (ce)
+  shapes.push(['dY', [T, B, O]]); // gradient of the loss w.r.t. y
+  if (cfg.recurrence === 'output') {
+    shapes.push(['yHat', [T + 1, B, O]]); // the previous step's output fed back
+    shapes.push(['dYHat', [B, O]]); // gradient reaching ŷ_{t-1} from step t
+  }
+  shapes.push(['dGates', [T, B, GH]]); // gate gradients of the layer being back-propagated
+  if (cfg.cell === 'gru') shapes.push(['dGatesH', [T, B, GH]]); // gate gradients of the recurrent side (n scaled by r)
+  shapes.push(['dcCarry', [B, H]]); // dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time
+  return blockLayout(shapes);
+}
+
+export function findTensor(layout: BlockLayout, name: string): TensorSpec {
   const t = layout.tensors.find((x) => x.name === name);
   if (!t) throw new Error(`no tensor named ${name} in the layout`);
   return t;
+}
+
+/** The view of one named tensor of a block laid out by `layout`. */
+export function blockView<A extends FloatArray>(layout: BlockLayout, block: A, name: string): A {
+  const t = findTensor(layout, name);
+  return block.subarray(t.offset, t.offset + t.size) as A;
 }
 
 /** Views of one layer's parameters (or gradients) inside a block. */
@@ -87,10 +141,7 @@ export interface ModelViews<A extends FloatArray> {
 /** Named views over a block laid out by `paramLayout(cfg)`; built once, never per step. */
 export function modelViews<A extends FloatArray>(cfg: ModelConfig, layout: ParamLayout, block: A): ModelViews<A> {
   if (block.length < layout.size) throw new Error(`parameter block has ${block.length} elements, layout needs ${layout.size}`);
-  const view = (name: string): A => {
-    const t = findTensor(layout, name);
-    return block.subarray(t.offset, t.offset + t.size) as A;
-  };
+  const view = (name: string): A => blockView(layout, block, name);
   const layers: LayerViews<A>[] = [];
   for (let k = 0; k < cfg.layers; k++) {
     const rec = cfg.recurrence === 'output' ? `rnn.weight_yh_l${k}` : `rnn.weight_hh_l${k}`;

@@ -1,17 +1,20 @@
 /**
- * Forward pass and exact BPTT for one shard of a batch, over preallocated buffers.
+ * Forward pass and exact BPTT for one shard of a batch, over preallocated buffers: one block
+ * laid out by activationLayout, its named views built once in the constructor.
  *
  * Buffers are time-major ([t][b][·]) so step t of all B sequences is one contiguous [B, ·]
  * block: the input projection of all T steps is one product before the time loop, the head and
- * the weight gradients are one product after it, and only h_{t-1}·W_hhᵀ stays inside.
- * State buffers have T+1 slots; slot 0 is the initial state (zero, or carried for sampling).
+ * the weight gradients are one product after it, and only h_{t-1}·W_hhᵀ stays inside (in each
+ * layer's Cell, chosen by cfg.cell). State buffers have T+1 slots; slot 0 is the initial state
+ * (zero, or carried for sampling).
  *
  * Generic over Float32Array / Float64Array: training runs in float32, gradient checks in float64.
  */
-import { gateCount, type LossKind, type ModelConfig } from './model-config.js';
-import type { FloatArray, ModelViews } from './layout.js';
+import type { LossKind, ModelConfig } from './model-config.js';
+import { activationLayout, blockView, type ActivationLayout, type FloatArray, type ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from '../backends/gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
+import { createCell, type Cell } from './cells.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
 import { fillDropoutMask, type DropoutStream } from './dropout.js';
 
@@ -119,17 +122,12 @@ export interface CarriedState<A extends FloatArray> {
   c: (A | null)[];
 }
 
-interface LayerBuffers<A extends FloatArray> {
-  /** [T, B, G·H] gate pre-activations, then activations. */
+/** Per layer, the activations the network reads and writes around its cell. */
+export interface LayerActivations<A extends FloatArray> {
+  /** [T, B, G·H] gate pre-activations: the input projection goes here. */
   gates: A;
   /** [T+1, B, H] hidden states; slot 0 = initial state. */
   h: A;
-  /** [T+1, B, H] LSTM cell states; slot 0 = initial state. */
-  c: A | null;
-  /** [T, B, H] tanh(c_t), kept for backward. */
-  tanhC: A | null;
-  /** [T, B, G·H] GRU: the recurrent projections U h_{t-1} + b_hh, kept for backward. */
-  hh: A | null;
   /** [T, B, H] gradient reaching h_t (from above and from step t+1). */
   dH: A;
   /** [T, B, H] dropout mask of the layer's output (0 or 1/(1−p)); null without dropout. */
@@ -140,7 +138,11 @@ interface LayerBuffers<A extends FloatArray> {
 
 export class Network<A extends FloatArray> {
   readonly shape: NetworkShape;
-  readonly layers: LayerBuffers<A>[] = [];
+  /** Where each buffer sits in the one block the network allocates. */
+  readonly layout: ActivationLayout;
+  readonly layers: LayerActivations<A>[] = [];
+  /** Per layer, its cell (cfg.cell) over the same block. */
+  readonly cells: Cell<A>[] = [];
   /** [T·B, O] head outputs (logits or regression values). */
   readonly y: A;
   /** [T·B, O] softmax probabilities (ce). */
@@ -153,58 +155,54 @@ export class Network<A extends FloatArray> {
   readonly dYHat: A | null;
   /** [T, B, G·H] gate gradients of the layer being back-propagated. */
   readonly dGates: A;
-  /** [T, B, G·H] GRU: gate gradients of the recurrent side (n scaled by r); null for other cells. */
-  readonly dGatesH: A | null;
   /** [B, H] dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time. */
   readonly dcCarry: A;
-  /** G·H: the width of one sample's gate block. */
-  private readonly gateWidth: number;
   private lastB = 0;
-  /** [T] sequences still running at step t (lengths > t) when the shard is masked. */
-  private readonly activeRows: Int32Array;
+  /** [T] rows of step t that run the cell: all B, or the sequences still running (lengths > t). */
+  private readonly stepRows: Int32Array;
   /** Whether the last forward had sequences shorter than T (backward then masks the same way). */
   private masked = false;
   /** Whether the current pass applies dropout (set by forward, used by backward). */
   private dropping = false;
 
+  /** `alloc` is called once, for the whole block of activationLayout(…).size elements. */
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
     this.shape = shape;
     const { cfg, batch: B, seqLen: T } = shape;
-    const H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
-    const lstm = cfg.cell === 'lstm', gru = cfg.cell === 'gru';
     const dropout = (shape.dropout ?? 0) > 0;
-    this.gateWidth = GH;
-    for (let k = 0; k < cfg.layers; k++) {
-      this.layers.push({
-        gates: alloc(T * B * GH),
-        h: alloc((T + 1) * B * H),
-        c: lstm ? alloc((T + 1) * B * H) : null,
-        tanhC: lstm ? alloc(T * B * H) : null,
-        hh: gru ? alloc(T * B * GH) : null,
-        dH: alloc(T * B * H),
-        mask: dropout ? alloc(T * B * H) : null,
-        dropped: dropout ? alloc((T + 1) * B * H) : null,
-      });
-    }
-    this.y = alloc(T * B * O);
-    this.probs = alloc(T * B * O);
-    this.dY = alloc(T * B * O);
+    this.layout = activationLayout(cfg, B, T, shape.dropout ?? 0);
+    const block = alloc(this.layout.size);
+    const view = (name: string): A => blockView(this.layout, block, name);
+    this.y = view('y');
+    this.probs = view('probs');
+    this.dY = view('dY');
     const outputRecurrence = cfg.recurrence === 'output';
-    this.yHat = outputRecurrence ? alloc((T + 1) * B * O) : null;
-    this.dYHat = outputRecurrence ? alloc(B * O) : null;
-    this.dGates = alloc(T * B * GH);
-    this.dGatesH = gru ? alloc(T * B * GH) : null;
-    this.dcCarry = alloc(B * H);
-    this.activeRows = new Int32Array(T);
+    this.yHat = outputRecurrence ? view('yHat') : null;
+    this.dYHat = outputRecurrence ? view('dYHat') : null;
+    this.dGates = view('dGates');
+    this.dcCarry = view('dcCarry');
+    const feedback = this.yHat ? { states: this.yHat, width: cfg.outputSize } : null;
+    for (let k = 0; k < cfg.layers; k++) {
+      const at = (name: string): A => view(`layers.${k}.${name}`);
+      this.layers.push({
+        gates: at('gates'), h: at('h'), dH: at('dH'),
+        mask: dropout ? at('mask') : null,
+        dropped: dropout ? at('dropped') : null,
+      });
+      this.cells.push(createCell(cfg.cell, k, { view, ops, hidden: cfg.hidden, seqLen: T, feedback }));
+    }
+    this.stepRows = new Int32Array(T);
   }
 
   /**
-   * Reads the shard's lengths into activeRows. Past its own end a sequence's state is carried
-   * unchanged and it takes no loss (SPEC §2), so only the first activeRows[t] rows of step t run
-   * the cell; sorted lengths make those rows a prefix.
+   * Reads the shard's lengths into stepRows. Past its own end a sequence's state is carried
+   * unchanged and it takes no loss (SPEC §2), so only the first stepRows[t] rows of step t run
+   * the cell; sorted lengths make those rows a prefix. Returns whether any sequence is shorter
+   * than T; if none, every step runs all B rows.
    */
   private setLengths(lengths: Int32Array | null | undefined, B: number, opt: ForwardOptions): boolean {
     const T = this.shape.seqLen;
+    this.stepRows.fill(B);
     if (!lengths) return false;
     if (lengths.length < B) throw new Error(`lengths holds ${lengths.length} sequences, the shard has ${B}`);
     let prev = T, full = true;
@@ -222,36 +220,9 @@ export class Network<A extends FloatArray> {
     let running = B;
     for (let t = 0; t < T; t++) {
       while (running > 0 && lengths[running - 1] <= t) running--;
-      this.activeRows[t] = running;
+      this.stepRows[t] = running;
     }
     return true;
-  }
-
-  /** Rows of step t that run the cell: all B, or the sequences not yet ended. */
-  private rowsAt(t: number, B: number): number {
-    return this.masked ? this.activeRows[t] : B;
-  }
-
-  /** Sequences that ended before step t keep their state: slot t+1 = slot t for rows [rows, B). */
-  private carryEndedState(l: LayerBuffers<A>, t: number, B: number, rows: number): void {
-    const H = this.shape.cfg.hidden;
-    const from = t * B * H + rows * H, to = (t + 1) * B * H;
-    l.h.copyWithin(from + B * H, from, to);
-    if (l.c) l.c.copyWithin(from + B * H, from, to);
-  }
-
-  /**
-   * Backward through a carried step: ended rows have no gate gradient, and the gradient reaching
-   * their h_t reaches h_{t-1} unchanged (their carried dL/dc, or GRU dL/dh share, stays zero:
-   * the cell kernels never touch rows past `rows`).
-   */
-  private carryEndedGradient(l: LayerBuffers<A>, t: number, B: number, rows: number): void {
-    const H = this.shape.cfg.hidden, GH = this.gateWidth;
-    this.dGates.fill(0, t * B * GH + rows * GH, (t + 1) * B * GH);
-    this.dGatesH?.fill(0, t * B * GH + rows * GH, (t + 1) * B * GH);
-    if (t === 0) return;
-    const dH = l.dH, cur = t * B * H, prev = (t - 1) * B * H;
-    for (let k = rows * H; k < B * H; k++) dH[prev + k] += dH[cur + k];
   }
 
   /** The loss of outputs 'all' over the steps each sequence really has; dY is zero elsewhere. */
@@ -261,7 +232,7 @@ export class Network<A extends FloatArray> {
     dY?.fill(0, 0, T * B * O);
     let total = 0;
     for (let t = 0; t < T; t++) {
-      const rows = this.activeRows[t];
+      const rows = this.stepRows[t];
       if (rows === 0) break;
       const off = t * B * O;
       total += this.shape.loss === 'ce'
@@ -281,26 +252,33 @@ export class Network<A extends FloatArray> {
 
   /** Runs B sequences forward; returns the SUM of the per-step losses (and fills dY if asked). */
   forward(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): number {
-    const { cfg, seqLen: T } = this.shape;
+    const { cfg } = this.shape;
     if (B > this.shape.batch) throw new Error(`shard of ${B} sequences exceeds the buffers (${this.shape.batch})`);
     if (opt.carryState && B !== this.lastB) throw new Error('carryState needs the same shard size as the previous call');
     this.lastB = B;
     this.masked = this.setLengths(input.lengths, B, opt);
     this.startDropout(opt.dropout ?? null, B);
     const H = cfg.hidden, O = cfg.outputSize;
-    const state = opt.state ?? null;
+    const state = opt.state ?? null, carry = opt.carryState === true;
     if (state && cfg.recurrence === 'output') throw new Error('a carried state needs hidden recurrence');
-    for (let k = 0; k < cfg.layers; k++) this.initialState(this.layers[k], B, H, opt.carryState === true);
+    for (const cell of this.cells) for (const s of cell.states) this.initialSlot(s, B * H, carry);
     if (state) this.loadState(state, B);
-    if (this.yHat) this.initialSlot(this.yHat, B * O, opt.carryState === true);
+    if (this.yHat) this.initialSlot(this.yHat, B * O, carry);
     if (cfg.recurrence === 'output') this.forwardOutputRecurrence(p, input, B, opt);
-    else this.forwardHiddenRecurrence(p, input, B, opt.carryState === true || state !== null);
+    else this.forwardHiddenRecurrence(p, input, B, carry || state !== null);
     if (state) this.storeState(state, B);
+    return this.loss(input, B, opt.gradScale);
+  }
+
+  /** The SUM of the per-step losses of the predicted rows; with a gradScale, dY for every row. */
+  private loss(input: ShardInput, B: number, gradScale: number | null): number {
+    const { cfg, seqLen: T } = this.shape;
+    const O = cfg.outputSize;
     const { row0, rows } = this.predictedRows(B);
-    const dY = opt.gradScale === null ? null : this.dY;
+    const dY = gradScale === null ? null : this.dY;
     if (this.masked && cfg.outputs === 'all') {
       if (!(this.shape.loss === 'ce' ? input.targetIds : input.targetValues)) throw new Error('the loss needs its targets');
-      return this.maskedLoss(input, B, dY, opt.gradScale ?? 0);
+      return this.maskedLoss(input, B, dY, gradScale ?? 0);
     }
     // The loss writes every dY of the predicted rows; the rest is zero.
     if (dY) {
@@ -309,10 +287,10 @@ export class Network<A extends FloatArray> {
     }
     if (this.shape.loss === 'ce') {
       if (!input.targetIds) throw new Error('cross-entropy needs targetIds');
-      return this.ops.softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, opt.gradScale ?? 0);
+      return this.ops.softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, gradScale ?? 0);
     }
     if (!input.targetValues) throw new Error('mse needs targetValues');
-    return this.ops.meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, opt.gradScale ?? 0);
+    return this.ops.meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, gradScale ?? 0);
   }
 
   /** Draws this pass's masks when it trains with dropout. */
@@ -346,27 +324,24 @@ export class Network<A extends FloatArray> {
     this.ops.multiply(l.dH, t * n, l.dH, t * n, l.mask!, t * n, steps * n);
   }
 
-  private initialState(l: LayerBuffers<A>, B: number, H: number, carry: boolean): void {
-    this.initialSlot(l.h, B * H, carry);
-    if (l.c) this.initialSlot(l.c, B * H, carry);
-  }
-
   /** Slot 0 of every layer's h (and c) from the streams' carried states. */
   private loadState(state: CarriedState<FloatArray>, B: number): void {
     const n = B * this.shape.cfg.hidden;
-    this.layers.forEach((l, k) => {
-      l.h.set(state.h[k].subarray(0, n), 0);
-      if (l.c) l.c.set(state.c[k]!.subarray(0, n), 0);
-    });
+    for (let k = 0; k < this.cells.length; k++) {
+      const s = this.cells[k].states;
+      copy(s[0], 0, state.h[k], 0, n);
+      if (s.length > 1) copy(s[1], 0, state.c[k]!, 0, n);
+    }
   }
 
   /** The final slot of every layer's h (and c) into the carried states: the next window starts there. */
   private storeState(state: CarriedState<FloatArray>, B: number): void {
     const n = B * this.shape.cfg.hidden, T = this.shape.seqLen;
-    this.layers.forEach((l, k) => {
-      state.h[k].set(l.h.subarray(T * n, (T + 1) * n), 0);
-      if (l.c) state.c[k]!.set(l.c.subarray(T * n, (T + 1) * n), 0);
-    });
+    for (let k = 0; k < this.cells.length; k++) {
+      const s = this.cells[k].states;
+      copy(state.h[k], 0, s[0], T * n, n);
+      if (s.length > 1) copy(state.c[k]!, 0, s[1], T * n, n);
+    }
   }
 
   /** Slot 0 of a [T+1, B, ·] state buffer: zero, or the last slot of the previous call. */
@@ -392,74 +367,59 @@ export class Network<A extends FloatArray> {
     this.ops.addRowVector(gates, 0, lp.bias, R, GH);
   }
 
-  /**
-   * Step t's recurrent product with the state fed back (h_{t-1}, or ŷ_{t-1} of `width` at srcOff)
-   * for the first `rows` of the B sequences: added to the gates, or for a GRU written with b_hh
-   * into hh (b_hn must stay inside r⊙(…)). A zero state (t = 0, nothing carried in) contributes
-   * nothing but the GRU's bias.
-   */
-  private recurrentProduct(l: LayerBuffers<A>, lp: ModelViews<A>['layers'][number], t: number, B: number, src: A, srcOff: number, width: number, zeroState: boolean, rows = B): void {
-    const GH = this.gateWidth, off = t * B * GH;
-    if (!l.hh) {
-      if (!zeroState) this.ops.abt(l.gates, off, src, srcOff, lp.wRec, 0, rows, GH, width, 1);
-      return;
-    }
-    if (zeroState) l.hh.fill(0, off, off + rows * GH);
-    else this.ops.abt(l.hh, off, src, srcOff, lp.wRec, 0, rows, GH, width, 0);
-    this.ops.addRowVector(l.hh, off, lp.biasHh!, rows, GH);
+  /** y rows [row0, row0 + rows) = x · headWᵀ + headB, for the rows of x (top-layer outputs) at xOff. */
+  private headForward(p: ModelViews<A>, x: A, xOff: number, row0: number, rows: number): void {
+    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
+    this.ops.abt(this.y, row0 * O, x, xOff, p.headW, 0, rows, O, H, 0);
+    this.ops.addRowVector(this.y, row0 * O, p.headB, rows, O);
   }
 
-  /** Step t of the first `rows` of the B sequences. */
-  private cellForward(l: LayerBuffers<A>, t: number, B: number, rows = B): void {
-    const H = this.shape.cfg.hidden, GH = this.gateWidth;
-    if (l.hh) {
-      this.ops.gruForward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, (t + 1) * B * H, rows, H);
-    } else if (l.c && l.tanhC) {
-      this.ops.lstmForward(l.gates, t * B * GH, l.c, t * B * H, (t + 1) * B * H, l.tanhC, t * B * H, l.h, (t + 1) * B * H, rows, H);
-    } else {
-      this.ops.rnnForward(l.gates, t * B * GH, l.h, (t + 1) * B * H, rows * H);
-    }
+  /**
+   * Back through headForward for the same rows: ACCUMULATES the head's gradients into g and
+   * writes dL/dx = dY · headW into dX at dXOff.
+   */
+  private headBackward(p: ModelViews<A>, g: ModelViews<A>, x: A, xOff: number, row0: number, rows: number, dX: A, dXOff: number): void {
+    this.headWeightGradients(g, x, xOff, row0, rows);
+    this.headInputGradient(p, row0, rows, dX, dXOff);
+  }
+
+  /** headW += dYᵀ · x and headB += Σ dY over the rows. */
+  private headWeightGradients(g: ModelViews<A>, x: A, xOff: number, row0: number, rows: number): void {
+    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
+    this.ops.atb(g.headW, 0, this.dY, row0 * O, x, xOff, O, H, rows, 1);
+    this.ops.addColumnSums(g.headB, this.dY, row0 * O, rows, O);
+  }
+
+  /** dX = dY · headW over the rows (overwrites). */
+  private headInputGradient(p: ModelViews<A>, row0: number, rows: number, dX: A, dXOff: number): void {
+    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
+    this.ops.ab(dX, dXOff, this.dY, row0 * O, p.headW, 0, rows, H, O, 0);
   }
 
   private forwardHiddenRecurrence(p: ModelViews<A>, input: ShardInput, B: number, carry: boolean): void {
     const { cfg, seqLen: T } = this.shape;
-    const H = cfg.hidden, O = cfg.outputSize;
+    const H = cfg.hidden;
     for (let k = 0; k < cfg.layers; k++) {
-      const l = this.layers[k], lp = p.layers[k];
       this.inputProjection(k, p, input, B);
-      for (let t = 0; t < T; t++) {
-        const rows = this.rowsAt(t, B);
-        // h_{-1} = 0 contributes nothing unless a state is carried in.
-        if (rows > 0) {
-          this.recurrentProduct(l, lp, t, B, l.h, t * B * H, H, t === 0 && !carry, rows);
-          this.cellForward(l, t, B, rows);
-        }
-        if (rows < B) this.carryEndedState(l, t, B, rows);
-      }
+      // h_{-1} = 0 contributes nothing unless a state is carried in.
+      this.cells[k].forward(p.layers[k], B, 0, T, this.stepRows, !carry);
       this.dropRows(k, 1, B, T);
     }
     const top = this.output(cfg.layers - 1);
-    if (cfg.outputs === 'all') {
-      this.ops.abt(this.y, 0, top, B * H, p.headW, 0, T * B, O, H, 0);
-      this.ops.addRowVector(this.y, 0, p.headB, T * B, O);
-    } else {
-      this.ops.abt(this.y, 0, top, T * B * H, p.headW, 0, B, O, H, 0);
-      this.ops.addRowVector(this.y, 0, p.headB, B, O);
-    }
+    if (cfg.outputs === 'all') this.headForward(p, top, B * H, 0, T * B);
+    else this.headForward(p, top, T * B * H, 0, B);
   }
 
   private forwardOutputRecurrence(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): void {
     const { cfg, seqLen: T, loss } = this.shape;
     const H = cfg.hidden, O = cfg.outputSize;
-    const l = this.layers[0], lp = p.layers[0], yHat = this.yHat!;
+    const cell = this.cells[0], lp = p.layers[0], yHat = this.yHat!;
     if (opt.teacherForcing && cfg.outputs !== 'all') throw new Error('teacher forcing needs a target at every step');
     this.inputProjection(0, p, input, B);
     for (let t = 0; t < T; t++) {
-      this.recurrentProduct(l, lp, t, B, yHat, t * B * O, O, t === 0 && !opt.carryState);
-      this.cellForward(l, t, B);
+      cell.forward(lp, B, t, t + 1, this.stepRows, !opt.carryState);
       this.dropRows(0, t + 1, B, 1);
-      this.ops.abt(this.y, t * B * O, this.output(0), (t + 1) * B * H, p.headW, 0, B, O, H, 0);
-      this.ops.addRowVector(this.y, t * B * O, p.headB, B, O);
+      this.headForward(p, this.output(0), (t + 1) * B * H, t * B, B);
       const next = (t + 1) * B * O;
       if (opt.teacherForcing) {
         if (loss === 'ce') {
@@ -485,35 +445,20 @@ export class Network<A extends FloatArray> {
 
   private backwardHiddenRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number): void {
     const { cfg, seqLen: T } = this.shape;
-    const H = cfg.hidden, O = cfg.outputSize, L = cfg.layers;
-    const top = this.layers[L - 1], topOut = this.output(L - 1);
+    const H = cfg.hidden, L = cfg.layers;
+    const topOut = this.output(L - 1), dTop = this.layers[L - 1].dH;
     if (cfg.outputs === 'all') {
-      this.ops.atb(g.headW, 0, this.dY, 0, topOut, B * H, O, H, T * B, 1);
-      this.ops.addColumnSums(g.headB, this.dY, 0, T * B, O);
-      this.ops.ab(top.dH, 0, this.dY, 0, p.headW, 0, T * B, H, O, 0);
+      this.headBackward(p, g, topOut, B * H, 0, T * B, dTop, 0);
     } else {
-      this.ops.atb(g.headW, 0, this.dY, 0, topOut, T * B * H, O, H, B, 1);
-      this.ops.addColumnSums(g.headB, this.dY, 0, B, O);
-      top.dH.fill(0, 0, (T - 1) * B * H);
-      this.ops.ab(top.dH, (T - 1) * B * H, this.dY, 0, p.headW, 0, B, H, O, 0);
+      dTop.fill(0, 0, (T - 1) * B * H);
+      this.headBackward(p, g, topOut, T * B * H, 0, B, dTop, (T - 1) * B * H);
     }
     for (let k = L - 1; k >= 0; k--) {
-      const l = this.layers[k], lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length;
-      const dRec = this.recurrentGateGradients();
+      const cell = this.cells[k];
       this.dropGradientRows(k, 0, B, T);
       this.dcCarry.fill(0, 0, B * H);
-      for (let t = T - 1; t >= 0; t--) {
-        const rows = this.rowsAt(t, B);
-        if (rows > 0) {
-          this.cellBackward(l, t, B, rows);
-          // dL/dh_{t-1} += dG_t · W_hh
-          if (t > 0) this.ops.ab(l.dH, (t - 1) * B * H, dRec, t * B * GH, lp.wRec, 0, rows, H, GH, 1);
-        }
-        if (rows < B) this.carryEndedGradient(l, t, B, rows);
-      }
-      // dW_hh += Σ_t dG_tᵀ · h_{t-1}: h slots 0..T-1 are exactly h_{t-1}.
-      this.ops.atb(lg.wRec, 0, dRec, 0, l.h, 0, GH, H, T * B, 1);
-      if (lg.biasHh) this.ops.addColumnSums(lg.biasHh, dRec, 0, T * B, GH);
+      cell.backward(p.layers[k], B, 0, T, this.stepRows);
+      cell.weightGradients(g.layers[k], B);
       this.inputGradients(k, p, g, input, B, k > 0 ? this.layers[k - 1].dH : null);
     }
   }
@@ -521,17 +466,16 @@ export class Network<A extends FloatArray> {
   private backwardOutputRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, teacherForcing: boolean): void {
     const { cfg, seqLen: T, loss } = this.shape;
     const H = cfg.hidden, O = cfg.outputSize;
-    const l = this.layers[0], lp = p.layers[0], lg = g.layers[0], GH = lp.bias.length;
+    const cell = this.cells[0], dH = this.layers[0].dH, lp = p.layers[0], GH = lp.bias.length;
     const yHat = this.yHat!, dYHat = this.dYHat!, dY = this.dY;
-    const dRec = this.recurrentGateGradients();
     this.dcCarry.fill(0, 0, B * H);
     for (let t = T - 1; t >= 0; t--) {
       // dY row t is complete here: its loss term plus what ŷ_t fed into step t+1.
-      this.ops.ab(l.dH, t * B * H, dY, t * B * O, p.headW, 0, B, H, O, 0);
+      this.headInputGradient(p, t * B, B, dH, t * B * H);
       this.dropGradientRows(0, t, B, 1);
-      this.cellBackward(l, t, B);
+      cell.backward(lp, B, t, t + 1, this.stepRows);
       if (t === 0 || teacherForcing) continue; // teacher forcing: ŷ_{t-1} is data, no gradient across time
-      this.ops.ab(dYHat, 0, dRec, t * B * GH, lp.wRec, 0, B, O, GH, 0);
+      this.ops.ab(dYHat, 0, cell.dRec, t * B * GH, lp.wRec, 0, B, O, GH, 0);
       const prev = (t - 1) * B * O, fed = t * B * O; // yHat slot t holds ŷ_{t-1}
       if (loss === 'ce') {
         for (let b = 0; b < B; b++) {
@@ -543,28 +487,9 @@ export class Network<A extends FloatArray> {
         for (let k = 0; k < B * O; k++) dY[prev + k] += dYHat[k];
       }
     }
-    this.ops.atb(g.headW, 0, dY, 0, this.output(0), B * H, O, H, T * B, 1);
-    this.ops.addColumnSums(g.headB, dY, 0, T * B, O);
-    this.ops.atb(lg.wRec, 0, dRec, 0, yHat, 0, GH, O, T * B, 1);
-    if (lg.biasHh) this.ops.addColumnSums(lg.biasHh, dRec, 0, T * B, GH);
+    this.headWeightGradients(g, this.output(0), B * H, 0, T * B);
+    cell.weightGradients(g.layers[0], B);
     this.inputGradients(0, p, g, input, B, null);
-  }
-
-  /** The gate gradients the recurrent weights and bias see: GRU's own recurrent side, else dGates. */
-  private recurrentGateGradients(): A {
-    return this.dGatesH ?? this.dGates;
-  }
-
-  private cellBackward(l: LayerBuffers<A>, t: number, B: number, rows = B): void {
-    const H = this.shape.cfg.hidden, GH = this.gateWidth;
-    if (l.hh) {
-      this.ops.gruBackward(l.gates, t * B * GH, l.hh, t * B * GH, l.h, t * B * H, l.dH, t * B * H, this.dcCarry,
-        this.dGates, t * B * GH, this.dGatesH!, t * B * GH, rows, H);
-    } else if (l.c && l.tanhC) {
-      this.ops.lstmBackward(l.gates, t * B * GH, l.c, t * B * H, l.tanhC, t * B * H, l.dH, t * B * H, this.dcCarry, this.dGates, t * B * GH, rows, H);
-    } else {
-      this.ops.rnnBackward(l.h, (t + 1) * B * H, l.dH, t * B * H, this.dGates, t * B * GH, rows * H);
-    }
   }
 
   /** Bias and input-weight gradients of layer k, and the gradient passed down to layer k-1. */
@@ -581,6 +506,11 @@ export class Network<A extends FloatArray> {
     }
     if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
   }
+}
+
+/** dst[dstOff + i] = src[srcOff + i] for n elements (a view per call would allocate). */
+function copy(dst: FloatArray, dstOff: number, src: FloatArray, srcOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i];
 }
 
 /** m[r] += v for `rows` rows of `cols` at off (a bias added to every row). */
