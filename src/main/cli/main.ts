@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { firstLine, InputError, RunError } from '../errors.js';
 import { agentCommand } from './agent.js';
 import { benchCommand } from './bench.js';
+import { boardCommand } from './board.js';
 import type { RecurCommand } from './command.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -15,7 +16,7 @@ import { sampleCommand } from './sample.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
-export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, exportCommand, sweepCommand, agentCommand, benchCommand];
+export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, exportCommand, sweepCommand, agentCommand, benchCommand, boardCommand];
 
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;

@@ -39,8 +39,13 @@ export function valMetrics(scores: Scores | null): Pick<MetricsLine, 'valAccurac
  */
 export function readMetrics(path: string): MetricsLine[] {
   if (!existsSync(path)) return [];
+  return parseMetrics(readFileSync(path, 'utf8'));
+}
+
+/** The metrics lines of metrics.jsonl text (or a piece of it made of whole lines). */
+export function parseMetrics(jsonl: string): MetricsLine[] {
   const lines: MetricsLine[] = [];
-  for (const text of readFileSync(path, 'utf8').split('\n')) {
+  for (const text of jsonl.split('\n')) {
     if (text.trim() === '') continue;
     try {
       lines.push(JSON.parse(text) as MetricsLine);
