@@ -416,7 +416,8 @@ export class BoardStore extends EventEmitter {
         if (live) trials.push(liveTrial(live, run, metric.name, parameters));
       }
       const running = trials.some((t) => t.status === 'running');
-      const finished = records.length > 0 && sweep.summary.total !== null && records.filter((r) => r.status !== 'failed').length >= sweep.summary.total;
+      // Every trial recorded (a failed one too: the sweep went on past it).
+      const finished = sweep.summary.total !== null && records.length >= sweep.summary.total;
       return {
         id: sweep.found.id, path: sweep.found.path, name: sweep.summary.name ?? basename(sweep.found.dir), metric,
         total: sweep.summary.total, status: running ? 'running' : finished ? 'finished' : 'incomplete', parameters: [...keys], trials,

@@ -80,7 +80,7 @@ function renderRuns() {
     if (selected) swatch.style.background = colourOf(run.id);
     return el('tr', { class: selected ? 'selected' : '', dataset: { id: run.id }, onclick: () => selectOnly(run.id) },
       el('td', {}, box, swatch),
-      el('td', { class: 'name', title: run.path }, run.name, run.sweep ? el('span', { class: 'dim' }, ` ${run.path}`) : null),
+      el('td', { class: 'name', title: run.path }, run.name),
       el('td', {}, el('span', { class: `status ${run.status}` }, run.status)),
       el('td', { class: 'num' }, run.steps ? `${run.step} / ${run.steps}` : String(run.step)),
       el('td', { class: 'num', title: run.best ? `step ${run.best.step}` : '' }, run.best ? `${fmt(run.best.valLoss)} @${run.best.step}` : '–'),
@@ -166,7 +166,8 @@ function shownRuns() {
   return state.selected
     .map((id) => ({ run: state.runs.find((r) => r.id === id), lines: state.metrics.get(id) }))
     .filter((x) => x.run && x.lines)
-    .map(({ run, lines }) => ({ id: run.id, name: run.name, colour: colourOf(run.id), lines }));
+    // A sweep's trials are told apart by their trial folder; the sweep's name would repeat in every label.
+    .map(({ run, lines }) => ({ id: run.id, name: run.sweep ? run.id.split('/').at(-1) : run.name, colour: colourOf(run.id), lines }));
 }
 
 function updateCharts() {
@@ -228,7 +229,7 @@ function renderFigures() {
   box.replaceChildren(
     el('h2', {}, 'Evaluation figures'),
     el('table', { class: 'figures' }, el('thead', {}, el('tr', {}, el('th', {}, 'run'), el('th', {}, 'figure'), el('th', {}, 'last'), el('th', {}, 'best'))), el('tbody', {}, ...rows)),
-    el('p', { class: 'dim' }, 'Baselines come from `recur eval --checkpoint RUN/best.safetensors` (majority class for classification, persistence for series) when the metrics do not carry them.'),
+    el('p', { class: 'dim' }, 'Baselines (majority class for classification, persistence for series): `recur eval --checkpoint RUN/best.safetensors`, when the metrics do not carry them.'),
   );
 }
 
