@@ -101,7 +101,7 @@ export class MetricsTail {
   mtimeMs = 0;
   private size = -1;
   private ino = -1;
-  /** Bytes of whole lines consumed, and the last of them, to notice a rewrite of the same length. */
+  /** Bytes of whole lines consumed, and the last line of them, to notice a rewrite (--resume) of the same length or longer. */
   private offset = 0;
   private tail = Buffer.alloc(0);
 
@@ -137,7 +137,8 @@ export class MetricsTail {
       for (const line of parseMetrics(fresh.subarray(0, end).toString('utf8'))) this.lines.push(line);
       this.offset += end;
       const consumed = file.bytes.subarray(0, this.tail.length + end);
-      this.tail = Buffer.from(consumed.subarray(Math.max(0, consumed.length - 64)));
+      const lastLineStart = consumed.lastIndexOf(0x0a, consumed.length - 2) + 1;
+      this.tail = Buffer.from(consumed.subarray(Math.max(lastLineStart, consumed.length - 4096)));
     }
     return this.lines.length > from ? { from, reset: rewritten } : null;
   }

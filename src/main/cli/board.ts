@@ -34,15 +34,8 @@ async function runBoard(argv: BoardArgs): Promise<number> {
     if (!isFolder) throw new InputError(`${dir}: not a folder (recur board reads folders of runs)`);
   }
   const notice = (text: string): void => console.error(text);
-  const board = await startBoard({ dirs, port, host, onNotice: notice });
-  const { runs, sweeps } = { runs: board.store.runList().length, sweeps: board.store.sweepList().length };
-  notice(`recur board: ${runs} run${runs === 1 ? '' : 's'}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} under ${dirs.join(', ')}; open ${board.url}  (Ctrl-C stops)`);
-  for (const dir of board.store.missing) notice(`${dir} does not exist yet; the board shows its runs once it does`);
-  if (board.store.truncated) notice('warning: more than 5000 folders under the DIRs; only the first are shown (name a narrower folder)');
-  if (!isLoopback(host)) {
-    notice(`warning: listening on ${host}: anyone who can reach port ${board.port} can read these runs (there is no login)`);
-  }
-  await new Promise<void>((resolve) => {
+  // Listening for Ctrl-C before saying where the board is: a signal right after that line stops it cleanly.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -51,6 +44,15 @@ async function runBoard(argv: BoardArgs): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  const board = await startBoard({ dirs, port, host, onNotice: notice });
+  const { runs, sweeps } = { runs: board.store.runList().length, sweeps: board.store.sweepList().length };
+  notice(`recur board: ${runs} run${runs === 1 ? '' : 's'}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} under ${dirs.join(', ')}; open ${board.url}  (Ctrl-C stops)`);
+  for (const dir of board.store.missing) notice(`${dir} does not exist yet; the board shows its runs once it does`);
+  if (board.store.truncated) notice('warning: more than 5000 folders under the DIRs; only the first are shown (name a narrower folder)');
+  if (!isLoopback(host)) {
+    notice(`warning: listening on ${host}: anyone who can reach port ${board.port} can read these runs (there is no login)`);
+  }
+  await stopped;
   await board.close();
   return 0;
 }
