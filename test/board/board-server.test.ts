@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { startBoard, type Board } from '../../src/main/board/server.js';
 import { BoardStore, MetricsTail } from '../../src/main/board/store.js';
-import { runRecur, spawnRecur, tempDir } from '../helpers/cli.js';
+import { runRecur, spawnRecur, tempDir, writeExperiment } from '../helpers/cli.js';
 import { appendLine, metricsLine, steps, writeRun, writeSweep } from './fixtures.js';
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -283,4 +283,26 @@ t.test('a sweep folder shows its trial in progress before trials.jsonl exists', 
   renameSync(join(runs, 'sw', 'trial-001-abcdef'), join(runs, 'sw', 'not-a-trial'));
   store.refresh(true);
   t.same(store.sweepList(), [], 'an ordinary folder of runs is no sweep');
+});
+
+t.test('a data model is evaluated against its baseline on request', async (t) => {
+  const dir = tempDir(t);
+  const jsonl = (...objects: unknown[]): string => objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
+  writeFileSync(join(dir, 'train.jsonl'), jsonl({ x: [1, 2], y: 'a' }, { x: [3], y: 'a' }, { x: [2, 2, 2], y: 'a' }, { x: [5], y: 'b' }, { x: [0, 1], y: 'c' }));
+  writeFileSync(join(dir, 'val.jsonl'), jsonl({ x: [1], y: 'b' }, { x: [4, 4], y: 'b' }, { x: [0], y: 'a' }, { x: [9, 9, 9, 9], y: 'c' }));
+  const runs = join(dir, 'runs');
+  const experiment = writeExperiment(dir, 'cls', {
+    seed: 1, data: { task: 'sequences', path: join(dir, 'train.jsonl'), valPath: join(dir, 'val.jsonl') }, model: { cell: 'lstm', hidden: 4 },
+    train: { batch: 2, steps: 4, workers: 1, kernels: 'ts', evalEvery: 2, logEvery: 1 }, output: { dir: join(runs, 'cls') },
+  });
+  const trained = await runRecur(['train', experiment]);
+  t.equal(trained.code, 0, 'trains');
+  const board = await boardOn(t, [runs]);
+  const { evaluation } = await json(board, '/api/runs/cls/eval');
+  t.match(evaluation, { checkpoint: 'best.safetensors', baselineAccuracy: 0.25, tokens: 4 }, 'the majority class of the training split (a) is one of four');
+  t.type(evaluation.accuracy, 'number');
+  t.same(await json(board, '/api/runs/cls/eval'), { evaluation }, 'asked again: the same answer, from the cache');
+  writeRun(join(runs, 'no-checkpoint'), { name: 'n', steps: 10, logged: [1] });
+  await new Promise((r) => setTimeout(r, 1200));
+  t.same(await json(board, '/api/runs/no-checkpoint/eval'), { evaluation: null });
 });

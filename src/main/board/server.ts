@@ -175,6 +175,13 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
         const sample = store.sample(id);
         return reply(res, 200, typeof sample === 'string' ? { error: sample } : { sample }, req);
       }
+      if (action === 'eval') {
+        if (store.folder(id) === null) return reply(res, 404, { error: `no run ${JSON.stringify(id)}` });
+        const evaluation = store.evaluate(id);
+        if (evaluation === null) return reply(res, 200, { evaluation: null }, req);
+        evaluation.then((result) => reply(res, 200, typeof result === 'string' ? { error: result } : { evaluation: result }, req));
+        return;
+      }
     }
     if (top === 'files' && segments.length >= 3) {
       const name = segments.at(-1)!;

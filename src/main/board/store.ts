@@ -8,6 +8,7 @@ import { lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeCheckpoint } from '../checkpoint/checkpoint.js';
 import { firstLine } from '../errors.js';
+import { evaluateCheckpoint, type EvalResult } from '../inference/evaluate.js';
 import { sampleText } from '../inference/sample.js';
 import { parseMetrics, type MetricsLine } from '../report/metrics.js';
 import { rankTrials } from '../sweep/summary.js';
@@ -153,6 +154,12 @@ export class MetricsTail {
   }
 }
 
+export interface EvalView extends EvalResult {
+  /** The file evaluated (best.safetensors when there is one) and its step. */
+  checkpoint: string;
+  step: number | null;
+}
+
 interface RunEntry {
   found: FoundFolder;
   metrics: MetricsTail;
@@ -160,6 +167,7 @@ interface RunEntry {
   best: { step: number; valLoss: number } | null;
   keys: Set<string>;
   sample?: { key: string; view: SampleView };
+  evaluation?: { key: string; result: Promise<EvalView | string> };
 }
 
 interface SweepEntry {
@@ -360,6 +368,42 @@ export class BoardStore extends EventEmitter {
     } catch (err) {
       return `could not sample ${CHECKPOINT}: ${firstLine(err)}`;
     }
+  }
+
+  /**
+   * A data model's evaluation on its validation split with the baselines (`recur eval` on
+   * best.safetensors, else checkpoint.safetensors), once per checkpoint file, on one worker.
+   * Null for an unknown run or one without a checkpoint; a string says why it failed.
+   */
+  evaluate(id: string): Promise<EvalView | string> | null {
+    const run = this.runs.get(id);
+    if (!run) return null;
+    for (const name of [BEST, CHECKPOINT]) {
+      const path = join(run.found.dir, name);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      const key = `${name}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (run.evaluation?.key !== key) {
+        const result = (async (): Promise<EvalView | string> => {
+          try {
+            const bytes = readRegularFile(path);
+            const step = bytes === null ? NaN : Number(decodeCheckpoint(bytes.bytes, path).train?.step);
+            const scores = await evaluateCheckpoint(path, { workers: 1 });
+            return { ...scores, checkpoint: name, step: Number.isFinite(step) ? step : null };
+          } catch (err) {
+            return `could not evaluate ${name}: ${firstLine(err)}`;
+          }
+        })();
+        run.evaluation = { key, result };
+      }
+      return run.evaluation!.result;
+    }
+    return null;
   }
 
   private updateRecords(sweep: SweepEntry): void {

@@ -17,6 +17,8 @@ const state = {
   loading: new Set(),
   colours: new Map(),
   samples: new Map(),
+  /** `recur eval` results with baselines, by run id and checkpoint time. */
+  evals: new Map(),
   sweep: null,
   highlight: null,
   smoothing: 0.6,
@@ -208,8 +210,8 @@ async function renderSamples() {
 /** Data models: the last and best evaluation figures of each shown run, beside the baselines the metrics carry. */
 function renderFigures() {
   const box = $('figures');
-  const FIGURES = [['valLoss', 'val loss', 'min'], ['valAccuracy', 'val accuracy', 'max'], ['baselineAccuracy', 'majority-class baseline', null],
-    ['valMse', 'val MSE', 'min'], ['baselineMse', 'persistence baseline MSE', null], ['valMae', 'val MAE', 'min']];
+  const FIGURES = [['valLoss', 'val loss', 'min'], ['valAccuracy', 'val accuracy', 'max'],
+    ['valMse', 'val MSE', 'min'], ['valMae', 'val MAE', 'min']];
   const rows = [];
   for (const id of state.selected) {
     const run = state.runs.find((r) => r.id === id);
@@ -224,12 +226,44 @@ function renderFigures() {
       rows.push(el('tr', {}, el('td', {}, run.name), el('td', {}, label), el('td', { class: 'num' }, fmt(values.at(-1))), el('td', { class: 'num' }, better ? fmt(best) : '')));
     }
   }
-  box.hidden = rows.length === 0;
-  if (rows.length === 0) { box.replaceChildren(); return; }
+  const evaluations = [];
+  for (const id of state.selected) {
+    const run = state.runs.find((r) => r.id === id);
+    if (!run || run.task === 'text' || run.checkpoint === null) continue;
+    const key = `${run.id}@${run.checkpoint}`;
+    const got = state.evals.get(key);
+    const heading = el('h3', {}, run.name);
+    if (got === undefined) {
+      evaluations.push(el('div', { class: 'evaluation' }, heading, el('button', {
+        type: 'button', dataset: { evaluate: run.id },
+        onclick: async (e) => {
+          e.target.disabled = true;
+          e.target.textContent = 'evaluating…';
+          state.evals.set(key, await api(`${runPath(run.id)}/eval`).catch((err) => ({ error: err.message })));
+          renderFigures();
+        },
+      }, 'evaluate the best checkpoint against the baselines')));
+    } else if (got.error || !got.evaluation) {
+      evaluations.push(el('div', { class: 'evaluation' }, heading, el('p', { class: 'dim' }, got.error ?? 'no checkpoint')));
+    } else {
+      const ev = got.evaluation;
+      const pairs = [['loss', ev.loss, null, null], ['accuracy', ev.accuracy, ev.baselineAccuracy, 'majority class'],
+        ['MSE', ev.mse, ev.baselineMse, 'persistence'], ['MAE', ev.mae, undefined, null]].filter(([, v]) => typeof v === 'number');
+      evaluations.push(el('div', { class: 'evaluation' }, heading,
+        el('p', { class: 'dim' }, `${ev.checkpoint}${ev.step !== null ? ` (step ${ev.step})` : ''} on the validation split, ${ev.tokens} predictions`),
+        el('table', { class: 'figures' },
+          el('thead', {}, el('tr', {}, el('th', {}, 'figure'), el('th', {}, 'model'), el('th', {}, 'baseline'), el('th', {}, ''))),
+          el('tbody', {}, ...pairs.map(([name, model, base, what]) => el('tr', { dataset: { figure: name } },
+            el('td', {}, name), el('td', { class: 'num' }, fmt(model)), el('td', { class: 'num' }, typeof base === 'number' ? fmt(base) : '–'),
+            el('td', { class: 'dim' }, what ?? '')))))));
+    }
+  }
+  box.hidden = rows.length === 0 && evaluations.length === 0;
+  if (box.hidden) { box.replaceChildren(); return; }
   box.replaceChildren(
     el('h2', {}, 'Evaluation figures'),
-    el('table', { class: 'figures' }, el('thead', {}, el('tr', {}, el('th', {}, 'run'), el('th', {}, 'figure'), el('th', {}, 'last'), el('th', {}, 'best'))), el('tbody', {}, ...rows)),
-    el('p', { class: 'dim' }, 'Baselines (majority class for classification, persistence for series): `recur eval --checkpoint RUN/best.safetensors`, when the metrics do not carry them.'),
+    rows.length > 0 ? el('table', { class: 'figures' }, el('thead', {}, el('tr', {}, el('th', {}, 'run'), el('th', {}, 'figure'), el('th', {}, 'last'), el('th', {}, 'best'))), el('tbody', {}, ...rows)) : null,
+    ...evaluations,
   );
 }
 
