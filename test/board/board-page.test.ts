@@ -42,6 +42,15 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
   const trained = await runRecur(['train', experiment]);
   if (trained.code !== 0) t.comment(trained.stderr);
   t.equal(trained.code, 0, 'the text run trains');
+  // A real classification run, for its evaluation against the majority-class baseline.
+  const jsonl = (...objects: unknown[]): string => objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
+  writeFileSync(join(dir, 'train.jsonl'), jsonl({ x: [1, 2], y: 'a' }, { x: [3], y: 'a' }, { x: [2, 2, 2], y: 'a' }, { x: [5], y: 'b' }, { x: [0, 1], y: 'c' }));
+  writeFileSync(join(dir, 'val.jsonl'), jsonl({ x: [1], y: 'b' }, { x: [4, 4], y: 'b' }, { x: [0], y: 'a' }, { x: [9, 9, 9, 9], y: 'c' }));
+  const classifier = writeExperiment(dir, 'cls', {
+    name: 'classifier', seed: 1, data: { task: 'sequences', path: join(dir, 'train.jsonl'), valPath: join(dir, 'val.jsonl') },
+    model: { cell: 'lstm', hidden: 4 }, train: { batch: 2, steps: 4, workers: 1, kernels: 'ts', evalEvery: 2, logEvery: 1 }, output: { dir: join(runs, 'cls') },
+  });
+  t.equal((await runRecur(['train', classifier])).code, 0, 'the classification run trains');
   const live = writeRun(join(runs, 'live'), { name: 'live', steps: 1000, logged: steps(10, 400, 10), evalEvery: 100 });
   writeRun(join(runs, 'old'), { name: 'old', steps: 200, logged: steps(10, 200, 10), evalEvery: 50, ended: true, ageSec: 3600 });
   writeSweep(join(runs, 'lr-sweep'), 'lr-sweep', [
@@ -72,14 +81,15 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
     t.equal(status.old, 'finished');
     t.equal(status.charlm, 'finished');
     t.equal(status['lr-sweep/trial-002-bbbbbb'], 'stopped', 'the ASHA-stopped trial');
-    t.equal(rows.length, 7, 'three runs and the four sweep trials that trained');
+    t.equal(status.cls, 'finished');
+    t.equal(rows.length, 8, 'four runs and the four sweep trials that trained');
   });
 
   await t.test('the filter narrows the list', async (t) => {
     await page.fill('#filter', 'trial-00');
     t.equal(await page.$$eval('#runs tbody tr', (trs) => trs.length), 4);
     await page.fill('#filter', '');
-    t.equal(await page.$$eval('#runs tbody tr', (trs) => trs.length), 7);
+    t.equal(await page.$$eval('#runs tbody tr', (trs) => trs.length), 8);
   });
 
   await t.test('a chart has as many points as the run has metrics lines', async (t) => {
@@ -137,6 +147,18 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
     await page.waitForSelector('#samples pre', { timeout: 5000 });
     t.match(await page.textContent('#samples'), /checkpoint\.safetensors at step 30/);
     t.ok((await page.textContent('#samples pre'))!.length >= 300, 'its text');
+  });
+
+  await t.test('a data model: its evaluation figures beside the baseline', async (t) => {
+    await page.click('#runs tbody tr[data-id="cls"] td.name');
+    await page.waitForSelector('#figures table.figures');
+    t.match(await page.textContent('#figures'), /val accuracy/, 'the logged validation accuracy');
+    await page.click('#figures button[data-evaluate="cls"]');
+    const row = await page.waitForSelector('#figures tr[data-figure="accuracy"]', { timeout: 20_000 });
+    const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
+    t.equal(cells[2], '0.25', 'the majority-class baseline');
+    t.equal(cells[3], 'majority class');
+    t.match(cells[1], /^(0|0\.25|0\.5|0\.75|1)$/, 'the model\'s accuracy on four sequences');
   });
 
   await t.test('a sweep: ranked trials, stopped ones marked, a parallel-coordinates plot', async (t) => {
