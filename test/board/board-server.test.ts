@@ -1,12 +1,12 @@
 // recur board's server without a browser: the JSON API, run status from the files, live events,
 // and its safety (read-only, loopback by default, nothing outside the DIRs).
 import t from 'tap';
-import { mkdirSync, renameSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
-import { startBoard, type Board } from '../../src/main/board/server.js';
+import { join, relative, sep } from 'node:path';
+import { PAGE_DIR, pageFiles, startBoard, type Board } from '../../src/main/board/server.js';
 import { BoardStore, MetricsTail } from '../../src/main/board/store.js';
-import { runRecur, spawnRecur, tempDir, writeExperiment } from '../helpers/cli.js';
+import { REPO_ROOT, runRecur, spawnRecur, tempDir, writeExperiment } from '../helpers/cli.js';
 import { appendLine, metricsLine, steps, writeRun, writeSweep } from './fixtures.js';
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -305,4 +305,12 @@ t.test('a data model is evaluated against its baseline on request', async (t) =>
   writeRun(join(runs, 'no-checkpoint'), { name: 'n', steps: 10, logged: [1] });
   await new Promise((r) => setTimeout(r, 1200));
   t.same(await json(board, '/api/runs/no-checkpoint/eval'), { evaluation: null });
+});
+
+t.test('the page ships in the package: its folder is in package.json "files", uPlot a dependency', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
+  const pageDir = relative(REPO_ROOT, PAGE_DIR).split(sep).join('/').replace(/\/$/, '');
+  t.ok(pkg.files.includes(pageDir), `${pageDir} is shipped`);
+  t.ok(pkg.dependencies.uplot, 'uplot is a dependency, not a devDependency');
+  for (const file of pageFiles()) t.ok(existsSync(file), relative(REPO_ROOT, file));
 });
