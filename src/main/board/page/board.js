@@ -59,9 +59,9 @@ function colourOf(id) {
 function ago(iso) {
   if (!iso) return '–';
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.round(s)} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${Math.round(s / 3600)} h`;
   return new Date(iso).toLocaleDateString();
 }
 
@@ -85,9 +85,10 @@ function renderRuns() {
       el('td', { class: 'name', title: run.path }, run.name),
       el('td', {}, el('span', { class: `status ${run.status}` }, run.status)),
       el('td', { class: 'num' }, run.steps ? `${run.step} / ${run.steps}` : String(run.step)),
-      el('td', { class: 'num', title: run.best ? `step ${run.best.step}` : '' }, run.best ? `${fmt(run.best.valLoss)} @${run.best.step}` : '–'),
+      el('td', { class: 'num', title: run.best ? `validation loss ${run.best.valLoss} at step ${run.best.step}` : '' },
+        run.best ? fmt(run.best.valLoss) : '–', run.best ? el('span', { class: 'dim' }, ` @${run.best.step}`) : null),
       el('td', { class: 'num' }, fmt(run.tokensPerSec)),
-      el('td', { title: run.started ?? '' }, ago(run.started)),
+      el('td', { title: run.started ? `started ${new Date(run.started).toLocaleString()}` : '' }, ago(run.started)),
     );
   });
   body.replaceChildren(...rows);
