@@ -123,6 +123,15 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
     t.equal(none!.smoothed, null, 'smoothing 0: the raw curve alone');
   });
 
+  await t.test('linear or log y axes', async (t) => {
+    const distr = (): Promise<number> => page.evaluate(() => (globalThis as any).board.charts().loss.scales.y.distr);
+    t.equal(await distr(), 1, 'linear by default');
+    await page.check('#log-y');
+    t.equal(await distr(), 3, 'log on a tick');
+    await page.uncheck('#log-y');
+    t.equal(await distr(), 1, 'linear again');
+  });
+
   await t.test('a line appended to a running run shows within 2 s', async (t) => {
     const started = Date.now();
     appendLine(live, metricsLine(410));
