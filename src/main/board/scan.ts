@@ -6,9 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { TRIALS_FILE } from '../sweep/trials.js';
-
-export const CONFIG_FILE = 'config.json';
-export const METRICS_FILE = 'metrics.jsonl';
+import { CONFIG_FILE, METRICS_FILE } from '../training/run-folder.js';
 
 export interface Root {
   /** The DIR as the user typed it (shown in paths). */

@@ -11,19 +11,17 @@ import { firstLine } from '../errors.js';
 import { evaluateCheckpoint, type EvalResult } from '../inference/evaluate.js';
 import { sampleText } from '../inference/sample.js';
 import { parseMetrics, type MetricsLine } from '../report/metrics.js';
-import { rankTrials } from '../sweep/summary.js';
+import { rankTrials, SUMMARY_FILE } from '../sweep/summary.js';
 import { readTrialRecords, TRIALS_FILE, type TrialRecord } from '../sweep/trials.js';
-import { CONFIG_FILE, makeRoots, METRICS_FILE, readRegularFile, scanRoots, type FoundFolder, type Root } from './scan.js';
+import { BEST_FILE as BEST, CHART_FILE, CHECKPOINT_FILE as CHECKPOINT, CONFIG_FILE, METRICS_FILE } from '../training/run-folder.js';
+import { makeRoots, readRegularFile, scanRoots, type FoundFolder, type Root } from './scan.js';
 
 /** A run that wrote nothing for this long and has no end marker is no longer called running. */
 export const RUNNING_WINDOW_MS = 30_000;
 /** The trainer draws loss.svg after the final checkpoint: a loss.svg newer than the metrics marks the end. */
-const END_MARKER = 'loss.svg';
-const CHECKPOINT = 'checkpoint.safetensors';
-const BEST = 'best.safetensors';
+const END_MARKER = CHART_FILE;
 /** Samples a run folder may hold (written by the user or a tool); else text models are sampled from the checkpoint. */
 const SAMPLE_FILES = ['sample.txt', 'samples.txt'];
-const SUMMARY_FILE = 'summary.md';
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'early-stopped' | 'interrupted' | 'failed' | 'stalled';
 
