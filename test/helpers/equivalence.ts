@@ -1,7 +1,7 @@
 /**
- * What engine-equivalence.test.ts and blas-training.test.ts share: N workers train the same
- * model as one worker (to float rounding), and the same seed and worker count twice give
- * bit-identical checkpoints.
+ * engine-equivalence.test.ts's checks, on any kernel set: N workers train the same model as one
+ * worker (to float rounding), and the same seed and worker count twice give bit-identical
+ * checkpoints.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +9,8 @@ import type { Test } from 'tap';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
 import { train } from '../../src/main/training/trainer.js';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
+import type { Kernels } from './kernels.js';
 import { worse } from './max-error.js';
-
-export type Kernels = 'ts' | 'wasm' | 'blas';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
 

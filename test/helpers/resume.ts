@@ -1,6 +1,6 @@
 /**
- * What resume.test.ts and blas-resume.test.ts share: a small text run (LSTM, 2 workers, Adam)
- * and the check that a stopped and resumed run ends bit for bit where an uninterrupted one does.
+ * resume.test.ts's small text run (LSTM, 2 workers, Adam) and the check, on any kernel set, that
+ * a stopped and resumed run ends bit for bit where an uninterrupted one does.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,9 +8,8 @@ import type { Test } from 'tap';
 import { loadCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
 import { readMetrics, runRecur, tempDir, writeExperiment, type RunResult } from './cli.js';
 import { differingTensors } from './tensors.js';
+import type { Kernels } from './kernels.js';
 import { sampleText } from './text.js';
-
-export type Kernels = 'ts' | 'wasm' | 'blas';
 
 export function experiment(dir: string, steps: number, kernels: Kernels = 'ts'): Record<string, unknown> {
   return {

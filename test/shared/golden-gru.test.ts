@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
-import { KERNELS_UNDER_TEST, skipFor } from '../helpers/blas.js';
+import { KERNELS_UNDER_TEST, skipFor } from '../helpers/kernels.js';
 import { recur, repo, trainOneStep } from '../helpers/golden.js';
 import { worse } from '../helpers/max-error.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { readMetrics } from '../helpers/cli.js';
-import { KERNELS_UNDER_TEST, skipFor } from '../helpers/blas.js';
+import { KERNELS_UNDER_TEST, skipFor } from '../helpers/kernels.js';
 import { checkUpdate, recur, repo, trainOneStep } from '../helpers/golden.js';
 import { relativeError } from '../helpers/max-error.js';
 

@@ -3,8 +3,8 @@
 // `blas` without a library is bad input (exit 2, what to install, nothing written); a resumed run
 // keeps its checkpoint's kernels (auto from a wasm checkpoint stays wasm, bit for bit); `recur
 // eval`, `predict` and `sample` resolve a checkpoint's kernels the same way and name them, and why,
-// in one stderr line. (The blas kernels' numbers: blas-ops.test.ts, blas-training.test.ts and the
-// golden tests.)
+// in one stderr line. (The blas kernels' numbers: blas-products.test.ts, network-ops.test.ts,
+// engine-equivalence.test.ts and golden-cases.test.ts.)
 // RECUR_BLAS=/nonexistent/libopenblas.so.0 stands for a machine without a BLAS.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ import { loadCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { evaluateCheckpoint } from '../../src/main/inference/evaluate.js';
 import { errorLines, runRecur, stackLines, tempDir, writeExperiment } from '../helpers/cli.js';
-import { blasSkip } from '../helpers/blas.js';
+import { blasSkip } from '../helpers/kernels.js';
 
 const NO_BLAS = { RECUR_BLAS: '/nonexistent/libopenblas.so.0' };
 const TEXT = 'Whether tis nobler in the mind to suffer the slings and arrows of outrageous fortune.\n'.repeat(12);

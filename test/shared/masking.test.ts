@@ -9,8 +9,7 @@ import type { LossKind, ModelConfig } from '../../src/shared/model/model-config.
 import { Rng } from '../../src/shared/model/rng.js';
 import { initParams } from '../../src/shared/model/init.js';
 import { worse } from '../helpers/max-error.js';
-import { sharedViews, workerModel } from '../../src/shared/memory/views.js';
-import { createPlanMemory, planSharedMemory, type EngineSpec } from '../../src/shared/memory/shared-memory.js';
+import { lossAndGradients, modelsOnKernels, type KernelCase } from '../helpers/kernels.js';
 
 interface Case {
   cell: ModelConfig['cell'];
@@ -192,39 +191,20 @@ t.test('WebAssembly kernels on the masked path agree with the reference', async 
     { cell: 'rnn', outputs: 'last', loss: 'ce', input: 'dense', layers: 2, hidden: 16 },
     { cell: 'gru', outputs: 'all', loss: 'mse', input: 'dense', layers: 2, hidden: 8 },
   ] as const) {
-    const cfg: ModelConfig = { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: 5, recurrence: 'hidden', outputs: c.outputs };
-    const spec: EngineSpec = {
-      cfg, loss: c.loss, input: c.input, seqLen: T, batch: 2 * B, workers: 2, variableLengths: true,
-      optimizer: { name: 'sgd', lr: 0.1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
-      clip: null, teacherForcing: false, kernels: 'wasm',
+    const kc: KernelCase = {
+      cfg: { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: 5, recurrence: 'hidden', outputs: c.outputs },
+      loss: c.loss, input: c.input, seqLen: T, shardSize: B, variableLengths: true,
     };
-    const plan = planSharedMemory(spec, 0);
-    const memory = createPlanMemory(plan);
-    const views = sharedViews(memory, plan);
-    initParams(cfg, plan.layout, views.params, 3, { scale: 0.5, forgetBias: 1 });
-    const rng = new Rng(8);
-    const [first, second] = views.shards;
-    for (let k = 0; k < first.tokens.length; k++) first.tokens[k] = rng.int(IN);
-    for (let k = 0; k < first.inputs.length; k++) first.inputs[k] = rng.normal();
-    for (let k = 0; k < first.targetIds.length; k++) first.targetIds[k] = rng.int(5);
-    for (let k = 0; k < first.targetValues.length; k++) first.targetValues[k] = rng.normal();
-    first.lengths.set(LENGTHS);
-    for (const key of ['tokens', 'inputs', 'targetIds', 'targetValues', 'lengths'] as const) second[key].set(first[key] as never);
-    const reference = workerModel(memory, plan, views, 0, { kernels: 'ts' });
-    const wasm = workerModel(memory, plan, views, 1, { kernels: 'wasm' });
+    const k = modelsOnKernels(kc, ['ts', 'wasm'], { seed: 8, lengths: LENGTHS });
+    const { plan, views } = k;
     const scale = 1 / (c.outputs === 'all' ? 19 : B);
-    const run = (w: typeof reference, slot: Float32Array): number => {
-      slot.fill(0);
-      const loss = w.net.forward(w.params, w.shard, B, { teacherForcing: false, gradScale: scale });
-      w.net.backward(w.params, w.grads, w.shard, B, false);
-      return loss;
-    };
-    const lossRef = run(reference, views.grads[0]), lossWasm = run(wasm, views.grads[1]);
+    const run = (rank: number): number => lossAndGradients(k, rank, kc, { gradScale: scale });
+    const lossRef = run(0), lossWasm = run(1);
     t.ok(Math.abs(lossRef - lossWasm) <= 1e-5 * Math.abs(lossRef), `${c.cell} ${c.outputs}: loss ${lossWasm} vs ${lossRef}`);
     let scaleG = 0, err = 0;
-    for (let k = 0; k < plan.layout.size; k++) {
-      scaleG = worse(scaleG, Math.abs(views.grads[0][k]));
-      err = worse(err, Math.abs(views.grads[0][k] - views.grads[1][k]));
+    for (let i = 0; i < plan.layout.size; i++) {
+      scaleG = worse(scaleG, Math.abs(views.grads[0][i]));
+      err = worse(err, Math.abs(views.grads[0][i] - views.grads[1][i]));
     }
     t.ok(err <= 1e-4 * scaleG, `${c.cell} ${c.outputs}: gradients within 1e-4·max|g| (${(err / scaleG).toExponential(2)})`);
   }

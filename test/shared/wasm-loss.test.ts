@@ -7,20 +7,13 @@ import t from 'tap';
 import { addColumnSums, addRowVector } from '../../src/shared/model/network.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from '../../src/shared/model/loss.js';
 import { Rng } from '../../src/shared/model/rng.js';
-import { createWasmMemory, instantiateNetworkModules, type WasmNetworkModules } from '../../src/shared/backends/wasm-modules.js';
-import { wasmNetworkOps, type WasmNetworkOps } from '../../src/shared/backends/wasm-ops.js';
-import { GuardedArena } from '../helpers/guarded-arena.js';
+import { bareKernels, GuardedArena } from '../helpers/kernels.js';
 import { maxAbsDifference, worse } from '../helpers/max-error.js';
 
 const PAGES = 512;
 
-const memory = createWasmMemory(PAGES, PAGES);
-const kernels: WasmNetworkModules = instantiateNetworkModules(memory);
 /** No weights: these ops need no kernel scratch. */
-const ops: WasmNetworkOps = wasmNetworkOps(kernels, {
-  paramsByteOffset: 0, scratchByteOffset: 0,
-  scratch: { weights: [], oneHot: null, atbScratch: 0, atbScratchFloats: 0, bytes: 0 },
-});
+const { memory, modules: kernels, wasm: ops } = bareKernels(PAGES);
 
 
 type Logits = 'normal' | 'wide' | 'extreme' | 'confident';

@@ -11,7 +11,7 @@ import t from 'tap';
 import { optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../../src/shared/model/optim.js';
 import { Rng } from '../../src/shared/model/rng.js';
 import { createWasmMemory, instantiateOptimModule } from '../../src/shared/backends/wasm-modules.js';
-import { GuardedArena } from '../helpers/guarded-arena.js';
+import { GuardedArena } from '../helpers/kernels.js';
 import { worse } from '../helpers/max-error.js';
 
 const PAGES = 256;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { loadDataset } from '../../src/main/data/load.js';
 import { readMetrics, REPO_ROOT, runRecur } from '../helpers/cli.js';
-import { KERNELS_UNDER_TEST, skipFor } from '../helpers/blas.js';
+import { KERNELS_UNDER_TEST, skipFor } from '../helpers/kernels.js';
 import { checkUpdate } from '../helpers/golden.js';
 import { relativeError } from '../helpers/max-error.js';
 

@@ -1,7 +1,7 @@
 /**
  * `--resume` (SPEC §5): a run stopped at step k and resumed ends bit-for-bit where the
- * uninterrupted run ends, optimizer state included; it continues rather than reruns (only the
- * remaining steps run, the logged past stays, an edited checkpoint changes the result); and any
+ * uninterrupted run ends, optimizer state included, on every kernel set; it continues rather than
+ * reruns (only the remaining steps run, the logged past stays, an edited checkpoint changes the result); and any
  * change other than the steps and the logging/eval/checkpoint intervals is refused with exit 2
  * naming the key.
  */
@@ -10,15 +10,16 @@ import * as path from 'node:path';
 import t from 'tap';
 import { loadCheckpoint, saveCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
 import { checkResumeBitExact, ckpt, experiment, ok } from '../helpers/resume.js';
+import { KERNELS_UNDER_TEST, skipFor } from '../helpers/kernels.js';
 import { paramLayout } from '../../src/shared/model/layout.js';
 import { sampleText } from '../helpers/text.js';
 import { differingTensors } from '../helpers/tensors.js';
 import { errorLines, merge, readMetrics, runRecur, stackLines, tempDir, writeExperiment } from '../helpers/cli.js';
 
-for (const kernels of ['ts', 'wasm'] as const) {
-  t.test(`resume is bit-exact with ${kernels} kernels: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)`, (t) => checkResumeBitExact(t, kernels));
+// On every kernel set; blas skipped, saying what to install, where no BLAS loads.
+for (const kernels of KERNELS_UNDER_TEST) {
+  t.test(`resume is bit-exact with ${kernels} kernels: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)`, skipFor(kernels), (t) => checkResumeBitExact(t, kernels));
 }
-// (with blas kernels: blas-resume.test.ts)
 
 t.test('--resume continues rather than reruns: only the remaining steps run, the logged past is kept, and the checkpoint is what it continues from', async (t) => {
   const dir = tempDir(t);
