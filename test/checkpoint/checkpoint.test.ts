@@ -1,6 +1,9 @@
+// Checkpoints (SPEC §3): PyTorch's state_dict names and shapes for every cell and recurrence,
+// round trips of params, optimizer state, vocabulary and experiment; PyTorch's own state_dicts
+// (no metadata, F64, incomplete config) load; bad checkpoints are InputErrors naming the file and
+// the tensor or key; the golden PyTorch LSTM loads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { checkVocab, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../../src/main/checkpoint/checkpoint.js';
 import { InputError } from '../../src/main/errors.js';
@@ -8,10 +11,10 @@ import { decodeSafetensors, encodeSafetensors, readSafetensors, type TensorToEnc
 import { paramLayout, tensorViews } from '../../src/shared/model/layout.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
 import { expectKeyedInputError, thrownBy } from '../helpers/input-error.js';
+import { GOLDEN_ROOT } from '../helpers/golden.js';
 
 // Tests run from dist/test/, two levels below the repository root.
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const GOLDEN_MODEL = path.resolve(repoRoot, 'test/fixtures/golden/lstm1/model.safetensors');
+const GOLDEN_MODEL = path.join(GOLDEN_ROOT, 'lstm1/model.safetensors');
 
 const FILE = 'run/checkpoint.safetensors';
 const expectKeyed = (tt: Parameters<typeof expectKeyedInputError>[0], fn: () => unknown, key: string, problem: RegExp): void =>

@@ -1,7 +1,13 @@
+// safetensors (SPEC §3): encode → decode round trips (metadata, zero-size tensors, F64 at
+// unaligned offsets, views into larger buffers); malformed files rejected with an InputError naming
+// the file and key; and writeFileAtomic keeps the old file whenever a write fails (a failed rename,
+// a path under a file, a write failing midway).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { InputError } from '../../src/main/errors.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { writeFileAtomic } from '../../src/main/atomic-write.js';
@@ -176,7 +182,7 @@ t.test(
     const target = path.join(dir, 'checkpoint.safetensors');
     writeFileAtomic(target, Buffer.from('old checkpoint'));
     // `ulimit -f` caps file size even for root; Node ignores SIGXFSZ, so the write fails with EFBIG.
-    const moduleUrl = new URL('../../src/main/atomic-write.js', import.meta.url).href;
+    const moduleUrl = pathToFileURL(path.join(REPO_ROOT, 'dist/src/main/atomic-write.js')).href;
     const script = `
       import { writeFileAtomic } from ${JSON.stringify(moduleUrl)};
       try { writeFileAtomic(process.env.TARGET, new Uint8Array(256 * 1024)); console.log('written'); }
