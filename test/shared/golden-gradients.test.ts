@@ -126,7 +126,7 @@ function replay(t: Test, dir: string, golden: Replay, s: {
     for (let k = 0; k < spec.size; k++) largest = worse(largest, Math.abs(ref[k]! - w0[k]!));
     for (let k = 0; k < spec.size; k++) error = worse(error, Math.max(0, Math.abs(got[k]! - ref[k]!) - storage * Math.abs(ref[k]!)));
     t.ok(largest > 0 && error <= 1e-9 * largest,
-      `${spec.name} after ${golden.steps} ${optimizer.name}${optimizer.nesterov ? ' (nesterov)' : ''} steps: max |w − w_torch| ${error.toExponential(2)} ≤ 1e-9 · largest update ${largest.toExponential(2)}`);
+      `${spec.name} after ${golden.steps} ${optimizer.name}${optimizer.nesterov ? ' (nesterov)' : ''} steps: max |w − w_torch|${storage ? ' beyond its float32 storage' : ''} ${error.toExponential(2)} ≤ 1e-9 · largest update ${largest.toExponential(2)}`);
     compared++;
   }
   t.equal(compared, s.layout.tensors.length, 'every tensor trained as torch.optim trains it');

@@ -50,7 +50,7 @@ for (const { name, workers, kernels } of runs) {
   const c = cases.find((x) => x.name === name)!;
   const steps = c.expected.steps;
   if (skipFor(kernels).skip) skipped++;
-  t.test(`${name}: ${steps} step${steps > 1 ? 's' : ''} equal PyTorch's (${workers} worker${workers > 1 ? 's' : ''}, ${kernels} kernels)`, skipFor(kernels), async (t) => {
+  t.test(`${name}: ${steps} step${steps > 1 ? 's equal' : ' equals'} PyTorch's (${workers} worker${workers > 1 ? 's' : ''}, ${kernels} kernels)`, skipFor(kernels), async (t) => {
     ran++;
     await runGoldenCase(t, c, t.testdir(), workers, kernels);
   });
