@@ -1,6 +1,6 @@
 // Dumps the exact training sequences of recur's `adding` task for one seed into
 // test/fixtures/golden/adding/data.json, so scripts/goldens/generate.py can compute the PyTorch
-// reference on the very numbers recur trains on (test/shared/golden.test.ts checks they still agree).
+// reference on the very numbers recur trains on (test/training/golden-cases.test.ts checks they still agree).
 // usage: npm run build && node scripts/goldens/dump-adding.mjs
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -12,7 +12,11 @@ tests compare recur with an independent implementation. A case folder holds:
   grads.safetensors   F64: gradient of the mean loss over all sequences at the initial weights
   final.safetensors   F64: the weights after `steps` optimizer steps
   expected.json       per-step loss and pre-clip gradient norm (the values recur logs), loss_init,
-                      gradNorm_init, and the experiment keys that reproduce the run in recur
+                      gradNorm_init, loss_final, and the experiment keys that reproduce the run
+                      in recur
+
+This is the golden cases' one format: lstm1 (the anchors', one SGD step, its tensors F32) and gru1
+(scripts/goldens/gru.py) are in it too.
 
 The batch is every sequence (text: every window, consecutive windows overlapping by one
 character, SPEC section 4), in order, every step; the loss is the mean over all predicted steps.
@@ -20,9 +24,9 @@ LSTM and RNN have one bias per gate (recur's, SPEC section 2): their bias_hh is 
 a GRU trains both biases, as nn.GRU does.
 
 usage: /usr/bin/python3 scripts/goldens/generate.py [CASE ...]     (default: every case)
-       /usr/bin/python3 scripts/goldens/generate.py --verify DIR   (recompute an anchor-style
-           case from DIR's model.safetensors, data.txt and expected.json: loss_init, gradNorm_init,
-           grads.safetensors and step1.safetensors after one SGD step; prints the differences)
+       /usr/bin/python3 scripts/goldens/generate.py --verify DIR   (recompute a one-SGD-step text
+           case such as lstm1 from DIR's model.safetensors, data.txt and expected.json: loss_init,
+           gradNorm_init, grads.safetensors and final.safetensors; prints the differences)
 Needs torch and numpy (Debian: python3-torch). Tests never run this; they read its output.
 """
 import json
@@ -308,7 +312,7 @@ def full_optimizer(spec):
 
 
 def verify(folder):
-    """Recompute an anchor-style case (one SGD step) and print the largest differences."""
+    """Recompute a one-SGD-step text case (lstm1) and print the largest differences."""
     expected = json.load(open(os.path.join(folder, 'expected.json')))
     init, meta = read_safetensors(os.path.join(folder, 'model.safetensors'))
     config = json.loads(meta['config'])
@@ -319,16 +323,16 @@ def verify(folder):
     loss = loss_and_grads(model, batch)
     norm = grad_norm(model)
     grads, _ = read_safetensors(os.path.join(folder, 'grads.safetensors'))
-    print(f'windows {n} (expected {expected["windows"]})')
+    print(f'windows {n} (expected {expected["sequences"]})')
     print(f'loss_init {loss!r} vs {expected["loss_init"]!r}: diff {abs(loss - expected["loss_init"]):.3g}')
     print(f'gradNorm_init {norm!r} vs {expected["gradNorm_init"]!r}: diff {abs(norm - expected["gradNorm_init"]):.3g}')
     for name, p in model.named_parameters():
         g = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
         print(f'grad {name}: max |diff| {np.abs(g - grads[name]).max():.3g} (max |g| {np.abs(g).max():.3g})')
-    torch.optim.SGD([p for _, p in model.trained()], lr=expected['lr']).step()
-    step1, _ = read_safetensors(os.path.join(folder, 'step1.safetensors'))
+    torch.optim.SGD([p for _, p in model.trained()], lr=expected['experiment']['train']['optimizer']['lr']).step()
+    final, _ = read_safetensors(os.path.join(folder, 'final.safetensors'))
     for name, w in state(model).items():
-        print(f'step1 {name}: max |diff| {np.abs(w - step1[name]).max():.3g}')
+        print(f'final {name}: max |diff| {np.abs(w - final[name]).max():.3g}')
 
 
 if __name__ == '__main__':

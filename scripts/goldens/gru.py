@@ -8,8 +8,9 @@ after one full-batch SGD step. Writes into test/fixtures/golden/gru1/:
   model.safetensors  initial weights, SPEC §3 names and metadata (PyTorch's own state_dict names)
   data.txt           the text
   grads.safetensors  gradient of the mean loss at the initial weights
-  step1.safetensors  weights after one SGD step of lr
-  expected.json      loss_init, loss_step1, gradNorm_init, the shape and nn.GRU's state_dict
+  final.safetensors  weights after one SGD step of lr
+  expected.json      the golden cases' one format (as generate.py writes it): losses, gradNorms,
+                     loss_final, the experiment that reproduces the step; and nn.GRU's state_dict
                      names and shapes (so tests can check recur's checkpoints without Python)
 Run with /usr/bin/python3 (torch, numpy); the tests never call Python.
 """
@@ -100,21 +101,34 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     write_safetensors(os.path.join(OUT, "model.safetensors"), initial, {"config": json.dumps(config)})
     write_safetensors(os.path.join(OUT, "grads.safetensors"), grads)
-    write_safetensors(os.path.join(OUT, "step1.safetensors"), {n: v for n, v in model.state_dict().items()})
+    write_safetensors(os.path.join(OUT, "final.safetensors"), {n: v for n, v in model.state_dict().items()})
     with open(os.path.join(OUT, "data.txt"), "w", encoding="utf-8") as f:
         f.write(TEXT)
     expected = {
-        "loss_init": loss.item(), "loss_step1": loss1, "gradNorm_init": grad_norm,
-        "tokens": windows * SEQ_LEN, "windows": windows, "seqLen": SEQ_LEN, "lr": LR,
-        "cell": "gru", "layers": LAYERS, "hidden": HIDDEN, "vocabSize": V, "textLength": len(TEXT), "seed": SEED,
+        "case": "gru1",
+        "about": f"gru x{LAYERS} H={HIDDEN}, sgd, 1 steps, batch = all {windows} sequences in order; PyTorch {torch.__version__} float64",
+        "loss_init": loss.item(), "gradNorm_init": grad_norm,
+        "losses": [loss.item()], "gradNorms": [grad_norm], "loss_final": loss1, "clipBinds": [],
+        "sequences": windows, "seqLen": SEQ_LEN, "steps": 1,
         "init": "uniform(-0.3,0.3) rounded to float32, both biases",
+        "cell": "gru", "layers": LAYERS, "hidden": HIDDEN, "vocabSize": V, "textLength": len(TEXT), "seed": SEED,
         "torch": torch.__version__,
+        # The experiment that reproduces the step in recur (paths relative to the case folder).
+        "experiment": {
+            "data": {"task": "text", "path": "data.txt", "seqLen": SEQ_LEN, "valFraction": 0},
+            "train": {
+                "batch": windows, "steps": 1, "shuffle": False, "clip": None,
+                "optimizer": {"momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "nesterov": False,
+                              "name": "sgd", "lr": LR, "weightDecay": 0.0},
+                "init": "model.safetensors", "logEvery": 1,
+            },
+        },
         "stateDict": {n: list(initial[n].shape) for n in names},
     }
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=2)
         f.write("\n")
-    print(json.dumps({k: expected[k] for k in ("loss_init", "loss_step1", "gradNorm_init", "windows")}))
+    print(json.dumps({k: expected[k] for k in ("loss_init", "loss_final", "gradNorm_init", "sequences")}))
 
 
 if __name__ == "__main__":
