@@ -6,8 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
-import { SequencesDataset } from '../../src/main/data/sequences-dataset.js';
-import { buildSequences, readSequences, splitIndices, type SequencesOptions } from '../../src/main/data/sequences.js';
+import { buildSequences, parseSequences, SequencesDataset, splitIndices, type SequencesOptions } from '../../src/main/data/sequences.js';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
 import { Engine } from '../../src/main/engine/engine.js';
 import { train } from '../../src/main/training/trainer.js';
@@ -23,10 +22,10 @@ const OPT: SequencesOptions = { target: 'auto', normalize: 'zscore', valFraction
 const lines = (...objects: unknown[]): string => objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
 
 t.test('parsing: steps of features or plain numbers, blank lines, each sequence knows its line', async (t) => {
-  const f = readSequences('\uFEFF' + lines({ x: [[1, 2], [3, 4], [5, 6]], y: 'a' }) + '\n' + lines({ x: [[7, 8]], y: 'b' }), 's.jsonl');
+  const f = parseSequences('\uFEFF' + lines({ x: [[1, 2], [3, 4], [5, 6]], y: 'a' }) + '\n' + lines({ x: [[7, 8]], y: 'b' }), 's.jsonl');
   t.equal(f.features, 2);
   t.same(f.sequences.map((s) => [s.line, s.length, Array.from(s.x), s.y]), [[1, 3, [1, 2, 3, 4, 5, 6], 'a'], [3, 1, [7, 8], 'b']]);
-  const plain = readSequences(lines({ x: [0.5, 1, 1.5], y: 2 }, { x: [4], y: [1] }), 'p.jsonl');
+  const plain = parseSequences(lines({ x: [0.5, 1, 1.5], y: 2 }, { x: [4], y: [1] }), 'p.jsonl');
   t.equal(plain.features, 1, 'a list of numbers is one feature per step');
   t.same(Array.from(plain.sequences[0].x), [0.5, 1, 1.5]);
 });
@@ -38,7 +37,7 @@ t.test('the seeded split: ⌈valFraction·n⌉ lines, disjoint, in file order, f
   t.not(JSON.stringify(splitIndices(10, 0.25, 4)), JSON.stringify(a), 'another seed another split');
   t.same(splitIndices(5, 0, 3), { train: [0, 1, 2, 3, 4], val: [] });
   const text = lines(...Array.from({ length: 10 }, (_, i) => ({ x: [i], y: i % 2 ? 'odd' : 'even' })));
-  const d = buildSequences(readSequences(text, 's.jsonl'), null, { ...OPT, valFraction: 0.25, seed: 3 }, 'exp.yaml');
+  const d = buildSequences(parseSequences(text, 's.jsonl'), null, { ...OPT, valFraction: 0.25, seed: 3 }, 'exp.yaml');
   t.same(d.valLines, [3, 4, 10], 'the sequences of file lines 3, 4, 10 are validation');
   t.same(d.trainLines, [1, 2, 5, 6, 7, 8, 9]);
 });
@@ -48,7 +47,7 @@ t.test('labels sorted (numbers, then strings by code point) and statistics from 
     { x: [[1, 10], [3, 10]], y: 'swipe' }, { x: [[5, 30]], y: 'circle' }, { x: [[7, 10], [9, 30], [11, 10]], y: 'Tap' }, { x: [[13, 30]], y: 'swipe' },
   );
   const valText = lines({ x: [[1000, -50]], y: 'circle' }, { x: [[-1000, 0], [0, 0]], y: 'Tap' });
-  const d = buildSequences(readSequences(trainText, 'train.jsonl'), readSequences(valText, 'val.jsonl', 2), OPT, 'exp.yaml');
+  const d = buildSequences(parseSequences(trainText, 'train.jsonl'), parseSequences(valText, 'val.jsonl', 2), OPT, 'exp.yaml');
   t.same(d.meta.labels, ['Tap', 'circle', 'swipe'], 'code point order: capitals first');
   t.same(d.train.map((s) => s.label), [2, 1, 0, 2]);
   t.same(d.val.map((s) => s.label), [1, 0]);
@@ -60,10 +59,10 @@ t.test('labels sorted (numbers, then strings by code point) and statistics from 
   t.equal(d.val[0].x[0], Math.fround((1000 - 7) / 4), 'validation scaled with the training statistics');
   t.same(Object.keys(d.meta.normalization.columns), ['x0', 'x1'], 'no target statistics for classes');
 
-  const numeric = buildSequences(readSequences(lines({ x: [1], y: 10 }, { x: [2], y: 2 }, { x: [3], y: 'x' }), 'm.jsonl'), null, { ...OPT, target: 'class' }, 'exp.yaml');
+  const numeric = buildSequences(parseSequences(lines({ x: [1], y: 10 }, { x: [2], y: 2 }, { x: [3], y: 'x' }), 'm.jsonl'), null, { ...OPT, target: 'class' }, 'exp.yaml');
   t.same(numeric.meta.labels, [2, 10, 'x'], 'numbers ascending, before strings');
 
-  const values = buildSequences(readSequences(lines({ x: [1, 2], y: [1, 10] }, { x: [3], y: [3, 30] }), 'v.jsonl'), null, { ...OPT, normalize: 'minmax' }, 'exp.yaml');
+  const values = buildSequences(parseSequences(lines({ x: [1, 2], y: [1, 10] }, { x: [3], y: [3, 30] }), 'v.jsonl'), null, { ...OPT, normalize: 'minmax' }, 'exp.yaml');
   t.equal(values.meta.target, 'value', 'auto: numbers are values');
   t.same(values.meta.normalization.columns, { x0: { shift: 1, scale: 2 }, y0: { shift: 1, scale: 2 }, y1: { shift: 10, scale: 20 } });
   t.same(Array.from(values.train[1].y), [1, 1]);
@@ -82,7 +81,7 @@ function randomSequences(n: number, seed: number, kind: 'class' | 'value'): stri
 
 t.test('a padded batch through the engine equals each sequence alone (2 workers, float32 engine vs float64 alone)', async (t) => {
   for (const kind of ['class', 'value'] as const) {
-    const data = buildSequences(readSequences(randomSequences(30, 5, kind), 's.jsonl'), null, { ...OPT, valFraction: 0.5, seed: 2 }, 'exp.yaml');
+    const data = buildSequences(parseSequences(randomSequences(30, 5, kind), 's.jsonl'), null, { ...OPT, valFraction: 0.5, seed: 2 }, 'exp.yaml');
     const dataset = new SequencesDataset(data);
     const cfg: ModelConfig = { cell: 'lstm', inputSize: 2, hidden: 5, layers: 2, outputSize: dataset.outputSize, recurrence: 'hidden', outputs: 'last' };
     const engine = Engine.create({

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchArrays } from '../../src/main/data/dataset.js';
 import { loadDataset } from '../../src/main/data/load.js';
-import { SeriesDataset } from '../../src/main/data/series-dataset.js';
+import { SeriesDataset } from '../../src/main/data/series.js';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { runRecur, tempDir, writeExperiment } from '../helpers/cli.js';

@@ -3,7 +3,7 @@
 // cut (indices asserted); normalisation statistics from training rows only; groups; time order;
 // missing values; differencing undone into levels.
 import t from 'tap';
-import { readCsv } from '../../src/main/data/csv.js';
+import { readCsv } from '../../src/main/data/read.js';
 import { InputError } from '../../src/main/errors.js';
 import {
   buildSeries, forecastWindows, lastLevel, readSeriesTable, toLevels, trueLevel,

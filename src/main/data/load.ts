@@ -9,8 +9,8 @@ import { SineDataset } from './sine.js';
 import { syntheticSizes } from './synthetic.js';
 import { loadText } from './text.js';
 import type { DataMeta } from './metadata.js';
-import { loadSeries } from './series-dataset.js';
-import { loadSequences } from './sequences-dataset.js';
+import { loadSeries } from './series.js';
+import { loadSequences } from './sequences.js';
 
 const DEFAULT_COPY_SYMBOLS = DATA_DEFAULTS.symbols;
 const DEFAULT_COPY_LENGTH = DATA_DEFAULTS.copyLength;

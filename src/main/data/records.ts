@@ -1,9 +1,9 @@
 /**
  * A table from plain objects (`[{ date: '2020-01', co2: 411.2 }, …]`, what an app holds after
- * JSON.parse of a request body) in the shape csv.ts reads a file into, so the series code treats
- * both alike. Cells are read as csv.ts reads text: numbers, or missing (null, undefined, '', NA).
+ * JSON.parse of a request body) in the shape read.ts reads a CSV file into, so the series code treats
+ * both alike. Cells are read as read.ts reads CSV text: numbers, or missing (null, undefined, '', NA).
  */
-import { parseNumber, type ColumnUse, type CsvColumn, type CsvTable } from './csv.js';
+import { parseNumber, type ColumnUse, type CsvColumn, type CsvTable } from './read.js';
 import { inputError } from '../errors.js';
 
 export type RecordCell = string | number | null | undefined;

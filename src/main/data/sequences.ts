@@ -1,17 +1,28 @@
 /**
- * Labelled sequences from JSON Lines (SPEC §4 `sequences`), as pure functions: one sequence per
- * line, `{"x": [[f1, f2, ...], ...] | [v1, v2, ...], "y": "label" | number | [numbers]}`; lengths
- * vary, the feature count may not. The validation split is a second file (`valPath`) or a seeded
- * random `valFraction` of the lines; class labels, normalisation statistics (features, and
- * targets for values) come from the training split only.
+ * `data.task: sequences` (SPEC §4), the whole kind: labelled sequences read from JSON Lines,
+ * checked line by line, split, labelled and scaled, and served as a Dataset.
  *
- * Labels are sorted (numbers ascending, then strings by code point), not taken in first-seen
- * order, so a shuffled file gives the same model outputs; the checkpoint stores them in index order.
+ * One sequence per line, `{"x": [[f1, f2, ...], ...] | [v1, v2, ...], "y": "label" | number |
+ * [numbers]}`; lengths vary, the feature count may not. The validation split is a second file
+ * (`valPath`) or a seeded random `valFraction` of the lines; class labels, normalisation
+ * statistics (features, and targets for values) come from the training split only. Labels are
+ * sorted (numbers ascending, then strings by code point), not taken in first-seen order, so a
+ * shuffled file gives the same model outputs; the checkpoint stores them in index order.
+ *
+ * As a Dataset, sequences of different lengths are padded to the longest (seqLen), with each
+ * one's length in the batch so the kernels mask past its end (SPEC §2); one target per sequence
+ * (`outputs: last`), a class index or values.
  */
 import { Rng } from '../../shared/model/rng.js';
 import { inputError } from '../errors.js';
+import { checkBatch, checkCapacity } from './checks.js';
+import type { BatchArrays, Dataset, Split } from './dataset.js';
 import type { SequencesMeta } from './metadata.js';
-import { fitColumn, scaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
+import { fitColumn, scaleValue, unscaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
+import { readDataFile, readJsonLines } from './read.js';
+import { AccuracySums, ErrorSums, majorityLabel, type Scorer } from './scores.js';
+import { SEQUENCES_DEFAULTS, type SequencesSpec } from './spec.js';
+
 
 /** One line of the file, read but not yet scaled. */
 export interface RawSequence {
@@ -64,23 +75,104 @@ export interface SequencesData {
 /** The random stream of the seed that draws the validation lines (apart from the epochs' shuffles). */
 const SPLIT_STREAM = 77;
 
-/** Reads a JSON Lines text; blank lines are skipped. `features` forces the feature count (a validation file). */
-export function readSequences(text: string, path: string, features: number | null = null): SequencesFile {
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
+/**
+ * Loads a sequences experiment's JSON Lines file(s): each line read and checked as it is parsed,
+ * then split, labelled and scaled. `fitted` (a checkpoint's metadata) replaces fitting.
+ */
+export function loadSequences(spec: SequencesSpec, seed: number, file: string, fitted: SequencesMeta | null = null): SequencesDataset {
+  if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'sequences'");
+  const train = parseSequences(readDataFile(spec.path), spec.path);
+  const val = spec.valPath === undefined ? null : parseSequences(readDataFile(spec.valPath), spec.valPath, train.features);
+  const data = buildSequences(train, val, {
+    target: spec.target ?? SEQUENCES_DEFAULTS.target, normalize: spec.normalize ?? SEQUENCES_DEFAULTS.normalize, valFraction: spec.valFraction ?? SEQUENCES_DEFAULTS.valFraction, seed,
+  }, file, fitted);
+  return new SequencesDataset(data);
+}
+
+export class SequencesDataset implements Dataset {
+  readonly task = 'sequences' as const;
+  readonly loss: 'ce' | 'mse';
+  readonly input = 'dense' as const;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  /** The longest sequence of either split: the padded batch's steps. */
+  readonly seqLen: number;
+  readonly outputsAllowed: ('all' | 'last')[] = ['last'];
+  readonly variableLengths = true;
+  readonly meta: SequencesMeta;
+  private readonly splits: Record<Split, Sequence[]>;
+
+  constructor(readonly data: SequencesData) {
+    this.meta = data.meta;
+    this.splits = { train: data.train, val: data.val };
+    this.loss = data.meta.target === 'class' ? 'ce' : 'mse';
+    this.inputSize = data.meta.features.length;
+    this.outputSize = data.meta.target === 'class' ? data.meta.labels!.length : data.meta.targets.length;
+    this.seqLen = Math.max(...[...data.train, ...data.val].map((s) => s.length));
+  }
+
+  size(split: Split): number {
+    return this.splits[split].length;
+  }
+
+  sequence(split: Split, index: number): Sequence {
+    return this.splits[split][index];
+  }
+
+  lengthOf(split: Split, index: number): number {
+    return this.splits[split][index].length;
+  }
+
+  /** Accuracy against the training split's majority label, or errors in the targets' units. */
+  scorer(split: Split): Scorer {
+    const seqs = this.splits[split], O = this.outputSize;
+    if (this.loss === 'ce') {
+      const sums = new AccuracySums(majorityLabel(this.splits.train.map((s) => s.label), O));
+      return { add: (index, y, offset) => sums.add(y, offset, O, seqs[index].label), result: () => sums.result() };
+    }
+    const sums = new ErrorSums(), scales = this.meta.targets.map((name) => this.meta.normalization.columns[name]);
+    return {
+      add: (index, y, offset) => {
+        const s = seqs[index];
+        for (let g = 0; g < O; g++) sums.add(unscaleValue(scales[g], y[offset + g]), s.raw[g], NaN);
+      },
+      result: () => sums.result(false),
+    };
+  }
+
+  fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
+    checkBatch(this, split, indices, start, count, outputs);
+    const T = this.seqLen, F = this.inputSize, O = this.outputSize;
+    checkCapacity(out.inputs, 'inputs', T * count * F);
+    if (!out.lengths) throw new RangeError('out.lengths is needed for variable-length sequences');
+    checkCapacity(out.lengths, 'lengths', count);
+    if (this.loss === 'ce') checkCapacity(out.targetIds, 'targetIds', count);
+    else checkCapacity(out.targetValues, 'targetValues', count * O);
+    for (let j = 0; j < count; j++) {
+      const s = this.splits[split][indices[start + j]];
+      out.lengths[j] = s.length;
+      for (let t = 0; t < T; t++) {
+        const to = (t * count + j) * F;
+        // Padding is zero; its values never matter (the kernels mask it), zero keeps runs reproducible.
+        if (t < s.length) for (let f = 0; f < F; f++) out.inputs[to + f] = s.x[t * F + f];
+        else out.inputs.fill(0, to, to + F);
+      }
+      if (this.loss === 'ce') out.targetIds[j] = s.label;
+      else for (let g = 0; g < O; g++) out.targetValues[j * O + g] = s.y[g];
+    }
+  }
+}
+
+/**
+ * The labelled sequences of a JSON Lines text (a file's bytes), each line checked as it is
+ * parsed; blank lines are skipped. `features` forces the feature count (a validation file).
+ */
+export function parseSequences(input: string | Buffer, path: string, features: number | null = null): SequencesFile {
   const sequences: RawSequence[] = [];
   let F = features;
   let firstLine = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const source = lines[i].trim();
-    if (source === '') continue;
-    const line = i + 1;
+  for (const { line, value: parsed } of readJsonLines(input, path)) {
     const where = `line ${line}`;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(source);
-    } catch (err) {
-      throw inputError(path, where, `not JSON (${(err as Error).message})`);
-    }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw inputError(path, where, 'expected an object {"x": [...], "y": ...}');
     const { x, y } = parsed as { x?: unknown; y?: unknown };
     if (!Array.isArray(x) || x.length === 0) throw inputError(path, `${where}, x`, `expected a non-empty list of steps, got ${brief(x)}`);

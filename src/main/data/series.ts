@@ -1,8 +1,9 @@
 /**
- * Time series from a CSV table (SPEC §4 `series`), as pure functions: rows grouped into series
- * (`group`) in time order (`time`, strictly increasing within a series), missing cells refused
- * or forward-filled, optional differencing, a split by time per series (the last `valFraction`
- * of each series' rows), normalisation fitted on training rows only, and the windows:
+ * `data.task: series` (SPEC §4), the whole kind: a CSV table read into series, checked, windowed
+ * and served as a Dataset. Rows are grouped into series (`group`) in time order (`time`,
+ * strictly increasing within a series), missing cells refused or forward-filled, optional
+ * differencing, a split by time per series (the last `valFraction` of each series' rows),
+ * normalisation fitted on training rows only, and the windows:
  *
  *   inputs  rows s .. s+T−1 (the features)
  *   targets outputs 'last': rows s+T .. s+T+h−1 (every target, `horizon` h rows ahead);
@@ -12,11 +13,20 @@
  * validation rows (its inputs may read the end of the training rows as context), so no target
  * crosses the cut. Model rows are the rows after differencing: with `difference`, model row r is
  * the change from file row r to r+1 of its series and belongs to the split of row r+1.
+ *
+ * As a Dataset, the windows are written time-major into the engine's batch arrays. Inputs are the
+ * normalised features of the window's rows; targets the normalised targets `horizon` rows ahead,
+ * step-major (output k·G + g is target g, k+1 rows after the step): after the last step
+ * (`outputs: last`) or after every step (`outputs: all`).
  */
 import { inputError } from '../errors.js';
-import { readCsv, type ColumnUse, type CsvColumn, type CsvTable } from './csv.js';
+import { checkBatch, checkCapacity, positiveInteger } from './checks.js';
+import type { BatchArrays, Dataset, Split } from './dataset.js';
 import type { SeriesMeta } from './metadata.js';
 import { fitColumn, scaleValue, unscaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
+import { readCsv, readDataFile, type ColumnUse, type CsvColumn, type CsvTable } from './read.js';
+import { ErrorSums, type Scorer } from './scores.js';
+import { SERIES_DEFAULTS, type SeriesSpec } from './spec.js';
 
 export type { SeriesMeta };
 
@@ -74,9 +84,114 @@ export interface Places {
   experiment: string;
 }
 
-/** Reads a CSV text with the columns the options use (every column when features are not named). */
-export function readSeriesTable(text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>): CsvTable {
-  return readCsv(text, path, delimiter, (header) => header.map((name): ColumnUse | null => {
+/**
+ * Loads a series experiment's CSV: read, checked and windowed. `file` is the experiment file
+ * (for key errors); `fitted` (a checkpoint's statistics) replaces fitting on the training rows.
+ */
+export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: string, fitted: Normalization | null = null): SeriesDataset {
+  if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'series'");
+  const opt: SeriesOptions = {
+    time: spec.time ?? SERIES_DEFAULTS.time,
+    group: spec.group ?? SERIES_DEFAULTS.group,
+    features: spec.features ?? SERIES_DEFAULTS.features,
+    targets: spec.targets ?? SERIES_DEFAULTS.targets,
+    seqLen: positiveInteger(spec.seqLen, 'seqLen', file),
+    horizon: positiveInteger(spec.horizon ?? SERIES_DEFAULTS.horizon, 'horizon', file),
+    stride: positiveInteger(spec.stride ?? SERIES_DEFAULTS.stride, 'stride', file),
+    valFraction: spec.valFraction ?? SERIES_DEFAULTS.valFraction,
+    normalize: spec.normalize ?? SERIES_DEFAULTS.normalize,
+    missing: spec.missing ?? SERIES_DEFAULTS.missing,
+    difference: spec.difference ?? SERIES_DEFAULTS.difference,
+    outputs,
+  };
+  const delimiter = spec.delimiter ?? SERIES_DEFAULTS.delimiter;
+  const table = readSeriesTable(readDataFile(spec.path), spec.path, delimiter, opt);
+  const data = buildSeries(table, opt, delimiter, { csv: spec.path, experiment: file }, fitted);
+  return new SeriesDataset(data, outputs);
+}
+
+export class SeriesDataset implements Dataset {
+  readonly task = 'series' as const;
+  readonly loss = 'mse' as const;
+  readonly input = 'dense' as const;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly seqLen: number;
+  readonly outputsAllowed: ('all' | 'last')[] = ['last', 'all'];
+  readonly meta: SeriesMeta;
+  readonly series: Series[];
+  private readonly splits: Record<Split, Windows>;
+
+  constructor(data: SeriesData, readonly outputs: 'all' | 'last') {
+    this.meta = data.meta;
+    this.series = data.series;
+    this.splits = { train: data.train, val: data.val };
+    this.inputSize = data.meta.features.length;
+    this.outputSize = data.meta.targets.length * data.meta.horizon;
+    this.seqLen = data.meta.seqLen;
+  }
+
+  size(split: Split): number {
+    return this.splits[split].starts.length;
+  }
+
+  /** Window `index` of `split`: its series and first model row. */
+  window(split: Split, index: number): { series: Series; start: number } {
+    const w = this.splits[split];
+    return { series: this.series[w.series[index]], start: w.starts[index] };
+  }
+
+  /**
+   * Errors of the forecasts in the data's units (levels, when differenced), and of persistence:
+   * every target at every step ahead forecast as its value at the window's last input row.
+   */
+  scorer(split: Split): Scorer {
+    const meta = this.meta, G = meta.targets.length, h = meta.horizon, T = this.seqLen;
+    const sums = new ErrorSums(), levels = new Float64Array(G * h), outputs = new Float64Array(G * h);
+    return {
+      add: (index, y, offset, stride, steps) => {
+        const { series: s, start } = this.window(split, index);
+        for (let step = 0; step < steps; step++) {
+          // The prediction after input row `origin` (the window's last for outputs 'last').
+          const origin = start + (steps === 1 ? T - 1 : step);
+          for (let o = 0; o < G * h; o++) outputs[o] = y[offset + step * stride + o];
+          toLevels(meta, s, origin, outputs, levels);
+          for (let k = 0; k < h; k++) {
+            for (let g = 0; g < G; g++) sums.add(levels[k * G + g], trueLevel(meta, s, origin, k, g), lastLevel(meta, s, origin, g));
+          }
+        }
+      },
+      result: () => sums.result(true),
+    };
+  }
+
+  fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
+    checkBatch(this, split, indices, start, count, outputs);
+    if (outputs !== this.outputs) throw new RangeError(`the windows were cut for outputs '${this.outputs}', not '${outputs}'`);
+    const T = this.seqLen, F = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.outputSize;
+    checkCapacity(out.inputs, 'inputs', T * count * F);
+    checkCapacity(out.targetValues, 'targetValues', (outputs === 'all' ? T * count : count) * O);
+    for (let j = 0; j < count; j++) {
+      const { series: s, start: s0 } = this.window(split, indices[start + j]);
+      for (let t = 0; t < T; t++) {
+        const from = (s0 + t) * F, to = (t * count + j) * F;
+        for (let f = 0; f < F; f++) out.inputs[to + f] = s.inputs[from + f];
+      }
+      // Targets of step t: model rows s0+t+1 .. s0+t+h (only the last step's for outputs 'last').
+      for (let t = outputs === 'all' ? 0 : T - 1; t < T; t++) {
+        const row = outputs === 'all' ? t * count + j : j;
+        for (let k = 0; k < h; k++) {
+          const from = (s0 + t + 1 + k) * G;
+          for (let g = 0; g < G; g++) out.targetValues[row * O + k * G + g] = s.targets[from + g];
+        }
+      }
+    }
+  }
+}
+
+/** Reads a CSV text (a file's bytes) with the columns the options use (every column when features are not named). */
+export function readSeriesTable(input: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>): CsvTable {
+  return readCsv(input, path, delimiter, (header) => header.map((name): ColumnUse | null => {
     if (name === opt.time || name === opt.group) return 'text';
     const used = opt.features === null || opt.features.includes(name) || (opt.targets?.includes(name) ?? false);
     return used ? 'number' : null;

@@ -2,10 +2,10 @@
  * Character-level text (SPEC §4): one-hot symbols over the sorted unique characters; window i is
  * text[i·T .. i·T+T] (inputs and next-character targets); the last windows are validation.
  */
-import { readFileSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { checkBatch, checkCapacity } from './checks.js';
 import type { BatchArrays, Dataset, Split } from './dataset.js';
+import { decodeText, readDataFile } from './read.js';
 import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 
 const DEFAULT_VAL_FRACTION = DATA_DEFAULTS.valFraction;
@@ -18,14 +18,8 @@ export function loadText(spec: DataSpec, seqLen: number, file: string, forcedVoc
     throw inputError(file, 'data.valFraction', `must be a number in [0, 1), got ${JSON.stringify(valFraction)}`);
   }
 
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw inputError(file, 'data.path', `cannot read ${path}: ${reason}`);
-  }
+  // A BOM marks the encoding, it is not a character of the text.
+  const text = decodeText(readDataFile(path));
   if (text.length === 0) throw inputError(file, 'data.path', `${path} is empty`);
 
   const codePoints = toCodePoints(text);

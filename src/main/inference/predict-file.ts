@@ -4,8 +4,8 @@
  * sequences model JSON Lines with `label` and `probs`, or `value`. All of the input is read and
  * predicted before anything is written, so bad input writes nothing; a file is written atomically.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.js';
+import { decodeText, readDataFile, readJsonLines } from '../data/read.js';
 import { inputError } from '../errors.js';
 import { describeKernels } from '../engine/kernel-choice.js';
 import { Model, type Forecast, type ModelOptions, type Prediction, type SequenceInput } from './predict.js';
@@ -20,10 +20,11 @@ export interface PredictFileOptions extends ModelOptions {
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
 export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
   const model = Model.load(checkpoint, opt);
-  const bytes = readInput(dataPath);
+  const bytes = readDataFile(dataPath);
+  if (decodeText(bytes).trim() === '') throw inputError(dataPath, 'line 1', 'the file is empty');
   const text = model.meta.task === 'series'
     ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
-    : predictionsJsonl(model.predict(readSequences(bytes.toString('utf8'), dataPath)));
+    : predictionsJsonl(model.predict(parseSequenceInputs(bytes, dataPath)));
   // After the input is read: bad input says only its error.
   opt.onNotice?.(`predicted with kernels ${describeKernels(model.resolvedKernels)}`);
   if (opt.out !== undefined && opt.out !== '-') writeFileAtomic(opt.out, Buffer.from(text));
@@ -57,32 +58,13 @@ function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function readInput(path: string): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw inputError('--data', null, `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
-  }
-  if (bytes.toString('utf8').trim() === '') throw inputError(path, 'line 1', 'the file is empty');
-  return bytes;
-}
-
 /** The `x` of every line of a JSON Lines text (`y`, if present, is not needed to predict). */
-function readSequences(text: string, path: string): SequenceInput[] {
+function parseSequenceInputs(input: Buffer, path: string): SequenceInput[] {
   const out: SequenceInput[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      throw inputError(path, `line ${i + 1}`, 'not JSON');
-    }
-    const x = (row as { x?: unknown } | null)?.x;
-    if (!Array.isArray(x)) throw inputError(path, `line ${i + 1}`, 'needs "x": a list of steps');
+  for (const { line, value } of readJsonLines(input, path)) {
+    const x = (value as { x?: unknown } | null)?.x;
+    if (!Array.isArray(x)) throw inputError(path, `line ${line}`, 'needs "x": a list of steps');
     out.push(x as SequenceInput);
-  });
+  }
   return out;
 }

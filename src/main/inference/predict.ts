@@ -6,7 +6,7 @@
  * it from a request handler.
  */
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
-import type { ColumnUse, CsvTable } from '../data/csv.js';
+import type { ColumnUse, CsvTable } from '../data/read.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';

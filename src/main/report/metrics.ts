@@ -1,5 +1,6 @@
 /** The lines of a run's metrics.jsonl (SPEC §6): the trainer writes them; resume, charts and sweeps read them. */
 import { existsSync, readFileSync } from 'node:fs';
+import { readJsonLines } from '../data/read.js';
 import type { Scores } from '../data/scores.js';
 
 export interface MetricsLine {
@@ -44,14 +45,7 @@ export function readMetrics(path: string): MetricsLine[] {
 
 /** The metrics lines of metrics.jsonl text (or a piece of it made of whole lines). */
 export function parseMetrics(jsonl: string): MetricsLine[] {
-  const lines: MetricsLine[] = [];
-  for (const text of jsonl.split('\n')) {
-    if (text.trim() === '') continue;
-    try {
-      lines.push(JSON.parse(text) as MetricsLine);
-    } catch {
-      // A run killed mid-write leaves a partial line; only what was complete counts.
-    }
-  }
-  return lines;
+  // A run killed mid-write leaves a partial line; only what was complete counts.
+  const complete = readJsonLines(jsonl, 'metrics.jsonl', () => {});
+  return Array.from(complete, (l) => l.value as MetricsLine);
 }

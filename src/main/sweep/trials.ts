@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { readJsonLines } from '../data/read.js';
 import { firstLine, InputError, RunError } from '../errors.js';
 import { applyOverride } from '../experiment/overrides.js';
 import { parseExperiment, type Experiment } from '../experiment/experiment.js';
@@ -214,18 +215,12 @@ export function trialRecord(trial: Pick<PlannedTrial, 'id' | 'parameters'>, outc
 export function readTrialRecords(path: string, notice: (text: string) => void): Map<string, TrialRecord> {
   const records = new Map<string, TrialRecord>();
   if (!existsSync(path)) return records;
-  readFileSync(path, 'utf8').split('\n').forEach((text, i) => {
-    if (text.trim() === '') return;
-    let record: TrialRecord;
-    try {
-      record = JSON.parse(text) as TrialRecord;
-    } catch {
-      notice(`warning: ${path}: line ${i + 1} is not JSON (a crash mid-write?); ignoring it`);
-      return;
-    }
-    if (typeof record.id !== 'string') return;
+  const lines = readJsonLines(readFileSync(path), path, (line) => notice(`warning: ${path}: line ${line} is not JSON (a crash mid-write?); ignoring it`));
+  for (const { value } of lines) {
+    const record = value as TrialRecord;
+    if (typeof record.id !== 'string') continue;
     if (!isFinal(records.get(record.id)) || isFinal(record)) records.set(record.id, record);
-  });
+  }
   return records;
 }
 

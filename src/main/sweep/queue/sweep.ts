@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { FlowProducer, Job, Queue, type FlowJobNode } from 'bullmq';
+import { readJsonLines } from '../../data/read.js';
 import { RunError } from '../../errors.js';
 import { loadSweep } from '../../experiment/sweep-file.js';
 import { formatNumber } from '../../report/charts.js';
@@ -201,13 +202,10 @@ function progressLine(metric: SweepSummary['metric'], all: PlannedTrial[], finis
 function failedLines(path: string): Map<string, number> {
   const counts = new Map<string, number>();
   if (!existsSync(path)) return counts;
-  for (const text of readFileSync(path, 'utf8').split('\n')) {
-    try {
-      const r = JSON.parse(text) as TrialRecord;
-      if (r.status === 'failed') counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
-    } catch {
-      // readTrialRecords has warned already
-    }
+  // readTrialRecords has warned of a line that is not JSON already.
+  for (const { value } of readJsonLines(readFileSync(path), path, () => {})) {
+    const r = value as TrialRecord;
+    if (r.status === 'failed') counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
   }
   return counts;
 }

@@ -1,11 +1,74 @@
 /**
- * Reads a CSV file (header row; RFC 4180 quoting, CRLF, a BOM, any one-character delimiter) with
- * csv-parse, straight into columns: numbers into Float64Arrays (a missing cell — empty, NA, NaN —
- * as NaN), the time and group columns as strings. Rows are never kept as arrays of strings, so a
- * file of millions of rows costs its numbers, not its text.
+ * Reading data files, the one place for it: a file's bytes (with the one wording for a file that
+ * cannot be read), its text, JSON Lines and CSV. Every reader strips a UTF-8 BOM and accepts CRLF
+ * line ends, so a file saved by a Windows editor or a spreadsheet reads as the same data.
+ *
+ * CSV (header row; RFC 4180 quoting, any one-character delimiter) is read with csv-parse straight
+ * into columns: numbers into Float64Arrays (a missing cell — empty, NA, NaN — as NaN), the time
+ * and group columns as strings. Rows are never kept as arrays of strings, so a file of millions
+ * of rows costs its numbers, not its text.
  */
+import { readFileSync } from 'node:fs';
 import { CsvError, parse } from 'csv-parse/sync';
 import { inputError } from '../errors.js';
+
+/** A data file's bytes; a file that cannot be read is bad input, `<file>: cannot read: <why>`. */
+export function readDataFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw inputError(path, null, `cannot read: ${readFailure(err as NodeJS.ErrnoException)}`);
+  }
+}
+
+function readFailure(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EISDIR': return 'is a directory';
+    case 'EACCES': return 'permission denied';
+    default: return err.code ?? err.message;
+  }
+}
+
+/** UTF-8 text without a leading BOM. */
+export function decodeText(input: string | Buffer): string {
+  const text = typeof input === 'string' ? input : input.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** One non-blank line of a JSON Lines file. */
+export interface JsonLine {
+  /** 1-based line of the file. */
+  line: number;
+  /** The line as written, without its line end. */
+  text: string;
+  value: unknown;
+}
+
+/**
+ * The non-blank lines of a JSON Lines text, parsed, one at a time (a caller checks each line as
+ * it comes, so the first bad line is the one reported). A line that is not JSON is bad input,
+ * `<file>: line N: not JSON (...)`, unless `onInvalid` takes it (files recur appends to itself,
+ * where a crash mid-write leaves a partial last line).
+ */
+export function* readJsonLines(input: string | Buffer, path: string, onInvalid?: (line: number, problem: string) => void): Generator<JsonLine> {
+  const lines = decodeText(input).split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      const problem = `not JSON (${(err as Error).message})`;
+      if (!onInvalid) throw inputError(path, `line ${i + 1}`, problem);
+      onInvalid(i + 1, problem);
+      continue;
+    }
+    yield { line: i + 1, text, value };
+  }
+}
 
 /** How a column is read: as numbers (features, targets, candidates for them) or as text (time, group). */
 export type ColumnUse = 'number' | 'text';
@@ -49,12 +112,13 @@ export function parseNumber(cell: string): number | undefined {
 }
 
 /**
- * Parses `text` (the contents of `path`). `uses` decides per header which columns to read and
+ * Parses a CSV text or the bytes of `path`. `uses` decides per header which columns to read and
  * how; columns it returns null for are skipped.
  */
 export function readCsv(input: string | Buffer, path: string, delimiter: string, uses: (header: string[]) => (ColumnUse | null)[]): CsvTable {
   const bytes = typeof input === 'string' ? Buffer.from(input) : input;
-  if (bytes.toString('utf8', 0, Math.min(bytes.length, 4096)).replace(/^\uFEFF/, '').trim() === '' && isBlank(bytes)) throw inputError(path, 'line 1', 'the file is empty: a CSV needs a header row and data rows');
+  // The first 4 KiB decide for any file with content, without decoding all of a big one.
+  if (isBlank(bytes.toString('utf8', 0, Math.min(bytes.length, 4096))) && isBlank(bytes.toString('utf8'))) throw inputError(path, 'line 1', 'the file is empty: a CSV needs a header row and data rows');
   let header: string[] | null = null;
   let wanted: { column: CsvColumn; use: ColumnUse }[] = [];
   let values: number[][] = [];
@@ -148,8 +212,8 @@ export function readCsv(input: string | Buffer, path: string, delimiter: string,
 }
 
 /** Only whitespace (and a BOM). */
-function isBlank(bytes: Buffer): boolean {
-  return bytes.toString('utf8').replace(/^\uFEFF/, '').trim() === '';
+function isBlank(text: string): boolean {
+  return decodeText(text).trim() === '';
 }
 
 /** csv-parse's message without its own prefix, in this project's words where it helps. */
