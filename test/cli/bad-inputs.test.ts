@@ -111,7 +111,11 @@ function cases(base: string): Case[] {
     const p = file('no-such-experiment.yaml');
     add({ name: 'missing experiment file', args: ['train', p], names: [p], match: [/not found/] });
   }
-  train('missing-data-file', textExperiment({ data: { task: 'text', path: file('no-such.txt'), seqLen: 8 } }), ['data.path'], [/no-such\.txt/]);
+  {
+    // A data file that cannot be read: the one file-read wording, naming the data file.
+    const e = exp('missing-data-file', textExperiment({ data: { task: 'text', path: file('no-such.txt'), seqLen: 8 } }));
+    add({ name: 'missing-data-file', args: ['train', e.path], names: [file('no-such.txt')], match: [/: cannot read: no such file$/], prefix: `error: ${file('no-such.txt')}: cannot read: `, runDir: e.runDir });
+  }
   train('empty-data-file', textExperiment({ data: { task: 'text', path: file('empty.txt'), seqLen: 8 } }), ['data.path'], [/empty/]);
   train('seqlen-too-long', textExperiment({ data: { task: 'text', path: file('short.txt'), seqLen: 64 } }), ['data.seqLen'], [/too long/]);
 
@@ -133,7 +137,7 @@ function cases(base: string): Case[] {
   train('init-on-other-task', init('init-on-other-task', base, { data: { task: 'adding', seqLen: 8, trainSize: 64, valSize: 16 } }), ['train.init']);
 
   add({ name: 'eval with a missing checkpoint', args: ['eval', '--checkpoint', file('no-such.safetensors')], names: [file('no-such.safetensors')], match: [/not found/] });
-  add({ name: 'eval with a missing data file', args: ['eval', '--checkpoint', base, '--data', file('no-such.txt'), '--seq-len', '8'], names: ['--data'], match: [/no-such\.txt/] });
+  add({ name: 'eval with a missing data file', args: ['eval', '--checkpoint', base, '--data', file('no-such.txt'), '--seq-len', '8'], names: [file('no-such.txt')], match: [/: cannot read: no such file$/], prefix: `error: ${file('no-such.txt')}: cannot read: ` });
   add({ name: 'eval with --seq-len 0', args: ['eval', '--checkpoint', base, '--data', file('text.txt'), '--seq-len', '0'], names: ['--seq-len'] });
   add({ name: 'eval of a text the vocabulary lacks', args: ['eval', '--checkpoint', base, '--data', file('text-plus-z.txt'), '--seq-len', '8'], names: ['--data'], match: [/vocabulary/] });
   add({ name: 'sample --temperature 0', args: ['sample', '--checkpoint', base, '--temperature', '0'], names: ['--temperature'] });
