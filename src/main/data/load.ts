@@ -1,4 +1,4 @@
-/** The one place that picks a dataset kind from the `data` section: character text or a synthetic task. */
+/** The one place that picks a dataset kind from the `data` section: text, series, sequences or a synthetic task. */
 import { inputError } from '../errors.js';
 import { AddingDataset } from './adding.js';
 import { positiveInteger } from './checks.js';

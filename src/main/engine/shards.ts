@@ -1,4 +1,10 @@
-/** How a global batch is split over the workers (SPEC §4, Shards). */
+/** How many workers a batch gets, and how it is split over them (SPEC §4, Shards). */
+import { availableParallelism } from 'node:os';
+
+/** Every core, but no more workers than sequences in the batch. */
+export function defaultWorkers(batch: number): number {
+  return Math.max(1, Math.min(availableParallelism(), batch));
+}
 
 /**
  * Contiguous shard of a batch of B sequences for worker k of N: sizes differ by at most one, the

@@ -7,7 +7,7 @@ import { Engine } from '../engine/engine.js';
 import { describeKernels, resolveCheckpointKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { parseExperiment, type Experiment } from '../experiment/experiment.js';
-import { defaultWorkers } from '../training/resolve.js';
+import { defaultWorkers } from '../engine/shards.js';
 import { evaluateSplit } from './validation.js';
 import type { Split } from '../data/dataset.js';
 import type { KernelsChoice } from '../experiment/options.js';

@@ -39,7 +39,7 @@ export function forecastsCsv(model: Model, forecasts: Forecast[]): string {
   const lines = [header.map(csvCell).join(',')];
   for (const f of forecasts) {
     const where = [...(meta?.group ? [f.group ?? ''] : []), meta?.time ? f.time ?? '' : String(f.row)];
-    lines.push([...where.map(csvCell), ...columns.map((c) => formatNumber(f.values[c]))].join(','));
+    lines.push([...where.map(csvCell), ...columns.map((c) => formatPrediction(f.values[c]))].join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -50,7 +50,7 @@ export function predictionsJsonl(predictions: Prediction[]): string {
 }
 
 /** Seven significant digits: what a float32 network's output carries. */
-export function formatNumber(v: number): string {
+export function formatPrediction(v: number): string {
   return String(Number(v.toPrecision(7)));
 }
 

@@ -27,7 +27,7 @@ function coord(x: number): string {
 }
 
 /** A value for a tick or bar label: short, without float noise. */
-export function formatNumber(value: number): string {
+export function formatLabel(value: number): string {
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
   if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(2).replace(/\.?0+e/, 'e');
@@ -76,7 +76,7 @@ function axes(box: Box, yTicks: number[], y: (v: number) => number, yTitle: stri
   for (const tick of yTicks) {
     const py = coord(y(tick));
     out.push(`<line x1="${box.left}" y1="${py}" x2="${right}" y2="${py}" stroke="${COLORS.grid}"/>`);
-    out.push(`<text x="${box.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${formatNumber(tick)}</text>`);
+    out.push(`<text x="${box.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${formatLabel(tick)}</text>`);
   }
   out.push(`<line x1="${box.left}" y1="${box.top}" x2="${box.left}" y2="${bottom}" stroke="${COLORS.axis}"/>`);
   out.push(`<line x1="${box.left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="${COLORS.axis}"/>`);
@@ -114,7 +114,7 @@ export function lossChartSvg(lines: MetricsLine[], title = 'loss'): string {
   for (const tick of xTicks) {
     const px = coord(x(tick));
     out.push(`<line x1="${px}" y1="${bottom}" x2="${px}" y2="${bottom + 5}" stroke="${COLORS.axis}"/>`);
-    out.push(`<text x="${px}" y="${bottom + 18}" text-anchor="middle">${formatNumber(tick)}</text>`);
+    out.push(`<text x="${px}" y="${bottom + 18}" text-anchor="middle">${formatLabel(tick)}</text>`);
   }
   // Evaluations are sparse (often a single one), so their points get markers as well as a line.
   const series = [
@@ -177,11 +177,11 @@ export function barChartSvg(bars: Bar[], opts: { title: string; yLabel: string }
     const top = Math.min(y(bar.value), zero);
     const height = Math.abs(y(bar.value) - zero);
     const fill = bar.highlight ? COLORS.best : COLORS.bar;
-    out.push(`<rect class="bar" x="${coord(center - barWidth / 2)}" y="${coord(top)}" width="${coord(barWidth)}" height="${coord(height)}" fill="${fill}"><title>${label}: ${formatNumber(bar.value)}</title></rect>`);
+    out.push(`<rect class="bar" x="${coord(center - barWidth / 2)}" y="${coord(top)}" width="${coord(barWidth)}" height="${coord(height)}" fill="${fill}"><title>${label}: ${formatLabel(bar.value)}</title></rect>`);
     if (bars.length <= 24) {
       // The best bar may be too short to show its colour, so its label says it too.
       const style = bar.highlight ? ` fill="${COLORS.best}" font-weight="700"` : '';
-      out.push(`<text x="${coord(center)}" y="${coord(top - 4)}" text-anchor="middle" font-size="10"${style}>${formatNumber(bar.value)}${bar.highlight ? ' ★ best' : ''}</text>`);
+      out.push(`<text x="${coord(center)}" y="${coord(top - 4)}" text-anchor="middle" font-size="10"${style}>${formatLabel(bar.value)}${bar.highlight ? ' ★ best' : ''}</text>`);
     }
   });
   out.push('</svg>', '');

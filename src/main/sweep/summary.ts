@@ -1,7 +1,7 @@
 /** A sweep's summary.md (ranked table, best parameters) and summary.svg (the metric per trial). */
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
-import { barChartSvg, formatNumber } from '../report/charts.js';
+import { barChartSvg, formatLabel } from '../report/charts.js';
 import type { SweepSpec } from '../experiment/sweep-file.js';
 import { stepsSaved } from './asha.js';
 import type { PlannedTrial, TrialRecord } from './trials.js';
@@ -21,7 +21,7 @@ export function describeParameters(parameters: Record<string, unknown>): string 
 }
 
 function formatValue(value: unknown): string {
-  return typeof value === 'number' ? formatNumber(value) : String(value);
+  return typeof value === 'number' ? formatLabel(value) : String(value);
 }
 
 /** The value as `--set` reads it back: strings bare, everything else as JSON (all digits of a number). */
@@ -80,7 +80,7 @@ export function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: Pl
   if (best) {
     const sets = keys.map((key) => `--set ${shellWord(`${key}=${formatExact(best.parameters[key])}`)}`).join(' ');
     md.push(
-      `[\`${best.id}\`](${best.id}/): ${metric} **${formatNumber(best.metric!)}**`,
+      `[\`${best.id}\`](${best.id}/): ${metric} **${formatLabel(best.metric!)}**`,
       '',
       '| parameter | value |',
       '|---|---|',
@@ -106,7 +106,7 @@ export function writeSummaryFiles(spec: SweepSpec, outDir: string, allTrials: Pl
     ...ranked.map((r, i) => {
       const rank = r.status === 'ok' ? String(i + 1) : '–';
       const values = keys.map((key) => cell(formatValue(r.parameters[key])));
-      const value = r.metric === null ? '–' : formatNumber(r.metric);
+      const value = r.metric === null ? '–' : formatLabel(r.metric);
       const trial = r.status === 'failed' ? r.id : `[${r.id}](${r.id}/)`;
       const steps = early ? ` ${r.steps ?? '–'} |` : '';
       return `| ${rank} | ${trial} | ${values.join(' | ')} | ${value} |${steps} ${r.seconds.toFixed(1)} | ${r.status} |`;

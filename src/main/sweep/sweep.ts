@@ -5,7 +5,7 @@
  * sweeps on a queue.
  */
 import { availableParallelism } from 'node:os';
-import { formatNumber } from '../report/charts.js';
+import { formatLabel } from '../report/charts.js';
 import { InputError } from '../errors.js';
 import { loadSweep } from '../experiment/sweep-file.js';
 import { describeParameters } from './summary.js';
@@ -70,7 +70,7 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
       const record = trialRecord(trial, outcome, asha !== null);
       folder.record(record);
       const result = record.status === 'failed' ? `failed: ${record.error}`
-        : `${record.status === 'stopped' ? `stopped early at step ${outcome.steps}, ` : ''}${spec.metric.name} ${formatNumber(record.metric!)}`;
+        : `${record.status === 'stopped' ? `stopped early at step ${outcome.steps}, ` : ''}${spec.metric.name} ${formatLabel(record.metric!)}`;
       notice(`${position} ${result} (${record.seconds.toFixed(1)}s)`);
     }
   };

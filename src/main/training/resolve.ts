@@ -4,7 +4,6 @@
  * which must agree), the worker count, and the checkpoint --resume continues from.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../../shared/model/model-config.js';
 import { loadCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
@@ -57,10 +56,6 @@ function loadInitCheckpoint(path: string, file: string): CheckpointData {
     if (err instanceof InputError) throw inputError(file, 'train.init', err.message);
     throw err;
   }
-}
-
-export function defaultWorkers(batch: number): number {
-  return Math.max(1, Math.min(availableParallelism(), batch));
 }
 
 /** Every worker needs a sequence of each batch, and the training split a whole batch. */

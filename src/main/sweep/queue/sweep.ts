@@ -10,7 +10,7 @@ import { FlowProducer, Job, Queue, type FlowJobNode } from 'bullmq';
 import { readJsonLines } from '../../data/read.js';
 import { RunError } from '../../errors.js';
 import { loadSweep } from '../../experiment/sweep-file.js';
-import { formatNumber } from '../../report/charts.js';
+import { formatLabel } from '../../report/charts.js';
 import { Asha, type AshaVerdict } from '../asha.js';
 import {
   commandClient, connectionOptions, connectOrFail, parseQueueUrl, queueTiming, sleep, sweepQueueName, SWEEP_QUEUES_KEY, watchRedis,
@@ -145,7 +145,7 @@ export async function runQueuedSweep(file: string, opts: QueuedSweepOptions): Pr
             // The agent waits for this at the rung and ends the trial as 'stopped' on 'stop'.
             const key = t.data.asha!.verdicts;
             await untilLost(redis.multi().hset(key, String(rung), verdict).expire(key, VERDICTS_TTL_SECONDS).exec());
-            if (verdict === 'stop') notice(`${t.trial.id}: stopped by ASHA at step ${step} (${spec.metric.name} ${formatNumber(metric)})`);
+            if (verdict === 'stop') notice(`${t.trial.id}: stopped by ASHA at step ${step} (${spec.metric.name} ${formatLabel(metric)})`);
           }
         };
         if (state === 'completed' && job && job.returnvalue == null) {
@@ -195,7 +195,7 @@ function progressLine(metric: SweepSummary['metric'], all: PlannedTrial[], finis
   const count = (status: string): number => records.filter((r) => r.status === status).length;
   const best = rankTrials(records, metric.goal).find((r) => r.status === 'ok');
   return `${records.length}/${all.length} done (${count('ok')} ok, ${count('stopped')} stopped, ${count('failed')} failed), ${running} running, ${waiting} waiting` +
-    (best ? `; best so far ${best.id} ${metric.name} ${formatNumber(best.metric!)}` : '');
+    (best ? `; best so far ${best.id} ${metric.name} ${formatLabel(best.metric!)}` : '');
 }
 
 /** How many times each trial has failed before (its next job gets a new id, so a rerun retries it). */
