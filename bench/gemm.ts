@@ -9,7 +9,7 @@
  *   node dist/bench/gemm.js
  */
 import { loadBlas } from '../src/shared/backends/blas.js';
-import { gemmAB, gemmABt, gemmAtB } from '../src/shared/backends/gemm.js';
+import { gemmAB, gemmABt, gemmAtB } from '../src/shared/model/gemm.js';
 import { Rng } from '../src/shared/model/rng.js';
 import { createWasmMemory, instantiateNetworkModules } from '../src/shared/backends/wasm-modules.js';
 import { secondsPerCall } from './timing.js';

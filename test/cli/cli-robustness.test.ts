@@ -53,7 +53,7 @@ for (const fault of [
     t.equal(res.timedOut, false, 'the CLI exited by itself (no hang)');
     t.equal(res.code, 1, `exit code 1; stderr:\n${res.stderr}`);
     t.ok(afterFault < 5000, `exited ${afterFault.toFixed(0)} ms after step ${lastGood} was logged (< 5 s)`);
-    t.ok(res.ms < 15000, `whole run took ${res.ms.toFixed(0)} ms (< 15 s; an uninterrupted run takes far longer)`);
+    t.ok(res.ms < 60000, `whole run took ${res.ms.toFixed(0)} ms (< 60 s; the uninterrupted 100,000 steps would take many minutes)`);
     const errors = errorLines(res.stderr);
     t.equal(errors.length, 1, 'exactly one error: line');
     const line = errors[0] ?? '';

@@ -6,7 +6,7 @@
 // install command, when no BLAS loads on this machine (CI installs libopenblas0).
 import t from 'tap';
 import { loadBlas } from '../../src/shared/backends/blas.js';
-import { gemmAB, gemmABt, gemmAtB } from '../../src/shared/backends/gemm.js';
+import { gemmAB, gemmABt, gemmAtB } from '../../src/shared/model/gemm.js';
 import { Rng } from '../../src/shared/model/rng.js';
 import { BLAS, bareBlasOps, bareKernels, blasSkip, countedBlas, GuardedArena } from '../helpers/kernels.js';
 import { worse } from '../helpers/max-error.js';

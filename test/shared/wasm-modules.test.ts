@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gemmAB, gemmABt, gemmAtB } from '../../src/shared/backends/gemm.js';
+import { gemmAB, gemmABt, gemmAtB } from '../../src/shared/model/gemm.js';
 import { Rng } from '../../src/shared/model/rng.js';
 import { worse } from '../helpers/max-error.js';
 

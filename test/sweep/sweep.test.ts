@@ -6,7 +6,7 @@ import { barChartSvg, lossChartSvg } from '../../src/main/report/charts.js';
 import { RunFolder } from '../../src/main/training/run-folder.js';
 import { InputError, RunError } from '../../src/main/errors.js';
 import { runSweep, type SweepSummary } from '../../src/main/sweep/sweep.js';
-import { type TrialRecord } from '../../src/main/sweep/trials.js';
+import type { TrialRecord } from '../../src/main/sweep/records.js';
 import type { MetricsLine } from '../../src/main/report/metrics.js';
 
 // Tiny runs: a handful of steps of an 8-step adding problem with 4 hidden units, ~0.1 s a trial.

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../src/main/errors.js';
 import { loadSweep, type SweepSpec } from '../../src/main/experiment/sweep-file.js';
-import {
-  digest, failedRecord, namePart, planTrials, runTrialOnce, SweepFolder, trialExperiment, trialRecord, type FinishedTrial, type TrialRecord,
-} from '../../src/main/sweep/trials.js';
+import { digest, failedRecord, namePart, planTrials, runTrialOnce, SweepFolder, trialExperiment, trialRecord, type FinishedTrial } from '../../src/main/sweep/trials.js';
+import type { TrialRecord } from '../../src/main/sweep/records.js';
 
 // A few steps of an 8-step adding problem with 4 hidden units: a fraction of a second.
 const BASE = `data: { task: adding, seqLen: 8, trainSize: 64, valSize: 16 }

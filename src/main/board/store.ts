@@ -12,7 +12,8 @@ import { evaluateCheckpoint, type EvalResult } from '../inference/evaluate.js';
 import { sampleText } from '../inference/sample.js';
 import { parseMetrics, type MetricsLine } from '../report/metrics.js';
 import { rankTrials, SUMMARY_FILE } from '../sweep/summary.js';
-import { readTrialRecords, TRIALS_FILE, type TrialRecord } from '../sweep/trials.js';
+import { readTrialRecords, TRIALS_FILE } from '../sweep/trials.js';
+import type { TrialRecord } from '../sweep/records.js';
 import { BEST_FILE as BEST, CHART_FILE, CHECKPOINT_FILE as CHECKPOINT, CONFIG_FILE, METRICS_FILE } from '../training/run-folder.js';
 import { makeRoots, readRegularFile, scanRoots, type FoundFolder, type Root } from './scan.js';
 

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { barChartSvg, formatLabel } from '../report/charts.js';
 import type { SweepSpec } from '../experiment/sweep-file.js';
 import { stepsSaved } from './asha.js';
-import type { PlannedTrial, TrialRecord } from './trials.js';
+import type { PlannedTrial, TrialRecord } from './records.js';
 
 export const SUMMARY_FILE = 'summary.md';
 export const SUMMARY_CHART_FILE = 'summary.svg';

@@ -18,32 +18,9 @@ import { METRICS_FILE } from '../training/run-folder.js';
 import { train, type EvalVerdict, type TrainResult } from '../training/trainer.js';
 import { Asha } from './asha.js';
 import { rankTrials, writeSummaryFiles } from './summary.js';
+import { isFinal, type Evals, type PlannedTrial, type TrialRecord } from './records.js';
 
 export const TRIALS_FILE = 'trials.jsonl';
-
-/** [step, metric] of every evaluation so far. */
-export type Evals = [step: number, metric: number][];
-
-/** One line of trials.jsonl. */
-export interface TrialRecord {
-  id: string;
-  parameters: Record<string, unknown>;
-  /** The final value of the sweep's metric (a stopped trial: its last); null when the trial failed. */
-  metric: number | null;
-  /** 'stopped': early termination ended it (final, like 'ok'). */
-  status: 'ok' | 'failed' | 'stopped';
-  error?: string;
-  seconds: number;
-  /** With earlyTerminate: the steps trained and planned, and [step, metric] at every evaluation. */
-  steps?: number;
-  plannedSteps?: number;
-  evals?: Evals;
-}
-
-/** A trial that needs no rerun. */
-export function isFinal(record: TrialRecord | undefined): boolean {
-  return record?.status === 'ok' || record?.status === 'stopped';
-}
 
 /** A short hex digest of a value's JSON: the stable part of trial ids and queue job ids. */
 export function digest(value: unknown, length: number): string {
@@ -57,12 +34,6 @@ export function namePart(text: string): string {
 
 // ---- plan
 
-export interface PlannedTrial {
-  index: number;
-  id: string;
-  parameters: Record<string, unknown>;
-  dir: string;
-}
 
 /** The trials in expansion order, each with a stable id: its position and a hash of its parameters. */
 export function planTrials(spec: SweepSpec, outDir: string): PlannedTrial[] {

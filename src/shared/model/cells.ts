@@ -9,7 +9,7 @@
  */
 import type { FloatArray, LayerViews } from './layout.js';
 import type { ModelConfig } from './model-config.js';
-import type { NetworkOps } from './network.js';
+import type { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 
 /**
  * LSTM forward step: gates at gOff (pre-activations → activations, in place);
@@ -140,11 +140,31 @@ export function gruStepBackward(
   }
 }
 
+/**
+ * The kernels a Cell calls: the products and its own step functions, as the network's ops give
+ * them (NetworkOps extends this), so a cell runs on whichever kernel set built the ops.
+ */
+export interface CellOps {
+  abt: typeof gemmABt;
+  ab: typeof gemmAB;
+  atb: typeof gemmAtB;
+  lstmForward: typeof lstmStepForward;
+  lstmBackward: typeof lstmStepBackward;
+  gruForward: typeof gruStepForward;
+  gruBackward: typeof gruStepBackward;
+  rnnForward: typeof rnnStepForward;
+  rnnBackward: typeof rnnStepBackward;
+  /** m[r·cols + j] += v[j] for every row r: a bias added to each row. */
+  addRowVector(m: FloatArray, off: number, v: FloatArray, rows: number, cols: number): void;
+  /** out[j] += Σ_r m[r·cols + j]: a bias's gradient. */
+  addColumnSums(out: FloatArray, m: FloatArray, off: number, rows: number, cols: number): void;
+}
+
 /** What a layer's cell is built from. */
 export interface CellContext<A extends FloatArray> {
   /** The activation view of that name (activationLayout): `layers.<k>.h`, `dGates`, … */
   view: (name: string) => A;
-  ops: NetworkOps;
+  ops: CellOps;
   hidden: number;
   seqLen: number;
   /**
@@ -202,7 +222,7 @@ abstract class RecurrentCell<A extends FloatArray> implements Cell<A> {
   protected readonly dGates: A;
   /** [B, H] dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time. */
   protected readonly dcCarry: A;
-  protected readonly ops: NetworkOps;
+  protected readonly ops: CellOps;
   protected readonly H: number;
   protected readonly GH: number;
   protected readonly T: number;

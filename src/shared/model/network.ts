@@ -12,9 +12,9 @@
  */
 import type { LossKind, ModelConfig } from './model-config.js';
 import { activationLayout, blockView, type ActivationLayout, type FloatArray, type ModelViews } from './layout.js';
-import { gemmAB, gemmABt, gemmAtB } from '../backends/gemm.js';
+import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
-import { createCell, type Cell } from './cells.js';
+import { createCell, type Cell, type CellOps } from './cells.js';
 import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
 import { fillDropoutMask, type DropoutStream } from './dropout.js';
 
@@ -26,20 +26,12 @@ export interface GemmOps {
 }
 
 /** Every kernel a pass spends its time in: the TypeScript reference or faster kernels. */
-export interface NetworkOps extends GemmOps {
-  lstmForward: typeof lstmStepForward;
-  lstmBackward: typeof lstmStepBackward;
-  gruForward: typeof gruStepForward;
-  gruBackward: typeof gruStepBackward;
-  rnnForward: typeof rnnStepForward;
-  rnnBackward: typeof rnnStepBackward;
+export interface NetworkOps extends GemmOps, CellOps {
   oneHotProjection: typeof oneHotProjection;
   oneHotGradient: typeof oneHotGradient;
   softmaxCrossEntropy: typeof softmaxCrossEntropy;
   softmaxRows: typeof softmaxRows;
   meanSquaredError: typeof meanSquaredError;
-  addColumnSums: typeof addColumnSums;
-  addRowVector: typeof addRowVector;
   multiply: typeof multiply;
 }
 

@@ -20,7 +20,8 @@ import {
 } from './connection.js';
 import { newRung } from '../asha.js';
 import { SWEEP_JOB, type TrialJobData, type TrialJobResult, type TrialProgress } from './jobs.js';
-import { metricOf, runTrialOnce, type Evals } from '../trials.js';
+import { metricOf, runTrialOnce } from '../trials.js';
+import type { Evals } from '../records.js';
 
 export interface AgentOptions {
   /** redis://HOST:PORT[/DB] */

@@ -4,7 +4,8 @@
  * new ones), the trial job's data, its progress (one entry per evaluation) and its result.
  */
 import type { Experiment } from '../../experiment/experiment.js';
-import { digest, namePart, type Evals, type FinishedTrial } from '../trials.js';
+import { digest, namePart, type FinishedTrial } from '../trials.js';
+import type { Evals } from '../records.js';
 
 /** The job that groups a sweep's trials (a BullMQ flow parent). */
 export const SWEEP_JOB = 'sweep';

@@ -19,9 +19,8 @@ import {
   SWEEP_JOB, sweepJobId, TRIAL_JOB, trialJobId, verdictsKey, VERDICTS_TTL_SECONDS, type TrialJobData, type TrialJobResult, type TrialProgress,
 } from './jobs.js';
 import { rankTrials } from '../summary.js';
-import {
-  failedRecord, SweepFolder, trialExperiment, trialRecord, type PlannedTrial, type SweepSummary, type TrialRecord,
-} from '../trials.js';
+import { failedRecord, SweepFolder, trialExperiment, trialRecord, type SweepSummary } from '../trials.js';
+import type { PlannedTrial, TrialRecord } from '../records.js';
 
 export interface QueuedSweepOptions {
   /** redis://HOST:PORT[/DB] */

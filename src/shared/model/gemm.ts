@@ -9,7 +9,7 @@
  *
  * beta is 0 (overwrite) or 1 (accumulate).
  */
-import type { FloatArray } from '../model/layout.js';
+import type { FloatArray } from './layout.js';
 
 export function gemmABt(
   C: FloatArray, cOff: number, A: FloatArray, aOff: number, B: FloatArray, bOff: number,
