@@ -99,6 +99,35 @@ t.test('K longer than one chunk, and the LSTM shapes', async (t) => {
   }
 });
 
+t.test('a single row (M = 1, its own kernel) is bit for bit that row of a taller product', async (t) => {
+  const rng = new Rng(11);
+  const failures: string[] = [];
+  let cases = 0;
+  // N across panel pairs, a lone last panel and partial panels; K across chunks (256).
+  for (const N of [1, 15, 16, 17, 31, 32, 33, 48, 65, 130, 512]) {
+    for (const K of [0, 1, 5, 64, 256, 257, 600]) {
+      for (const beta of [0, 1] as const) {
+        cases++;
+        const M = 3, arena = new Arena(memory, (cases % 2) * 4);
+        const a = arena.alloc(M * K), w = arena.alloc(N * K), packed = arena.alloc(kernels.packedSize(N, K));
+        const tall = arena.alloc(M * N), rows = [0, 1, 2].map(() => arena.alloc(N));
+        arena.random(a, M * K, rng);
+        arena.random(w, N * K, rng);
+        arena.random(tall, M * N, rng);
+        rows.forEach((row, m) => arena.f32.copyWithin(row / 4, tall / 4 + m * N, tall / 4 + (m + 1) * N));
+        kernels.packBT(packed, w, N, K);
+        kernels.gemmPacked(tall, a, packed, M, N, K, beta);
+        rows.forEach((row, m) => {
+          kernels.gemmPacked(row, a + m * K * 4, packed, 1, N, K, beta);
+          const same = arena.read(row, N).every((v, j) => Object.is(v, arena.f32[tall / 4 + m * N + j]));
+          if (!same || !arena.guardsIntact(row, N)) failures.push(`N=${N} K=${K} beta=${beta} row ${m}`);
+        });
+      }
+    }
+  }
+  t.same(failures.slice(0, 10), [], `${cases} shapes, every row bit-identical, outputs stay in bounds`);
+});
+
 t.test('K = 0 scales C by beta', async (t) => {
   const arena = new GuardedArena(memory);
   const cView = arena.f32(6), packed = arena.f32(16).byteOffset, scratch = arena.f32(kernels.scratchFloats(2, 3, 0) + 1).byteOffset;
