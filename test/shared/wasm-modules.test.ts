@@ -107,21 +107,20 @@ t.test('a single row (M = 1, its own kernel) is bit for bit that row of a taller
   for (const N of [1, 15, 16, 17, 31, 32, 33, 48, 65, 130, 512]) {
     for (const K of [0, 1, 5, 64, 256, 257, 600]) {
       for (const beta of [0, 1] as const) {
-        cases++;
-        const M = 3, arena = new Arena(memory, (cases % 2) * 4);
-        const a = arena.alloc(M * K), w = arena.alloc(N * K), packed = arena.alloc(kernels.packedSize(N, K));
-        const tall = arena.alloc(M * N), rows = [0, 1, 2].map(() => arena.alloc(N));
-        arena.random(a, M * K, rng);
-        arena.random(w, N * K, rng);
-        arena.random(tall, M * N, rng);
-        rows.forEach((row, m) => arena.f32.copyWithin(row / 4, tall / 4 + m * N, tall / 4 + (m + 1) * N));
-        kernels.packBT(packed, w, N, K);
-        kernels.gemmPacked(tall, a, packed, M, N, K, beta);
+        const M = 3, skew = cases++ % 2, arena = new GuardedArena(memory);
+        const a = arena.f32(M * K, skew), w = arena.f32(N * K, skew), packed = arena.f32(kernels.packedSize(N, K), skew);
+        const tall = arena.f32(M * N, skew), rows = [0, 1, 2].map(() => arena.f32(N, skew));
+        fillRandom(a, rng);
+        fillRandom(w, rng);
+        fillRandom(tall, rng);
+        rows.forEach((row, m) => row.set(tall.subarray(m * N, (m + 1) * N)));
+        kernels.packBT(packed.byteOffset, w.byteOffset, N, K);
+        kernels.gemmPacked(tall.byteOffset, a.byteOffset, packed.byteOffset, M, N, K, beta);
         rows.forEach((row, m) => {
-          kernels.gemmPacked(row, a + m * K * 4, packed, 1, N, K, beta);
-          const same = arena.read(row, N).every((v, j) => Object.is(v, arena.f32[tall / 4 + m * N + j]));
-          if (!same || !arena.guardsIntact(row, N)) failures.push(`N=${N} K=${K} beta=${beta} row ${m}`);
+          kernels.gemmPacked(row.byteOffset, a.byteOffset + m * K * 4, packed.byteOffset, 1, N, K, beta);
+          if (!row.every((v, j) => Object.is(v, tall[m * N + j]))) failures.push(`N=${N} K=${K} beta=${beta} row ${m}`);
         });
+        if (!arena.guardsIntact()) failures.push(`N=${N} K=${K} beta=${beta}: a guard was overwritten`);
       }
     }
   }
