@@ -99,6 +99,34 @@ t.test('K longer than one chunk, and the LSTM shapes', async (t) => {
   }
 });
 
+t.test('a single row (M = 1, its own kernel) is bit for bit that row of a taller product', async (t) => {
+  const rng = new Rng(11);
+  const failures: string[] = [];
+  let cases = 0;
+  // N across panel pairs, a lone last panel and partial panels; K across chunks (256).
+  for (const N of [1, 15, 16, 17, 31, 32, 33, 48, 65, 130, 512]) {
+    for (const K of [0, 1, 5, 64, 256, 257, 600]) {
+      for (const beta of [0, 1] as const) {
+        const M = 3, skew = cases++ % 2, arena = new GuardedArena(memory);
+        const a = arena.f32(M * K, skew), w = arena.f32(N * K, skew), packed = arena.f32(kernels.packedSize(N, K), skew);
+        const tall = arena.f32(M * N, skew), rows = [0, 1, 2].map(() => arena.f32(N, skew));
+        fillRandom(a, rng);
+        fillRandom(w, rng);
+        fillRandom(tall, rng);
+        rows.forEach((row, m) => row.set(tall.subarray(m * N, (m + 1) * N)));
+        kernels.packBT(packed.byteOffset, w.byteOffset, N, K);
+        kernels.gemmPacked(tall.byteOffset, a.byteOffset, packed.byteOffset, M, N, K, beta);
+        rows.forEach((row, m) => {
+          kernels.gemmPacked(row.byteOffset, a.byteOffset + m * K * 4, packed.byteOffset, 1, N, K, beta);
+          if (!row.every((v, j) => Object.is(v, tall[m * N + j]))) failures.push(`N=${N} K=${K} beta=${beta} row ${m}`);
+        });
+        if (!arena.guardsIntact()) failures.push(`N=${N} K=${K} beta=${beta}: a guard was overwritten`);
+      }
+    }
+  }
+  t.same(failures.slice(0, 10), [], `${cases} shapes, every row bit-identical, outputs stay in bounds`);
+});
+
 t.test('K = 0 scales C by beta', async (t) => {
   const arena = new GuardedArena(memory);
   const cView = arena.f32(6), packed = arena.f32(16).byteOffset, scratch = arena.f32(kernels.scratchFloats(2, 3, 0) + 1).byteOffset;
