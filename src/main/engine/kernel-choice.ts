@@ -57,19 +57,33 @@ export function trainedKernels(ck: CheckpointData | null): EngineKernels | undef
   return k === 'ts' || k === 'wasm' || k === 'blas' ? k : undefined;
 }
 
+/** Where a checkpoint runs: an engine of workers (eval) or the calling thread (predict, sample). */
+export type KernelUse = 'engine' | 'calling-thread';
+
+/** The train.kernels of the experiment a checkpoint records (`auto` when none). */
+function recordedKernels(ck: CheckpointData): KernelsChoice {
+  const recorded = (ck.experiment as { train?: { kernels?: unknown } } | undefined)?.train?.kernels;
+  return KERNEL_CHOICES.find((k) => k === recorded) ?? 'auto';
+}
+
 /**
  * The kernels to run checkpoint `file` with: `requested` when the caller asks (an API option),
  * else the train.kernels of the experiment it records (`auto` when none); `auto` keeps the kernels
  * it was trained with where they are available. A checkpoint that asks for `blas` still runs where
  * no BLAS loads: on wasm, saying why.
  */
-export function resolveCheckpointKernels(ck: CheckpointData, file: string, requested?: KernelsChoice): ResolvedKernels {
+export function resolveCheckpointKernels(ck: CheckpointData, file: string, requested?: KernelsChoice, use: KernelUse = 'engine'): ResolvedKernels {
   const trained = trainedKernels(ck);
+  // On the calling thread a request is one or a few sequences: BLAS pays off only for batched
+  // products (one-row products cost it a repack of the weights per call), and wasm gives the same
+  // numbers as the browser runtime. `auto` means wasm there; an explicit blas is still honoured.
+  if (use === 'calling-thread' && (requested ?? recordedKernels(ck)) === 'auto') {
+    return { requested: 'auto', kernels: 'wasm', why: 'auto: wasm on the calling thread' };
+  }
   // Which BLAS matters not for a model's outputs, only that one loads: no continuation to warn about.
   const kept = trained === 'blas' ? undefined : trained;
   if (requested !== undefined) return resolveKernels(requested, file, 'kernels', kept);
-  const recorded = (ck.experiment as { train?: { kernels?: unknown } } | undefined)?.train?.kernels;
-  const asked = KERNEL_CHOICES.find((k) => k === recorded) ?? 'auto';
+  const asked = recordedKernels(ck);
   const askedBy = `as the checkpoint's train.kernels asks`;
   if (asked === 'blas') {
     const load = loadBlas();

@@ -64,7 +64,7 @@ export class Model {
       throw inputError(path, '__metadata__.data', 'the checkpoint has no data metadata: only a model trained on data.task series or sequences can predict (text models: recur sample)');
     }
     const loss = ck.data.task === 'sequences' && ck.data.target === 'class' ? 'ce' : 'mse';
-    const kernels = resolveCheckpointKernels(ck, path, opt.kernels);
+    const kernels = resolveCheckpointKernels(ck, path, opt.kernels, 'calling-thread');
     return new Model(path, ck.cfg, ck.data, kernels, new Forward(ck.cfg, ck.params, loss, kernels.kernels, opt.batch ?? DEFAULT_PREDICT_BATCH));
   }
 

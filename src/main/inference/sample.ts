@@ -30,7 +30,7 @@ export function sampleText(ck: CheckpointData, file: string, opt: SampleOptions)
     return id;
   });
   const cfg = ck.cfg;
-  const kernels = resolveCheckpointKernels(ck, file, opt.kernels);
+  const kernels = resolveCheckpointKernels(ck, file, opt.kernels, 'calling-thread');
   opt.onNotice?.(`sampling with kernels ${describeKernels(kernels)}`);
   const { model } = singleThreadModel({ cfg, loss: 'ce', input: 'onehot', seqLen: 1, batch: 1, kernels: kernels.kernels }, ck.params);
   const { net, params, shard } = model;
