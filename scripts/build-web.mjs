@@ -1,0 +1,51 @@
+// Bundles the browser runtime, recur/web (src/web/recur.ts, from tsc's output in dist/src), into
+// one ES module, dist/web/recur.js, with esbuild: platform browser, minified, the WebAssembly
+// kernels inlined. The one Node-reading module on the way, src/shared/backends/wasm-bytes.ts, is
+// swapped for src/web/wasm-bytes.ts; anything else that needs Node (a node: built-in, a
+// Node-only package) cannot resolve for the browser and FAILS the build — nothing is stubbed.
+// Prints the size, raw and gzipped.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const root = new URL('../', import.meta.url);
+const entry = fileURLToPath(new URL('dist/src/web/recur.js', root));
+const browserWasmBytes = fileURLToPath(new URL('dist/src/web/wasm-bytes.js', root));
+const outfile = fileURLToPath(new URL('dist/web/recur.js', root));
+
+/** The Node wasm-bytes.js (fs) → the browser's, whose bytes are inlined. */
+const browserWasm = {
+  name: 'recur-browser-wasm',
+  setup(build) {
+    build.onResolve({ filter: /\/wasm-bytes\.js$/ }, (args) =>
+      args.importer.includes('/shared/backends/') ? { path: browserWasmBytes } : undefined);
+  },
+};
+
+mkdirSync(new URL('dist/web/', root), { recursive: true });
+let result;
+try {
+  result = await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'eof',
+    loader: { '.wasm': 'binary' },
+    plugins: [browserWasm],
+    metafile: true,
+    logLevel: 'silent',
+  });
+} catch (err) {
+  for (const e of err.errors ?? []) console.error(`build-web: ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
+  console.error('build-web: the browser bundle must not need Node (see src/web/recur.ts)');
+  process.exit(1);
+}
+writeFileSync(new URL('dist/web/recur.meta.json', root), JSON.stringify(result.metafile));
+const bytes = readFileSync(outfile);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+console.log(`build-web: dist/web/recur.js ${kb(bytes.length)}, ${kb(gzipSync(bytes, { level: 9 }).length)} gzipped (JS and inlined wasm)`);
