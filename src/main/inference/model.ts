@@ -12,7 +12,7 @@ import type { ColumnUse, CsvTable } from '../data/read.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
-import { buildSeries, forecastWindows, readSeriesTable, toLevels, type SeriesOptions } from '../data/series.js';
+import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { closest } from '../experiment/did-you-mean.js';
@@ -31,7 +31,12 @@ export interface ModelRuntime {
   blas?: Blas | null;
   /** Sequences per forward pass (default DEFAULT_PREDICT_BATCH). */
   batch?: number;
+  /** For forecastCsv: CSV text → the table of the columns asked for (Node: data/series.ts readSeriesTable). */
+  readTable?: CsvTableReader;
 }
+
+/** Reads a series CSV's text into a table of the columns `opt` names (CSV parsing stays on the Node side). */
+export type CsvTableReader = (text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>) => CsvTable;
 
 /** Text generation: `length` characters after `prime`, drawn at `temperature` from the seed's stream. */
 export interface TextSampleOptions {
@@ -81,6 +86,7 @@ export class Model {
     readonly resolvedKernels: ResolvedKernels,
     private readonly blas: Blas | null,
     batch: number,
+    private readonly readTable: CsvTableReader | null,
   ) {
     const loss = meta?.task === 'sequences' && meta.target === 'class' ? 'ce' : 'mse';
     this.forward = meta ? new Forward(cfg, params, loss, resolvedKernels.kernels, batch, blas) : null;
@@ -91,7 +97,7 @@ export class Model {
    * `runtime`'s kernels: a series or sequences model predicts, a text model samples.
    */
   static fromCheckpoint(ck: CheckpointData, path: string, runtime: ModelRuntime): Model {
-    return new Model(path, ck.cfg, ck.data ?? null, ck.vocab ?? null, ck.params, runtime.kernels, runtime.blas ?? null, runtime.batch ?? DEFAULT_PREDICT_BATCH);
+    return new Model(path, ck.cfg, ck.data ?? null, ck.vocab ?? null, ck.params, runtime.kernels, runtime.blas ?? null, runtime.batch ?? DEFAULT_PREDICT_BATCH, runtime.readTable ?? null);
   }
 
   /** The kernels in use. */
@@ -157,7 +163,8 @@ export class Model {
   /** Series models: a forecast after every full input window of a CSV file's text (what `recur predict` writes). */
   forecastCsv(text: string | Buffer, path: string): Forecast[] {
     const meta = this.seriesMeta('forecastCsv');
-    return this.forecastTable(readSeriesTable(text, path, meta.delimiter, this.options(meta)));
+    if (!this.readTable) throw new Error('forecastCsv: this runtime reads no CSV (in a browser, pass the rows to forecast)');
+    return this.forecastTable(this.readTable(text, path, meta.delimiter, this.options(meta)));
   }
 
   private forecastTable(table: CsvTable): Forecast[] {

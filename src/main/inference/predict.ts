@@ -4,6 +4,7 @@
  * Model (model.ts) that the browser runtime shares.
  */
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { readSeriesTable } from '../data/series.js';
 import { resolveCheckpointKernels } from '../engine/kernel-choice.js';
 import type { KernelsChoice } from '../experiment/options.js';
 import { loadedBlas } from '../../shared/backends/blas.js';
@@ -23,7 +24,7 @@ export interface ModelOptions {
 export function loadModelSync(path: string, opt: ModelOptions = {}): Model {
   const ck = loadCheckpoint(path);
   const kernels = resolveCheckpointKernels(ck, path, opt.kernels);
-  return Model.fromCheckpoint(ck, path, { kernels, blas: kernels.kernels === 'blas' ? loadedBlas() : null, batch: opt.batch });
+  return Model.fromCheckpoint(ck, path, { kernels, blas: kernels.kernels === 'blas' ? loadedBlas() : null, batch: opt.batch, readTable: readSeriesTable });
 }
 
 /**
