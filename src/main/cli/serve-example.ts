@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstLine, InputError, RunError } from '../errors.js';
-import { isLoopback, loopbackHostHeader, reply, safeRelativePath, sendFile, TYPES } from '../http/static-files.js';
+import { isLoopback, loopbackHostHeader, reply, safeRelativePath, sendFile, TYPES, listenError } from '../http/static-files.js';
 import type { RecurCommand } from './command.js';
 
 /** The package's root (this file is dist/src/main/cli/serve-example.js). */
@@ -73,10 +73,7 @@ export async function startExampleServer(opts: { port: number; host: string }): 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new InputError(`--port: ${opts.port} is already in use (choose another with --port)`));
-      else if (err.code === 'EACCES') reject(new InputError(`--port: not allowed to listen on ${opts.port} (ports below 1024 need privileges)`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new InputError(`--host: cannot listen on ${JSON.stringify(opts.host)} (${err.code})`));
-      else reject(err);
+      reject(listenError(err, opts));
     });
     server.listen(opts.port, opts.host, () => resolve());
   });

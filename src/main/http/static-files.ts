@@ -1,12 +1,13 @@
 /**
  * Read-only static files over node:http, for the servers recur starts on this machine
- * (`recur serve-example`; written to be `recur board`'s too): the content types, the loopback
- * checks, and sending one regular file — never through a symbolic link — with the content policy
- * given. Which paths map to which files is the server's business; `safeRelativePath` turns a URL
+ * (`recur board`, `recur serve-example`): the content types, the loopback checks, why a port
+ * could not be listened on, and sending one regular file — never through a symbolic link — with
+ * the content policy given. Which paths map to which files is the server's business; `safeRelativePath` turns a URL
  * path into segments that cannot leave a folder.
  */
 import { closeSync, constants, createReadStream, fstatSync, openSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InputError } from '../errors.js';
 
 export const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -82,4 +83,12 @@ export function sendFile(res: ServerResponse, req: IncomingMessage, path: string
     return;
   }
   createReadStream('', { fd }).pipe(res);
+}
+
+/** A listen error as bad input naming --port or --host where it is one (else the error itself). */
+export function listenError(err: NodeJS.ErrnoException, opts: { port: number; host: string }): Error {
+  if (err.code === 'EADDRINUSE') return new InputError(`--port: ${opts.port} is already in use (choose another with --port)`);
+  if (err.code === 'EACCES') return new InputError(`--port: not allowed to listen on ${opts.port} (ports below 1024 need privileges)`);
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return new InputError(`--host: cannot listen on ${JSON.stringify(opts.host)} (${err.code})`);
+  return err;
 }
