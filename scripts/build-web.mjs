@@ -23,6 +23,25 @@ const browserWasm = {
   },
 };
 
+/**
+ * csv-parse builds constants with Node's Buffer when loaded, and nothing else: it has no side
+ * effects, and saying so lets esbuild leave it out, since the browser never parses CSV text
+ * (forecastCsv reads a file's text in Node; a page passes rows to forecast). Were it ever called
+ * from the bundle, it would be kept — and fail on Buffer at once, in the browser test.
+ */
+const sideEffectFree = {
+  name: 'recur-side-effect-free',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.sideEffectFree) return undefined;
+      const inCsvParse = args.path.startsWith('csv-parse') || args.importer.includes('/node_modules/csv-parse/');
+      if (!inCsvParse) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { sideEffectFree: true } });
+      return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path, sideEffects: false };
+    });
+  },
+};
+
 mkdirSync(new URL('dist/web/', root), { recursive: true });
 let result;
 try {
@@ -36,7 +55,7 @@ try {
     minify: true,
     legalComments: 'eof',
     loader: { '.wasm': 'binary' },
-    plugins: [browserWasm],
+    plugins: [browserWasm, sideEffectFree],
     metafile: true,
     logLevel: 'silent',
   });
