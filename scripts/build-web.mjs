@@ -4,15 +4,17 @@
 // swapped for src/web/wasm-bytes.ts; anything else that needs Node (a node: built-in, a
 // Node-only package) cannot resolve for the browser and FAILS the build — nothing is stubbed.
 // Prints the size, raw and gzipped.
+//
+//   node scripts/build-web.mjs [ENTRY OUTFILE]   (default: dist/src/web/recur.js → dist/web/recur.js)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const root = new URL('../', import.meta.url);
-const entry = fileURLToPath(new URL('dist/src/web/recur.js', root));
+const [entry = fileURLToPath(new URL('dist/src/web/recur.js', root)), outfile = fileURLToPath(new URL('dist/web/recur.js', root))] = process.argv.slice(2);
 const browserWasmBytes = fileURLToPath(new URL('dist/src/web/wasm-bytes.js', root));
-const outfile = fileURLToPath(new URL('dist/web/recur.js', root));
 
 /** The Node wasm-bytes.js (fs) → the browser's, whose bytes are inlined. */
 const browserWasm = {
@@ -42,7 +44,7 @@ const sideEffectFree = {
   },
 };
 
-mkdirSync(new URL('dist/web/', root), { recursive: true });
+mkdirSync(dirname(outfile), { recursive: true });
 let result;
 try {
   result = await esbuild.build({
@@ -64,7 +66,7 @@ try {
   console.error('build-web: the browser bundle must not need Node (see src/web/recur.ts)');
   process.exit(1);
 }
-writeFileSync(new URL('dist/web/recur.meta.json', root), JSON.stringify(result.metafile));
+writeFileSync(outfile.replace(/\.js$/, '.meta.json'), JSON.stringify(result.metafile));
 const bytes = readFileSync(outfile);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`build-web: dist/web/recur.js ${kb(bytes.length)}, ${kb(gzipSync(bytes, { level: 9 }).length)} gzipped (JS and inlined wasm)`);
+console.log(`build-web: ${relative(fileURLToPath(root), outfile)} ${kb(bytes.length)}, ${kb(gzipSync(bytes, { level: 9 }).length)} gzipped (JS and inlined wasm)`);
