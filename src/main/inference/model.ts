@@ -8,11 +8,11 @@
  * can call it from a request handler.
  */
 import type { CheckpointData } from '../checkpoint/checkpoint-codec.js';
-import type { ColumnUse, CsvTable } from '../data/read.js';
+import type { ColumnUse, CsvTable } from '../data/parse.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
-import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series.js';
+import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { closest } from '../experiment/did-you-mean.js';
