@@ -121,12 +121,12 @@ const MUTANTS = [
   },
   {
     id: '7a', point: 7, bug: 'sampler ignores the temperature',
-    edits: [['src/main/inference/sample.ts', 'Math.exp(net.y[o] / opt.temperature - max)', 'Math.exp(net.y[o] - max)']],
+    edits: [['src/main/inference/model.ts', 'Math.exp(net.y[o] / opt.temperature - max)', 'Math.exp(net.y[o] - max)']],
     tests: ['sample'], grep: ['temperature'],
   },
   {
     id: '7b', point: 7, bug: 'sampler reads only the last character of the prime',
-    edits: [['src/main/inference/sample.ts', 'for (const id of ids) feed(id);', 'feed(ids[ids.length - 1]!);']],
+    edits: [['src/main/inference/model.ts', 'for (const id of ids) feed(id);', 'feed(ids[ids.length - 1]!);']],
     tests: ['sample'], grep: ['prime sets the state'],
   },
   {

@@ -11,7 +11,7 @@ export type { MetricsLine } from './report/metrics.js';
 export { loadExperiment, parseExperiment, type Experiment } from './experiment/experiment.js';
 export { evaluateCheckpoint, type EvalOptions, type EvalResult } from './inference/evaluate.js';
 export { sampleText, type SampleOptions } from './inference/sample.js';
-export { loadModel, Model, type ModelOptions, type Forecast, type Prediction, type SequenceInput } from './inference/predict.js';
+export { loadModel, Model, type ModelOptions, type Forecast, type Prediction, type SequenceInput, type TextSampleOptions } from './inference/predict.js';
 export { predictFile, type PredictFileOptions } from './inference/predict-file.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint/checkpoint.js';
 export { runSweep, type SweepOptions, type SweepSummary } from './sweep/sweep.js';

@@ -2,16 +2,14 @@
 // curves drawn point for point, smoothing, live lines and runs, a ranked sweep, and nothing
 // fetched from anywhere but the board itself.
 import t from 'tap';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startBoard } from '../../src/main/board/server.js';
+import { foreignRequests, launchChromium, recordPage, skipWithoutChromium } from '../helpers/browser.js';
 import { REPO_ROOT, runRecur, tempDir, writeExperiment } from '../helpers/cli.js';
 import { sampleText } from '../helpers/text.js';
 import { appendLine, metricsLine, steps, writeRun, writeSweep } from './fixtures.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The number of points in a panel's chart, and its smoothed training series (null without a chart). */
 async function chart(page: Page, panel: string): Promise<{ points: number; smoothed: (number | null)[] | null; raw: (number | null)[] | null } | null> {
@@ -27,9 +25,7 @@ async function chart(page: Page, panel: string): Promise<{ points: number; smoot
   }, panel);
 }
 
-const skip = existsSync(CHROMIUM) ? false : 'skipped: no chromium (apt-get install chromium)';
-
-t.test('the board page in headless Chromium', { skip }, async (t) => {
+t.test('the board page in headless Chromium', { skip: skipWithoutChromium }, async (t) => {
   const dir = tempDir(t, 'recur-board-');
   const runs = join(dir, 'runs');
   // A real text run, trained by the CLI, for the sample and the status the trainer's files give.
@@ -63,14 +59,9 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
 
   const board = await startBoard({ dirs: [runs], port: 0, host: '127.0.0.1' });
   t.teardown(() => board.close());
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  const requests: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { requests, errors } = recordPage(page);
   await page.goto(board.url);
 
   await t.test('the runs appear with their status', async (t) => {
@@ -192,7 +183,7 @@ t.test('the board page in headless Chromium', { skip }, async (t) => {
 
   await t.test('nothing left 127.0.0.1, and the page raised no error', async (t) => {
     const origin = new URL(board.url).origin;
-    const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('data:'));
+    const foreign = foreignRequests({ requests, errors }, origin);
     t.same(foreign, [], `${requests.length} requests, all to ${origin}`);
     t.ok(requests.some((u) => u.endsWith('/vendor/uPlot.esm.js')), 'uPlot came from the package');
     t.same(errors, []);

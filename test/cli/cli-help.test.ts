@@ -7,7 +7,7 @@ import { errorLines, runRecur } from '../helpers/cli.js';
 const names = COMMANDS.map((c) => c.command.split(' ')[0]!);
 
 t.test('every command has --help: exit 0, --help listed once, examples each on one line', async (t) => {
-  t.same(names, ['train', 'eval', 'predict', 'sample', 'export', 'sweep', 'agent', 'bench', 'board']);
+  t.same(names, ['train', 'eval', 'predict', 'sample', 'export', 'serve-example', 'sweep', 'agent', 'bench', 'board']);
   for (const name of names) {
     const r = await runRecur([name, '--help']);
     t.equal(r.code, 0, `${name} --help exits 0`);
@@ -32,7 +32,7 @@ t.test('a misspelt command gets "did you mean", an unknown one the list, both ex
   t.same(errorLines(typo.stderr), ["error: command line: unknown command 'trian' (did you mean 'train'?)"]);
   const unknown = await runRecur(['frobnicate']);
   t.equal(unknown.code, 2);
-  t.same(errorLines(unknown.stderr), ["error: command line: unknown command 'frobnicate'; the commands are train, eval, predict, sample, export, sweep, agent, bench, board"]);
+  t.same(errorLines(unknown.stderr), ["error: command line: unknown command 'frobnicate'; the commands are train, eval, predict, sample, export, serve-example, sweep, agent, bench, board"]);
 });
 
 t.test("every command's --help documents each of its flags", async (t) => {
@@ -42,6 +42,7 @@ t.test("every command's --help documents each of its flags", async (t) => {
     predict: ['--checkpoint', '--data', '--out'],
     sample: ['--checkpoint', '--length', '--temperature', '--prime', '--seed'],
     export: ['--checkpoint', '--format', '--out'],
+    'serve-example': ['--port', '--host'],
     sweep: ['--parallel', '--out', '--queue'],
     agent: ['--queue', '--workers', '--once', '--out'],
     bench: ['--workloads', '--workers', '--cell', '--kernels', '--steps', '--seconds', '--json', '--svg'],

@@ -13,7 +13,7 @@ import type { DataMeta, SequencesMeta, SeriesMeta } from '../../src/main/data/me
 import { scaleValue } from '../../src/main/data/normalize.js';
 import { exportOnnx, GATE_ORDER } from '../../src/main/export/onnx.js';
 import { Forward } from '../../src/main/inference/forward.js';
-import { Model } from '../../src/main/inference/predict.js';
+import { loadModelSync } from '../../src/main/inference/predict.js';
 import { initParams } from '../../src/shared/model/init.js';
 import { paramLayout } from '../../src/shared/model/layout.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
@@ -98,7 +98,7 @@ for (const cell of CELLS) {
         const dir = tempDir(t);
         const file = path.join(dir, 'model.safetensors');
         saveCheckpoint(file, ck);
-        const probs = Model.load(file).predict(seqs).flatMap((p) => ('probs' in p ? Object.values(p.probs) : []));
+        const probs = loadModelSync(file).predict(seqs).flatMap((p) => ('probs' in p ? Object.values(p.probs) : []));
         t.ok(relativeError(out.probs!.data as Float32Array, probs) <= TOLERANCE, 'probs as loadModel().predict gives them');
       });
     }
@@ -124,7 +124,7 @@ for (const cell of CELLS) {
     const dir = tempDir(t);
     const file = path.join(dir, 'model.safetensors');
     saveCheckpoint(file, ck);
-    const values = Model.load(file).predict(seqs).flatMap((p) => ('value' in p ? [p.value].flat() : []));
+    const values = loadModelSync(file).predict(seqs).flatMap((p) => ('value' in p ? [p.value].flat() : []));
     t.ok(relativeError(out.y!.data as Float32Array, values) <= TOLERANCE, `values in the data's units: ${relativeError(out.y!.data as Float32Array, values).toExponential(2)}`);
   });
 }
@@ -147,7 +147,7 @@ for (const [cell, kind] of [['lstm', 'zscore'], ['gru', 'minmax'], ['rnn', 'zsco
     const file = path.join(dir, 'model.safetensors');
     saveCheckpoint(file, ck);
     const csv = `a,b\n${table.map((r) => r.join(',')).join('\n')}\n`;
-    const forecasts = Model.load(file).forecastCsv(csv, 'series.csv');
+    const forecasts = loadModelSync(file).forecastCsv(csv, 'series.csv');
     const windows = rows - T + 1;
     t.equal(forecasts.length, windows, 'a forecast after every full window');
     const x = new Float32Array(windows * T * 2);

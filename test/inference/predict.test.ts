@@ -211,5 +211,7 @@ t.test('a checkpoint without data metadata cannot predict: exit 2, one line', as
   t.equal(r.code, 2);
   t.same(errorLines(r.stderr), [`error: ${checkpoint}: __metadata__.data: the checkpoint has no data metadata: only a model trained on data.task series or sequences can predict (text models: recur sample)`]);
   t.notOk(existsSync(join(dir, 'out.csv')));
-  await t.rejects(loadModel(checkpoint), /no data metadata/);
+  const model = await loadModel(checkpoint);
+  t.throws(() => model.predict([[1, 2, 3]]), /no data metadata/, 'loadModel opens a text model (it samples), but it cannot predict');
+  t.throws(() => model.forecast([{ a: 1 }]), /no data metadata/, 'nor forecast');
 });

@@ -4,32 +4,21 @@
  * outside the DIRs is reachable: run and sweep folders are addressed by the ids the scan found,
  * files inside them by a bare name, and symbolic links are never followed.
  */
-import { closeSync, constants, createReadStream, fstatSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { firstLine, InputError } from '../errors.js';
+import { firstLine } from '../errors.js';
 import { BoardStore, type MetricsEvent, type RunSummary, type SweepView } from './store.js';
+import { isLoopback, loopbackHostHeader, reply, sendFile, TYPES, listenError } from '../http/static-files.js';
+
+export { isLoopback };
 
 /** The page's files stay in the source tree (package.json "files" ships them): no build step. */
 export const PAGE_DIR = fileURLToPath(new URL('../../../../src/main/board/page/', import.meta.url));
 const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.jsonl': 'text/plain; charset=utf-8',
-  '.md': 'text/plain; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.csv': 'text/plain; charset=utf-8',
-  '.yaml': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
 
 /** The only static paths: everything else is the API, a run's file, or 404. */
 const STATIC: Record<string, string> = {
@@ -64,17 +53,6 @@ export interface Board {
   port: number;
   store: BoardStore;
   close(): Promise<void>;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** The Host header names this machine's loopback (a page elsewhere that rebinds its name to 127.0.0.1 does not). */
-function loopbackHostHeader(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d+$/, '');
-  return isLoopback(name.toLowerCase());
 }
 
 export async function startBoard(opts: BoardOptions): Promise<Board> {
@@ -211,10 +189,7 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
       clearInterval(poll);
       clearInterval(heartbeat);
       for (const w of watchers.values()) w.close();
-      if (err.code === 'EADDRINUSE') reject(new InputError(`--port: ${opts.port} is already in use (choose another with --port)`));
-      else if (err.code === 'EACCES') reject(new InputError(`--port: not allowed to listen on ${opts.port} (ports below 1024 need privileges)`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new InputError(`--host: cannot listen on ${JSON.stringify(opts.host)} (${err.code})`));
-      else reject(err);
+      reject(listenError(err, opts));
     });
     server.listen(opts.port, opts.host, () => resolve());
   });
@@ -237,37 +212,6 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
       });
     },
   };
-}
-
-function reply(res: ServerResponse, status: number, body: unknown, req?: IncomingMessage): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
-  res.end(req?.method === 'HEAD' ? undefined : text);
-}
-
-/** A regular file, never through a symbolic link, with the content policy given (if any). */
-function sendFile(res: ServerResponse, req: IncomingMessage, path: string, type: string, policy: string | null): void {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return reply(res, 404, { error: 'not found' });
-  }
-  const st = fstatSync(fd);
-  if (!st.isFile()) {
-    closeSync(fd);
-    return reply(res, 404, { error: 'not found' });
-  }
-  const headers: Record<string, string | number> = { 'Content-Type': type, 'Content-Length': st.size, 'Cache-Control': 'no-cache' };
-  if (policy !== null) headers['Content-Security-Policy'] = policy;
-  if (type === 'application/octet-stream') headers['Content-Disposition'] = 'attachment';
-  res.writeHead(200, headers);
-  if (req.method === 'HEAD') {
-    closeSync(fd);
-    res.end();
-    return;
-  }
-  createReadStream('', { fd }).pipe(res);
 }
 
 /** The files the page is made of (a test checks the package ships them). */

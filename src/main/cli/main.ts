@@ -13,10 +13,11 @@ import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { sampleCommand } from './sample.js';
+import { serveExampleCommand } from './serve-example.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
-export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, exportCommand, sweepCommand, agentCommand, benchCommand, boardCommand];
+export const COMMANDS: readonly RecurCommand[] = [trainCommand, evalCommand, predictCommand, sampleCommand, exportCommand, serveExampleCommand, sweepCommand, agentCommand, benchCommand, boardCommand];
 
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;

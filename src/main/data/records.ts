@@ -3,7 +3,7 @@
  * JSON.parse of a request body) in the shape read.ts reads a CSV file into, so the series code treats
  * both alike. Cells are read as read.ts reads CSV text: numbers, or missing (null, undefined, '', NA).
  */
-import { parseNumber, type ColumnUse, type CsvColumn, type CsvTable } from './read.js';
+import { parseNumber, type ColumnUse, type CsvColumn, type CsvTable } from './parse.js';
 import { inputError } from '../errors.js';
 
 export type RecordCell = string | number | null | undefined;

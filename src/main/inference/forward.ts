@@ -1,13 +1,15 @@
 /**
  * A model's forward pass on the calling thread, for prediction inside an app: no worker pool and
  * no training state, one WebAssembly memory per sequence length with the kernels resolved for the
- * checkpoint (resolveCheckpointKernels), sequences in batches.
+ * checkpoint (resolveCheckpointKernels; the browser: wasm), sequences in batches. The memory is not
+ * shared (no other thread uses it), so the same code runs in a browser page. Imports nothing of
+ * Node: the BLAS, for the blas kernels, is handed in.
  *
  * Sequences of different lengths run longest first in batches of up to `batch`, each batch padded
  * to its longest and masked (SPEC §2: equal to running each sequence alone); a model with output
  * recurrence cannot be masked, so its batches hold sequences of one length.
  */
-import { loadedBlas } from '../../shared/backends/blas.js';
+import type { Blas } from '../../shared/backends/blas.js';
 import { sharedViews, workerModel, type SharedViews, type WorkerModel } from '../../shared/memory/views.js';
 import type { LossKind, ModelConfig } from '../../shared/model/model-config.js';
 import { createPlanMemory, planSharedMemory, type EngineKernels, type EngineSpec } from '../../shared/memory/shared-memory.js';
@@ -28,21 +30,21 @@ interface Pass {
 export type SingleThreadShape = Pick<EngineSpec, 'cfg' | 'loss' | 'input' | 'seqLen' | 'batch' | 'kernels' | 'variableLengths'>;
 
 /**
- * A model on the calling thread: one worker's plan on a fresh memory, `params` copied in, and its
- * network with the kernels of shape.kernels (for blas the BLAS the main thread loaded when it
- * resolved them).
+ * A model on the calling thread: one worker's plan on a fresh unshared memory, `params` copied in,
+ * and its network with the kernels of shape.kernels (for blas `blas`: the BLAS the main thread
+ * loaded when it resolved them).
  */
-export function singleThreadModel(shape: SingleThreadShape, params: Float32Array): { views: SharedViews; model: WorkerModel } {
+export function singleThreadModel(shape: SingleThreadShape, params: Float32Array, blas: Blas | null = null): { views: SharedViews; model: WorkerModel } {
   const spec: EngineSpec = {
     ...shape, workers: 1,
     optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
     clip: null, teacherForcing: false,
   };
   const plan = planSharedMemory(spec, 0);
-  const memory = createPlanMemory(plan);
+  const memory = createPlanMemory(plan, false);
   const views = sharedViews(memory, plan);
   views.params.set(params);
-  const model = workerModel(memory, plan, views, 0, { blas: shape.kernels === 'blas' ? loadedBlas() : null });
+  const model = workerModel(memory, plan, views, 0, { blas });
   return { views, model };
 }
 
@@ -50,8 +52,8 @@ export class Forward {
   readonly batch: number;
   private readonly passes = new Map<number, Pass>();
 
-  /** `kernels`: resolved on this (the main) thread, never 'auto'. */
-  constructor(readonly cfg: ModelConfig, readonly params: Float32Array, readonly loss: LossKind, readonly kernels: EngineKernels, batch = DEFAULT_PREDICT_BATCH) {
+  /** `kernels`: resolved on this (the main) thread, never 'auto'; `blas`: the BLAS the blas kernels run on (loadedBlas). */
+  constructor(readonly cfg: ModelConfig, readonly params: Float32Array, readonly loss: LossKind, readonly kernels: EngineKernels, batch = DEFAULT_PREDICT_BATCH, private readonly blas: Blas | null = null) {
     this.batch = Math.max(1, batch);
   }
 
@@ -111,7 +113,7 @@ export class Forward {
     const { views, model } = singleThreadModel({
       cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, kernels: this.kernels,
       variableLengths: this.cfg.recurrence === 'hidden',
-    }, this.params);
+    }, this.params, this.blas);
     return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths };
   }
 }

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { decodeText, readDataFile, readJsonLines } from '../data/read.js';
 import { inputError } from '../errors.js';
 import { describeKernels } from '../engine/kernel-choice.js';
-import { Model, type Forecast, type ModelOptions, type Prediction, type SequenceInput } from './predict.js';
+import { loadModelSync, type Forecast, type Model, type ModelOptions, type Prediction, type SequenceInput } from './predict.js';
 
 export interface PredictFileOptions extends ModelOptions {
   /** A file to write, or '-' / undefined for the returned text only (the CLI prints it). */
@@ -19,10 +19,11 @@ export interface PredictFileOptions extends ModelOptions {
 
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
 export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
-  const model = Model.load(checkpoint, opt);
+  const model = loadModelSync(checkpoint, opt);
+  const meta = model.dataMeta(); // a text model: bad input before the data file is read
   const bytes = readDataFile(dataPath);
   if (decodeText(bytes).trim() === '') throw inputError(dataPath, 'line 1', 'the file is empty');
-  const text = model.meta.task === 'series'
+  const text = meta.task === 'series'
     ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
     : predictionsJsonl(model.predict(parseSequenceInputs(bytes, dataPath)));
   // After the input is read: bad input says only its error.
@@ -33,7 +34,7 @@ export function predictFile(checkpoint: string, dataPath: string, opt: PredictFi
 
 /** The CSV `recur predict` writes for forecasts: group, time (else row), then the forecast columns. */
 export function forecastsCsv(model: Model, forecasts: Forecast[]): string {
-  const meta = model.meta.task === 'series' ? model.meta : null;
+  const meta = model.meta?.task === 'series' ? model.meta : null;
   const columns = model.forecastColumns;
   const header = [...(meta?.group ? [meta.group] : []), meta?.time ?? 'row', ...columns];
   const lines = [header.map(csvCell).join(',')];

@@ -1,23 +1,16 @@
 /**
- * Prediction from a checkpoint alone (SPEC §5 `recur predict`, and the API's `loadModel`): the
- * checkpoint's `data` metadata (SPEC §3) turns new data into model input — the same columns, the
- * training statistics, differencing — and the outputs back into the data's own units and labels.
- * Runs on the calling thread (Forward: the checkpoint's kernels, no workers), so an app can call
- * it from a request handler.
+ * Prediction from a checkpoint file (SPEC §5 `recur predict`, and the API's `loadModel`): the
+ * checkpoint read from disk and its kernels resolved for this machine, then the runtime-neutral
+ * Model (model.ts) that the browser runtime shares.
  */
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
-import type { ColumnUse, CsvTable } from '../data/read.js';
-import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
-import { scaleValue, unscaleValue } from '../data/normalize.js';
-import { tableFromRecords, type RecordCell } from '../data/records.js';
-import { buildSeries, forecastWindows, readSeriesTable, toLevels, type SeriesOptions } from '../data/series.js';
-import { inputError } from '../errors.js';
-import { closest } from '../experiment/did-you-mean.js';
-import type { ModelConfig } from '../../shared/model/model-config.js';
-import type { EngineKernels } from '../../shared/memory/shared-memory.js';
-import { resolveCheckpointKernels, type ResolvedKernels } from '../engine/kernel-choice.js';
+import { readSeriesTable } from '../data/series.js';
+import { resolveCheckpointKernels } from '../engine/kernel-choice.js';
 import type { KernelsChoice } from '../experiment/options.js';
-import { DEFAULT_PREDICT_BATCH, Forward } from './forward.js';
+import { loadedBlas } from '../../shared/backends/blas.js';
+import { Model } from './model.js';
+
+export { Model, type Forecast, type Prediction, type SequenceInput, type TextSampleOptions } from './model.js';
 
 /** How loadModel runs a checkpoint. */
 export interface ModelOptions {
@@ -27,185 +20,18 @@ export interface ModelOptions {
   kernels?: KernelsChoice;
 }
 
-/** A series forecast made after one row: where it was made, and each target k rows ahead. */
-export interface Forecast {
-  /** The series (the group column's value), or null for a file of one series. */
-  group: string | null;
-  /** The time column's value at the forecast's last observed row, or null without a time column. */
-  time: string | null;
-  /** That row's position among the data rows (1 = the first row after the header). */
-  row: number;
-  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units. */
-  values: Record<string, number>;
-}
-
-/** A sequence model's answer for one sequence. */
-export type Prediction =
-  | { label: string | number; probs: Record<string, number> }
-  | { value: number | number[] };
-
-/** One sequence as the JSONL's `x`: steps of features, or plain numbers (one feature). */
-export type SequenceInput = readonly (readonly number[])[] | readonly number[];
-
-export class Model {
-  private constructor(
-    readonly path: string,
-    readonly cfg: ModelConfig,
-    readonly meta: DataMeta,
-    /** The kernels this model runs on and why (describeKernels says it in a line). */
-    readonly resolvedKernels: ResolvedKernels,
-    private readonly forward: Forward,
-  ) {}
-
-  /** Reads a checkpoint with data metadata (a series or sequences model). */
-  static load(path: string, opt: ModelOptions = {}): Model {
-    const ck = loadCheckpoint(path);
-    if (!ck.data) {
-      throw inputError(path, '__metadata__.data', 'the checkpoint has no data metadata: only a model trained on data.task series or sequences can predict (text models: recur sample)');
-    }
-    const loss = ck.data.task === 'sequences' && ck.data.target === 'class' ? 'ce' : 'mse';
-    const kernels = resolveCheckpointKernels(ck, path, opt.kernels, 'calling-thread');
-    return new Model(path, ck.cfg, ck.data, kernels, new Forward(ck.cfg, ck.params, loss, kernels.kernels, opt.batch ?? DEFAULT_PREDICT_BATCH));
-  }
-
-  /** The kernels in use. */
-  get kernels(): EngineKernels {
-    return this.forward.kernels;
-  }
-
-  /** Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … */
-  get forecastColumns(): string[] {
-    const meta = this.seriesMeta('forecastColumns');
-    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => `${name}_t+${k + 1}`));
-  }
-
-  /**
-   * Sequence models: a label with class probabilities, or value(s), for each sequence (its steps
-   * in the data's units; the lengths may differ).
-   */
-  predict(sequences: readonly SequenceInput[]): Prediction[] {
-    const meta = this.sequencesMeta('predict');
-    const F = meta.features.length;
-    const scales = meta.features.map((name) => meta.normalization.columns[name]);
-    const inputs = sequences.map((x, i) => {
-      const steps = x as readonly (number | readonly number[])[];
-      if (!Array.isArray(steps) || steps.length === 0) throw inputError('sequences', `[${i}]`, 'must be a non-empty list of steps');
-      const out = new Float32Array(steps.length * F);
-      steps.forEach((step, t) => {
-        const values = typeof step === 'number' ? [step] : step;
-        if (!Array.isArray(values) || values.length !== F) {
-          throw inputError('sequences', `[${i}][${t}]`, `the model reads ${F} feature${F === 1 ? '' : 's'} per step, got ${Array.isArray(values) ? values.length : JSON.stringify(step)}`);
-        }
-        for (let f = 0; f < F; f++) {
-          const v = values[f];
-          if (typeof v !== 'number' || !Number.isFinite(v)) throw inputError('sequences', `[${i}][${t}][${f}]`, `${JSON.stringify(v)} is not a number`);
-          out[t * F + f] = scaleValue(scales[f], v);
-        }
-      });
-      return out;
-    });
-    return this.forward.run(inputs).map((y) => this.answer(meta, y));
-  }
-
-  /**
-   * Series models: the forecast after the last row of every series in `rows` (objects with the
-   * checkpoint's columns, in time order or with its time column), e.g. the latest months a
-   * request sends. A series needs at least seqLen rows (seqLen + 1 with differencing).
-   */
-  forecast(rows: readonly Record<string, RecordCell>[]): Forecast[] {
-    const all = this.forecastTable(tableFromRecords(rows, 'rows', (header) => this.uses(header)));
-    // The last forecast of each series is the one made after its last row.
-    const last = new Map<string | null, Forecast>();
-    for (const f of all) last.set(f.group, f);
-    return [...last.values()];
-  }
-
-  /** Series models: a forecast after every full input window of a CSV file's text (what `recur predict` writes). */
-  forecastCsv(text: string | Buffer, path: string): Forecast[] {
-    const meta = this.seriesMeta('forecastCsv');
-    return this.forecastTable(readSeriesTable(text, path, meta.delimiter, this.options(meta)));
-  }
-
-  private forecastTable(table: CsvTable): Forecast[] {
-    const meta = this.seriesMeta('forecast');
-    this.checkColumns(table.header, table.path);
-    const opt = this.options(meta);
-    const data = buildSeries(table, opt, meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
-    const windows = forecastWindows(data.series, meta.seqLen);
-    const F = meta.features.length, T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
-    const inputs = Array.from(windows.starts, (start, w) => data.series[windows.series[w]].inputs.subarray(start * F, (start + T) * F));
-    const outputs = this.forward.run(inputs);
-    const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
-    const levels = new Float64Array(G * meta.horizon);
-    return outputs.map((y, w) => {
-      const s = data.series[windows.series[w]], origin = windows.starts[w] + T - 1;
-      toLevels(meta, s, origin, y, levels);
-      const fileRow = s.rows[origin + shift];
-      const values: Record<string, number> = {};
-      meta.targets.forEach((name, g) => {
-        for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}`] = levels[k * G + g];
-      });
-      return { group: s.key, time: timeCells ? timeCells[fileRow] : null, row: fileRow + 1, values };
-    });
-  }
-
-  /** The columns the model reads, each named in the data (else bad input with a did-you-mean). */
-  private checkColumns(header: string[], path: string): void {
-    const meta = this.seriesMeta('forecast');
-    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets].filter((c): c is string => c !== null);
-    for (const name of new Set(needed)) {
-      if (header.includes(name)) continue;
-      const guess = closest(name, header);
-      throw inputError(path, 'line 1', `no column ${JSON.stringify(name)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}; the model ${this.path} reads ${[...new Set(needed)].join(', ')}; the file has ${header.join(', ')}`);
-    }
-  }
-
-  private uses(header: string[]): (ColumnUse | null)[] {
-    const meta = this.seriesMeta('forecast');
-    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : meta.features.includes(name) || meta.targets.includes(name) ? 'number' : null));
-  }
-
-  private options(meta: SeriesMeta): SeriesOptions {
-    return {
-      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, seqLen: meta.seqLen,
-      horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
-      difference: meta.difference, outputs: this.cfg.outputs,
-    };
-  }
-
-  private answer(meta: SequencesMeta, y: Float32Array): Prediction {
-    if (meta.target === 'class') {
-      const labels = meta.labels!;
-      let max = -Infinity, sum = 0, best = 0;
-      for (let k = 0; k < y.length; k++) max = Math.max(max, y[k]);
-      const e = Array.from(y, (v) => Math.exp(v - max));
-      for (const v of e) sum += v;
-      const probs: Record<string, number> = {};
-      e.forEach((v, k) => {
-        probs[String(labels[k])] = Number((v / sum).toPrecision(6)); // float32 outputs: six digits are all there is
-        if (v > e[best]) best = k;
-      });
-      return { label: labels[best], probs };
-    }
-    const values = meta.targets.map((name, k) => unscaleValue(meta.normalization.columns[name], y[k]));
-    return { value: meta.scalarTarget ? values[0] : values };
-  }
-
-  private seriesMeta(what: string): SeriesMeta {
-    if (this.meta.task !== 'series') throw inputError(this.path, '__metadata__.data.task', `${what} needs a series model; this one is a ${this.meta.task} model (use predict)`);
-    return this.meta;
-  }
-
-  private sequencesMeta(what: string): SequencesMeta {
-    if (this.meta.task !== 'sequences') throw inputError(this.path, '__metadata__.data.task', `${what} needs a sequences model; this one is a ${this.meta.task} model (use forecast)`);
-    return this.meta;
-  }
+/** loadModel, synchronously (recur predict). */
+export function loadModelSync(path: string, opt: ModelOptions = {}): Model {
+  const ck = loadCheckpoint(path);
+  const kernels = resolveCheckpointKernels(ck, path, opt.kernels, 'calling-thread');
+  return Model.fromCheckpoint(ck, path, { kernels, blas: kernels.kernels === 'blas' ? loadedBlas() : null, batch: opt.batch, readTable: readSeriesTable });
 }
 
 /**
- * Loads a series or sequences checkpoint for prediction in this thread. Async so that a later
- * version may compile the kernels off the main thread without changing callers.
+ * Loads a checkpoint to run in this thread: a series or sequences model predicts, a text model
+ * samples. Async so that a later version may compile the kernels off the main thread without
+ * changing callers.
  */
 export async function loadModel(path: string, opt: ModelOptions = {}): Promise<Model> {
-  return Model.load(path, opt);
+  return loadModelSync(path, opt);
 }

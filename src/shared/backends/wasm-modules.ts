@@ -9,14 +9,17 @@
  *
  * The modules are compiled once per thread; each thread instantiates them with the shared memory.
  * The modules keep no state, so threads may run them concurrently on one memory as long as the
- * regions they write (C, packed B, scratch) don't overlap.
+ * regions they write (C, packed B, scratch) don't overlap. Each module is also built as
+ * <name>.local.wasm, the same code importing a memory that is not shared: single-thread inference
+ * runs on one (browsers give shared memory only to cross-origin isolated pages). The bytes come
+ * from wasm-bytes.ts, which the browser bundle swaps for bytes it carries inline.
  *
  * Packed B: 16-column panels, [ceil(N/16)][K][16] floats, zero-padded past N. Pack weights once
  * per optimizer step (packBT for a PyTorch [out,in] weight used as Bᵀ, packB for a [K,N] operand).
  * Alignment: any 4-byte aligned offset is correct; 16- or 64-byte aligned is faster.
  */
-import { readFileSync } from 'node:fs';
 import { adamBiasCorrection, type OptimizerSpec } from '../model/optim.js';
+import { wasmBytes } from './wasm-bytes.js';
 
 /** A shared memory for the modules (and worker threads) alone, sizes in 64 KiB pages (an engine's comes from its plan). */
 export function createWasmMemory(initialPages: number, maximumPages: number): WebAssembly.Memory {
@@ -104,12 +107,20 @@ type ElementwiseExports = Pick<WasmNetworkModules,
 
 const compiled = new Map<string, WebAssembly.Module>();
 
-/** dist/wasm/<name>.wasm, compiled once per thread on first use, instantiated on `memory`. */
+/** Whether `memory` is shared (its buffer a SharedArrayBuffer, which a browser may not even define). */
+export const isSharedMemory = (memory: WebAssembly.Memory): boolean =>
+  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+/**
+ * dist/wasm/<name>.wasm (on a shared memory) or <name>.local.wasm (on one that is not), compiled
+ * once per thread on first use, instantiated on `memory`.
+ */
 function instantiate(name: string, memory: WebAssembly.Memory): object {
-  let module = compiled.get(name);
+  const variant = isSharedMemory(memory) ? name : `${name}.local`;
+  let module = compiled.get(variant);
   if (!module) {
-    module = new WebAssembly.Module(readFileSync(new URL(`../../../wasm/${name}.wasm`, import.meta.url)));
-    compiled.set(name, module);
+    module = new WebAssembly.Module(wasmBytes(variant));
+    compiled.set(variant, module);
   }
   return new WebAssembly.Instance(module, { env: { memory } }).exports;
 }

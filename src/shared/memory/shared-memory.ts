@@ -178,10 +178,14 @@ export function splitChunks(P: number, N: number): [number, number][] {
   return out;
 }
 
-/** The one shared memory a plan lays out (the engine's, or a single thread's in Forward and sampling). */
-export function createPlanMemory(plan: SharedPlan): WebAssembly.Memory {
+/**
+ * The one memory a plan lays out: shared for the engine and its workers; `shared: false` for a
+ * single thread (Forward and sampling), which shares it with no one and so runs the same kernels
+ * where shared memory is not allowed (a browser page that is not cross-origin isolated).
+ */
+export function createPlanMemory(plan: SharedPlan, shared = true): WebAssembly.Memory {
   const pages = plan.totalBytes / WASM_PAGE;
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
 }
 
 export const f32 = (memory: WebAssembly.Memory, r: Region): Float32Array => new Float32Array(memory.buffer, r.byteOffset, r.byteLength / 4);

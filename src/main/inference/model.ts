@@ -1,0 +1,300 @@
+/**
+ * A model from a checkpoint, on the calling thread, for Node and the browser alike (imports nothing
+ * of Node, directly or through what it imports): the checkpoint's `data` metadata (SPEC §3) turns
+ * new data into model input — the same columns, the training statistics, differencing — and the
+ * outputs back into the data's own units and labels; a text model samples characters. Node's
+ * loadModel (predict.ts) reads the file and resolves the kernels; recur/web (src/web/recur.ts)
+ * decodes fetched bytes and runs wasm. Runs on the calling thread (Forward: no workers), so an app
+ * can call it from a request handler.
+ */
+import type { CheckpointData } from '../checkpoint/checkpoint-codec.js';
+import type { ColumnUse, CsvTable } from '../data/parse.js';
+import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
+import { scaleValue, unscaleValue } from '../data/normalize.js';
+import { tableFromRecords, type RecordCell } from '../data/records.js';
+import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
+import type { ResolvedKernels } from '../engine/kernel-choice.js';
+import { inputError } from '../errors.js';
+import { closest } from '../experiment/did-you-mean.js';
+import type { Blas } from '../../shared/backends/blas.js';
+import type { WorkerModel } from '../../shared/memory/views.js';
+import type { ModelConfig } from '../../shared/model/model-config.js';
+import type { EngineKernels } from '../../shared/memory/shared-memory.js';
+import { Rng } from '../../shared/model/rng.js';
+import { DEFAULT_PREDICT_BATCH, Forward, singleThreadModel } from './forward.js';
+
+/** What a model runs on, resolved by the caller: Node's loadModel resolves the kernels for its machine, the browser runs wasm. */
+export interface ModelRuntime {
+  /** The kernels and why (never 'auto'). */
+  kernels: ResolvedKernels;
+  /** For the blas kernels: the BLAS the calling thread loaded (loadedBlas). */
+  blas?: Blas | null;
+  /** Sequences per forward pass (default DEFAULT_PREDICT_BATCH). */
+  batch?: number;
+  /** For forecastCsv: CSV text → the table of the columns asked for (Node: data/series.ts readSeriesTable). */
+  readTable?: CsvTableReader;
+}
+
+/** Reads a series CSV's text into a table of the columns `opt` names (CSV parsing stays on the Node side). */
+export type CsvTableReader = (text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>) => CsvTable;
+
+/** Text generation: `length` characters after `prime`, drawn at `temperature` from the seed's stream. */
+export interface TextSampleOptions {
+  length: number;
+  temperature: number;
+  /** Text to condition on; default: a newline if the vocabulary has one, else its first character. */
+  prime?: string;
+  seed: number;
+}
+
+/** A series forecast made after one row: where it was made, and each target k rows ahead. */
+export interface Forecast {
+  /** The series (the group column's value), or null for a file of one series. */
+  group: string | null;
+  /** The time column's value at the forecast's last observed row, or null without a time column. */
+  time: string | null;
+  /** That row's position among the data rows (1 = the first row after the header). */
+  row: number;
+  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units. */
+  values: Record<string, number>;
+}
+
+/** A sequence model's answer for one sequence. */
+export type Prediction =
+  | { label: string | number; probs: Record<string, number> }
+  | { value: number | number[] };
+
+/** One sequence as the JSONL's `x`: steps of features, or plain numbers (one feature). */
+export type SequenceInput = readonly (readonly number[])[] | readonly number[];
+
+export class Model {
+  /** Series and sequences models: the forward pass over windows or sequences. */
+  private readonly forward: Forward | null;
+  /** Text models: the one-step network sampling feeds, made on first use and kept. */
+  private sampler: WorkerModel | null = null;
+
+  private constructor(
+    /** The checkpoint's file or URL, for messages. */
+    readonly path: string,
+    readonly cfg: ModelConfig,
+    /** Series and sequences models: what prediction needs besides the weights; null for a text model. */
+    readonly meta: DataMeta | null,
+    /** Text models: the characters in index order; else null. */
+    readonly vocab: string | null,
+    private readonly params: Float32Array,
+    /** The kernels this model runs on and why (describeKernels says it in a line). */
+    readonly resolvedKernels: ResolvedKernels,
+    private readonly blas: Blas | null,
+    batch: number,
+    private readonly readTable: CsvTableReader | null,
+  ) {
+    const loss = meta?.task === 'sequences' && meta.target === 'class' ? 'ce' : 'mse';
+    this.forward = meta ? new Forward(cfg, params, loss, resolvedKernels.kernels, batch, blas) : null;
+  }
+
+  /**
+   * A decoded checkpoint (Node: loadCheckpoint; a browser: decodeCheckpoint of fetched bytes) on
+   * `runtime`'s kernels: a series or sequences model predicts, a text model samples.
+   */
+  static fromCheckpoint(ck: CheckpointData, path: string, runtime: ModelRuntime): Model {
+    return new Model(path, ck.cfg, ck.data ?? null, ck.vocab ?? null, ck.params, runtime.kernels, runtime.blas ?? null, runtime.batch ?? DEFAULT_PREDICT_BATCH, runtime.readTable ?? null);
+  }
+
+  /** The kernels in use. */
+  get kernels(): EngineKernels {
+    return this.resolvedKernels.kernels;
+  }
+
+  /** The data metadata prediction needs; a text model has none (bad input). */
+  dataMeta(): DataMeta {
+    if (!this.meta) {
+      throw inputError(this.path, '__metadata__.data', 'the checkpoint has no data metadata: only a model trained on data.task series or sequences can predict (text models: recur sample)');
+    }
+    return this.meta;
+  }
+
+  /** Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … */
+  get forecastColumns(): string[] {
+    const meta = this.seriesMeta('forecastColumns');
+    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => `${name}_t+${k + 1}`));
+  }
+
+  /**
+   * Sequence models: a label with class probabilities, or value(s), for each sequence (its steps
+   * in the data's units; the lengths may differ).
+   */
+  predict(sequences: readonly SequenceInput[]): Prediction[] {
+    const meta = this.sequencesMeta('predict');
+    const F = meta.features.length;
+    const scales = meta.features.map((name) => meta.normalization.columns[name]);
+    const inputs = sequences.map((x, i) => {
+      const steps = x as readonly (number | readonly number[])[];
+      if (!Array.isArray(steps) || steps.length === 0) throw inputError('sequences', `[${i}]`, 'must be a non-empty list of steps');
+      const out = new Float32Array(steps.length * F);
+      steps.forEach((step, t) => {
+        const values = typeof step === 'number' ? [step] : step;
+        if (!Array.isArray(values) || values.length !== F) {
+          throw inputError('sequences', `[${i}][${t}]`, `the model reads ${F} feature${F === 1 ? '' : 's'} per step, got ${Array.isArray(values) ? values.length : JSON.stringify(step)}`);
+        }
+        for (let f = 0; f < F; f++) {
+          const v = values[f];
+          if (typeof v !== 'number' || !Number.isFinite(v)) throw inputError('sequences', `[${i}][${t}][${f}]`, `${JSON.stringify(v)} is not a number`);
+          out[t * F + f] = scaleValue(scales[f], v);
+        }
+      });
+      return out;
+    });
+    return this.forward!.run(inputs).map((y) => this.answer(meta, y));
+  }
+
+  /**
+   * Series models: the forecast after the last row of every series in `rows` (objects with the
+   * checkpoint's columns, in time order or with its time column), e.g. the latest months a
+   * request sends. A series needs at least seqLen rows (seqLen + 1 with differencing).
+   */
+  forecast(rows: readonly Record<string, RecordCell>[]): Forecast[] {
+    const all = this.forecastTable(tableFromRecords(rows, 'rows', (header) => this.uses(header)));
+    // The last forecast of each series is the one made after its last row.
+    const last = new Map<string | null, Forecast>();
+    for (const f of all) last.set(f.group, f);
+    return [...last.values()];
+  }
+
+  /** Series models: a forecast after every full input window of a CSV file's text (what `recur predict` writes). */
+  forecastCsv(text: string | Buffer, path: string): Forecast[] {
+    const meta = this.seriesMeta('forecastCsv');
+    if (!this.readTable) throw new Error('forecastCsv: this runtime reads no CSV (in a browser, pass the rows to forecast)');
+    return this.forecastTable(this.readTable(text, path, meta.delimiter, this.options(meta)));
+  }
+
+  private forecastTable(table: CsvTable): Forecast[] {
+    const meta = this.seriesMeta('forecast');
+    this.checkColumns(table.header, table.path);
+    const opt = this.options(meta);
+    const data = buildSeries(table, opt, meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
+    const windows = forecastWindows(data.series, meta.seqLen);
+    const F = meta.features.length, T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
+    const inputs = Array.from(windows.starts, (start, w) => data.series[windows.series[w]].inputs.subarray(start * F, (start + T) * F));
+    const outputs = this.forward!.run(inputs);
+    const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
+    const levels = new Float64Array(G * meta.horizon);
+    return outputs.map((y, w) => {
+      const s = data.series[windows.series[w]], origin = windows.starts[w] + T - 1;
+      toLevels(meta, s, origin, y, levels);
+      const fileRow = s.rows[origin + shift];
+      const values: Record<string, number> = {};
+      meta.targets.forEach((name, g) => {
+        for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}`] = levels[k * G + g];
+      });
+      return { group: s.key, time: timeCells ? timeCells[fileRow] : null, row: fileRow + 1, values };
+    });
+  }
+
+  /** The columns the model reads, each named in the data (else bad input with a did-you-mean). */
+  private checkColumns(header: string[], path: string): void {
+    const meta = this.seriesMeta('forecast');
+    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets].filter((c): c is string => c !== null);
+    for (const name of new Set(needed)) {
+      if (header.includes(name)) continue;
+      const guess = closest(name, header);
+      throw inputError(path, 'line 1', `no column ${JSON.stringify(name)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}; the model ${this.path} reads ${[...new Set(needed)].join(', ')}; the file has ${header.join(', ')}`);
+    }
+  }
+
+  private uses(header: string[]): (ColumnUse | null)[] {
+    const meta = this.seriesMeta('forecast');
+    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : meta.features.includes(name) || meta.targets.includes(name) ? 'number' : null));
+  }
+
+  private options(meta: SeriesMeta): SeriesOptions {
+    return {
+      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, seqLen: meta.seqLen,
+      horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
+      difference: meta.difference, outputs: this.cfg.outputs,
+    };
+  }
+
+  private answer(meta: SequencesMeta, y: Float32Array): Prediction {
+    if (meta.target === 'class') {
+      const labels = meta.labels!;
+      let max = -Infinity, sum = 0, best = 0;
+      for (let k = 0; k < y.length; k++) max = Math.max(max, y[k]);
+      const e = Array.from(y, (v) => Math.exp(v - max));
+      for (const v of e) sum += v;
+      const probs: Record<string, number> = {};
+      e.forEach((v, k) => {
+        probs[String(labels[k])] = Number((v / sum).toPrecision(6)); // float32 outputs: six digits are all there is
+        if (v > e[best]) best = k;
+      });
+      return { label: labels[best], probs };
+    }
+    const values = meta.targets.map((name, k) => unscaleValue(meta.normalization.columns[name], y[k]));
+    return { value: meta.scalarTarget ? values[0] : values };
+  }
+
+  private seriesMeta(what: string): SeriesMeta {
+    const meta = this.dataMeta();
+    if (meta.task !== 'series') throw inputError(this.path, '__metadata__.data.task', `${what} needs a series model; this one is a ${meta.task} model (use predict)`);
+    return meta;
+  }
+
+  private sequencesMeta(what: string): SequencesMeta {
+    const meta = this.dataMeta();
+    if (meta.task !== 'sequences') throw inputError(this.path, '__metadata__.data.task', `${what} needs a sequences model; this one is a ${meta.task} model (use forecast)`);
+    return meta;
+  }
+
+  /**
+   * Text models: `length` characters generated after `prime`, one step at a time with the state
+   * carried (what `recur sample` prints). The same seed gives the same text, here and in a browser.
+   */
+  sample(opt: TextSampleOptions): string {
+    const vocab = checkSampling(this.vocab, this.cfg, this.path, opt);
+    const prime = Array.from(opt.prime ?? (vocab.includes('\n') ? '\n' : vocab[0]));
+    const ids = prime.map((ch) => vocab.indexOf(ch));
+    const cfg = this.cfg;
+    this.sampler ??= singleThreadModel({ cfg, loss: 'ce', input: 'onehot', seqLen: 1, batch: 1, kernels: this.kernels }, this.params, this.blas).model;
+    const { net, params, shard } = this.sampler;
+    const token = shard.tokens!;
+    const rng = new Rng(opt.seed, 9);
+    const weights = new Float64Array(cfg.outputSize);
+    let out = '';
+    let first = true;
+    const feed = (id: number): void => {
+      token[0] = id;
+      net.forward(params, shard, 1, { teacherForcing: false, gradScale: null, carryState: !first });
+      first = false;
+    };
+    for (const id of ids) feed(id);
+    for (let i = 0; i < opt.length; i++) {
+      let max = -Infinity;
+      for (let o = 0; o < cfg.outputSize; o++) max = Math.max(max, net.y[o] / opt.temperature);
+      let sum = 0;
+      for (let o = 0; o < cfg.outputSize; o++) sum += (weights[o] = Math.exp(net.y[o] / opt.temperature - max));
+      let r = rng.uniform() * sum, next = cfg.outputSize - 1;
+      for (let o = 0; o < cfg.outputSize; o++) {
+        r -= weights[o];
+        if (r < 0) { next = o; break; }
+      }
+      out += vocab[next];
+      feed(next);
+    }
+    return out;
+  }
+}
+
+
+/**
+ * Why `opt` cannot sample from a model (bad input), else its vocabulary: a text model that
+ * predicts the next character at every step, a positive temperature, a prime in the vocabulary.
+ */
+export function checkSampling(vocabulary: string | null | undefined, cfg: ModelConfig, file: string, opt: TextSampleOptions): string[] {
+  const vocab = vocabulary === null || vocabulary === undefined ? null : Array.from(vocabulary);
+  if (!vocab) throw inputError(file, 'config.vocab', 'the checkpoint has no vocabulary; sampling needs a text model');
+  if (cfg.outputs !== 'all' || cfg.outputSize !== vocab.length) throw inputError(file, 'config.outputs', 'sampling needs a model that predicts the next character at every step');
+  if (!(opt.temperature > 0)) throw inputError('--temperature', null, `must be positive, got ${opt.temperature}`);
+  for (const ch of opt.prime ?? '') {
+    if (!vocab.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
+  }
+  return vocab;
+}
