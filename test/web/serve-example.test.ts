@@ -4,7 +4,7 @@ import t from 'tap';
 import { rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { startExampleServer } from '../../src/main/cli/serve-example.js';
+import { startExampleServer } from '../../src/main/http/example-server.js';
 import { safeRelativePath } from '../../src/main/http/static-files.js';
 import { REPO_ROOT, errorLines, runRecur, spawnRecur } from '../helpers/cli.js';
 

@@ -5,16 +5,14 @@
  * files inside them by a bare name, and symbolic links are never followed.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { firstLine } from '../errors.js';
 import { BoardStore, type MetricsEvent, type RunSummary, type SweepView } from './store.js';
-import { isLoopback, loopbackHostHeader, reply, sendFile, TYPES, listenError } from '../http/static-files.js';
-
-export { isLoopback };
+import { firstLine } from '../errors.js';
+import { serveReadOnly } from '../http/server.js';
+import { reply, sendFile, TYPES } from '../http/static-files.js';
 
 /** The page's files stay in the source tree (package.json "files" ships them): no build step. */
 export const PAGE_DIR = fileURLToPath(new URL('../../../../src/main/board/page/', import.meta.url));
@@ -103,27 +101,7 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
   store.on('metrics', (event: MetricsEvent) => send('metrics', event));
   refresh(true);
 
-  const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (err) {
-      if (!res.headersSent) reply(res, 500, { error: firstLine(err) });
-      else res.destroy();
-    }
-  });
-  const loopbackOnly = isLoopback(opts.host);
-
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      return reply(res, 405, { error: `${req.method} is not allowed: the board is read-only` });
-    }
-    if (loopbackOnly && !loopbackHostHeader(req.headers.host)) {
-      return reply(res, 403, { error: 'the board answers only to localhost, 127.0.0.1 or [::1]' });
-    }
     const [rawPath = '/', rawQuery = ''] = (req.url ?? '/').split('?', 2);
     const staticFile = STATIC[rawPath];
     if (staticFile !== undefined) return sendFile(res, req, staticFile, TYPES[extname(staticFile)] ?? 'text/plain', rawPath === '/' ? PAGE_POLICY : null);
@@ -184,20 +162,14 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
   // Comments keep idle streams open through proxies and let the page notice a dead server.
   const heartbeat = setInterval(() => { for (const res of streams) res.write(': ping\n\n'); }, 15_000);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      clearInterval(poll);
-      clearInterval(heartbeat);
-      for (const w of watchers.values()) w.close();
-      reject(listenError(err, opts));
-    });
-    server.listen(opts.port, opts.host, () => resolve());
+  const listening = await serveReadOnly('the board', opts, handle, () => {
+    clearInterval(poll);
+    clearInterval(heartbeat);
+    for (const w of watchers.values()) w.close();
   });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    url: `http://${shownHost}:${port}/`,
-    port,
+    url: `${listening.origin}/`,
+    port: listening.port,
     store,
     close: async () => {
       clearInterval(poll);
@@ -206,10 +178,7 @@ export async function startBoard(opts: BoardOptions): Promise<Board> {
       for (const w of watchers.values()) w.close();
       for (const res of streams) res.end();
       streams.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.close();
     },
   };
 }

@@ -1,7 +1,9 @@
 /** `recur board`: a live dashboard of run and sweep folders in the browser (SPEC §11). */
 import { statSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { isLoopback, startBoard } from '../board/server.js';
+import { startBoard } from '../board/server.js';
+import { listenFlags, untilStopped } from '../http/server.js';
+import { isLoopback } from '../http/static-files.js';
 import type { RecurCommand } from './command.js';
 
 interface BoardArgs { dirs: string[]; port: string; host: string }
@@ -19,10 +21,7 @@ export const boardCommand: RecurCommand = {
 };
 
 async function runBoard(argv: BoardArgs): Promise<number> {
-  const port = Number(argv.port);
-  if (!/^\d+$/.test(String(argv.port)) || port > 65535) throw new InputError(`--port: expected a port number 0–65535, got ${JSON.stringify(argv.port)}`);
-  const host = argv.host;
-  if (host === '') throw new InputError('--host: expected an address, got ""');
+  const { port, host } = listenFlags(argv);
   const dirs = argv.dirs.length > 0 ? argv.dirs : ['runs'];
   for (const dir of dirs) {
     let isFolder: boolean;
@@ -34,16 +33,7 @@ async function runBoard(argv: BoardArgs): Promise<number> {
     if (!isFolder) throw new InputError(`${dir}: not a folder (recur board reads folders of runs)`);
   }
   const notice = (text: string): void => console.error(text);
-  // Listening for Ctrl-C before saying where the board is: a signal right after that line stops it cleanly.
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stopped = untilStopped();
   const board = await startBoard({ dirs, port, host, onNotice: notice });
   const { runs, sweeps } = { runs: board.store.runList().length, sweeps: board.store.sweepList().length };
   notice(`recur board: ${runs} run${runs === 1 ? '' : 's'}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} under ${dirs.join(', ')}; open ${board.url}  (Ctrl-C stops)`);
