@@ -18,6 +18,14 @@ const normalizationSchema = must.section({
   columns: z.record(z.string(), must.section({ shift: must.finiteNumber(), scale: must.positiveNumber() }), { error: 'must be a JSON object' }),
 });
 
+const QUANTILES = 'null or a non-empty ascending list of numbers in (0, 1)';
+const quantilesSchema = z
+  .array(z.number(mustBeError(QUANTILES)).gt(0, mustBeError(QUANTILES)).lt(1, mustBeError(QUANTILES)), mustBeError(QUANTILES))
+  .min(1, mustBeError(QUANTILES))
+  .refine((list) => list.every((q, i) => i === 0 || q > list[i - 1]!), { error: (issue) => mustBe(QUANTILES, issue.input) })
+  .nullable()
+  .default(null);
+
 /** `series`: windows of CSV rows (SPEC §4). */
 const seriesMetaSchema = must
   .section({
@@ -39,6 +47,8 @@ const seriesMetaSchema = must
     delimiter: must.nonEmptyString(),
     /** Per feature and target column (of the differenced values when `difference`). */
     normalization: normalizationSchema,
+    /** train.loss quantile: the levels, ascending; output (k·G + g)·Q + q. null: one output per value. */
+    quantiles: quantilesSchema,
   })
   .superRefine((meta, ctx) => checkScaledColumns(meta.normalization, [...meta.features, ...meta.targets], ctx));
 
@@ -115,6 +125,6 @@ export function decodeDataMeta(text: string, file: string): DataMeta {
 /** The model's input and output sizes the metadata implies (checked against the checkpoint's config). */
 export function metaSizes(meta: DataMeta): { inputSize: number; outputSize: number } {
   const inputSize = meta.features.length;
-  if (meta.task === 'series') return { inputSize, outputSize: meta.targets.length * meta.horizon };
+  if (meta.task === 'series') return { inputSize, outputSize: meta.targets.length * meta.horizon * (meta.quantiles?.length ?? 1) };
   return { inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length };
 }

@@ -36,6 +36,8 @@ export interface SeriesOptions {
   missing: 'error' | 'ffill';
   difference: boolean;
   outputs: 'all' | 'last';
+  /** train.loss quantile: the levels (Q outputs per target value); absent or null: one output each. */
+  quantiles?: number[] | null;
 }
 
 /** One series: its file rows in time order and its model rows. */
@@ -162,6 +164,7 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
   const meta: SeriesMeta = {
     task: 'series', time: opt.time, group: opt.group, features, targets, seqLen: opt.seqLen, horizon: opt.horizon,
     stride: opt.stride, missing: opt.missing, difference: opt.difference, delimiter, normalization,
+    quantiles: opt.quantiles ?? null,
   };
   return { meta, series: built, train, val };
 }

@@ -12,6 +12,7 @@ import type { ColumnUse, CsvTable } from '../data/parse.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
+import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
 import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
@@ -113,10 +114,14 @@ export class Model {
     return this.meta;
   }
 
-  /** Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … */
+  /**
+   * Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … and, for a
+   * quantile model, one per quantile of each: `co2_t+1_q0.1`, `co2_t+1_q0.5`, …
+   */
   get forecastColumns(): string[] {
     const meta = this.seriesMeta('forecastColumns');
-    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => `${name}_t+${k + 1}`));
+    const suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => suffixes.map((q) => `${name}_t+${k + 1}${q}`)).flat());
   }
 
   /**
@@ -177,15 +182,22 @@ export class Model {
     const inputs = Array.from(windows.starts, (start, w) => data.series[windows.series[w]].inputs.subarray(start * F, (start + T) * F));
     const outputs = this.forward!.run(inputs);
     const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
+    const Q = meta.quantiles?.length ?? 1, suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    const sorted = new Float64Array(G * meta.horizon * Q), outputsOfQuantile = new Float64Array(G * meta.horizon);
     const levels = new Float64Array(G * meta.horizon);
     return outputs.map((y, w) => {
       const s = data.series[windows.series[w]], origin = windows.starts[w] + T - 1;
-      toLevels(meta, s, origin, y, levels);
+      // Sorted, so the quantiles of a value never cross.
+      sortedQuantiles(y, 0, G * meta.horizon, Q, sorted);
       const fileRow = s.rows[origin + shift];
       const values: Record<string, number> = {};
-      meta.targets.forEach((name, g) => {
-        for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}`] = levels[k * G + g];
-      });
+      for (let q = 0; q < Q; q++) {
+        for (let o = 0; o < G * meta.horizon; o++) outputsOfQuantile[o] = sorted[o * Q + q];
+        toLevels(meta, s, origin, outputsOfQuantile, levels);
+        meta.targets.forEach((name, g) => {
+          for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}${suffixes[q]}`] = levels[k * G + g];
+        });
+      }
       return { group: s.key, time: timeCells ? timeCells[fileRow] : null, row: fileRow + 1, values };
     });
   }
@@ -210,7 +222,7 @@ export class Model {
     return {
       time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, seqLen: meta.seqLen,
       horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
-      difference: meta.difference, outputs: this.cfg.outputs,
+      difference: meta.difference, outputs: this.cfg.outputs, quantiles: meta.quantiles,
     };
   }
 
