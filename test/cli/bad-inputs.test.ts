@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 67;
+const EXPECTED_CASES = 72;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -195,6 +195,12 @@ function cases(base: string): Case[] {
   train('series-horizon-zero', series({ horizon: 0 }), ['data.horizon'], [/positive integer, got 0/]);
   train('series-stride-negative', series({ stride: -2 }), ['data.stride'], [/positive integer, got -2/]);
   dataFault('series-empty-file', series({ path: file('empty.csv') }), [file('empty.csv'), 'line 1'], [/empty/]);
+  const quantile = (over: Record<string, unknown>): Record<string, unknown> => ({ ...series(), train: { batch: 4, steps: 2, workers: 1, kernels: 'ts', loss: 'quantile', ...over } });
+  train('quantile-level-out-of-range', quantile({ quantiles: [0, 0.5] }), ['train.quantiles.0'], [/quantile level in \(0, 1\), got 0$/]);
+  train('quantiles-not-ascending', quantile({ quantiles: [0.9, 0.1] }), ['train.quantiles'], [/strictly ascending quantiles, got \[0\.9,0\.1\]$/]);
+  train('quantiles-without-quantile-loss', quantile({ loss: 'auto', quantiles: [0.1, 0.9] }), ['train.quantiles'], [/needs train\.loss 'quantile'$/]);
+  train('quantile-loss-on-adding', tinyExperiment({ train: { loss: 'quantile' } }), ['train.loss'], [/needs task 'series', got 'adding'$/]);
+  train('quantile-loss-output-recurrence', { ...quantile({}), model: { cell: 'rnn', hidden: 4, recurrence: 'output' } }, ['train.loss'], [/needs model\.recurrence 'hidden'/]);
   train('series-key-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, horizon: 2 } }), ['data.horizon'], [/only for task 'series'/]);
   dataFault('sequences-empty-file', sequences({ path: file('empty.jsonl') }), [file('empty.jsonl'), 'line 1'], [/empty/]);
   dataFault('sequences-line-not-json', sequences({ path: file('seq-not-json.jsonl') }), [file('seq-not-json.jsonl'), 'line 2'], [/not JSON/]);

@@ -89,8 +89,8 @@ export const schemas = {
   },
   /** Quantile levels: a non-empty list of numbers in (0, 1), strictly ascending. */
   quantiles() {
-    const e = expecting('a non-empty list of numbers in (0, 1)');
-    const level = z.number(e).gt(0, e).lt(1, e);
+    const e = expecting('a non-empty list of numbers in (0, 1)'), inUnit = expecting('a quantile level in (0, 1)');
+    const level = z.number(inUnit).gt(0, inUnit).lt(1, inUnit);
     return z
       .array(level, e)
       .min(1, e)
