@@ -13,6 +13,8 @@ import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
 import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
+import { continueTimes } from '../data/period.js';
+import { forecastRecursively, recursiveProblem } from './recursive.js';
 import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
@@ -56,8 +58,24 @@ export interface Forecast {
   time: string | null;
   /** That row's position among the data rows (1 = the first row after the header). */
   row: number;
-  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units. */
+  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units (recursive: `<target>` of this row). */
   values: Record<string, number>;
+  /**
+   * Recursive forecasts (`steps`): which of them this is (1, 2, …); time and row are then those of
+   * the row it forecasts, past the data's end.
+   */
+  step?: number;
+}
+
+/** How far to forecast. */
+export interface ForecastOptions {
+  /**
+   * Forecast this many rows past each series' end, each fed back as the next row (a horizon-1
+   * model whose features are its targets); absent: one forecast after every full window.
+   */
+  steps?: number;
+  /** The name a bad `steps` is reported under (default `steps`; the CLI's `--steps`). */
+  stepsName?: string;
 }
 
 /** A sequence model's answer for one sequence. */
@@ -157,8 +175,10 @@ export class Model {
    * checkpoint's columns, in time order or with its time column), e.g. the latest months a
    * request sends. A series needs at least seqLen rows (seqLen + 1 with differencing).
    */
-  forecast(rows: readonly Record<string, RecordCell>[]): Forecast[] {
-    const all = this.forecastTable(tableFromRecords(rows, 'rows', (header) => this.uses(header)));
+  forecast(rows: readonly Record<string, RecordCell>[], opt: ForecastOptions = {}): Forecast[] {
+    const table = tableFromRecords(rows, 'rows', (header) => this.uses(header));
+    if (opt.steps !== undefined) return this.recursiveForecasts(table, opt);
+    const all = this.forecastTable(table);
     // The last forecast of each series is the one made after its last row.
     const last = new Map<string | null, Forecast>();
     for (const f of all) last.set(f.group, f);
@@ -166,10 +186,54 @@ export class Model {
   }
 
   /** Series models: a forecast after every full input window of a CSV file's text (what `recur predict` writes). */
-  forecastCsv(text: string | Buffer, path: string): Forecast[] {
+  forecastCsv(text: string | Buffer, path: string, opt: ForecastOptions = {}): Forecast[] {
     const meta = this.seriesMeta('forecastCsv');
     if (!this.readTable) throw new Error('forecastCsv: this runtime reads no CSV (in a browser, pass the rows to forecast)');
-    return this.forecastTable(this.readTable(text, path, meta.delimiter, this.options(meta)));
+    if (opt.steps !== undefined) this.checkRecursive(meta, opt);
+    const table = this.readTable(text, path, meta.delimiter, this.options(meta));
+    return opt.steps !== undefined ? this.recursiveForecasts(table, opt) : this.forecastTable(table);
+  }
+
+  /** Column names of recursive forecasts: each target, with a quantile model one per quantile (`co2_q0.1`, …). */
+  get recursiveColumns(): string[] {
+    const meta = this.seriesMeta('recursiveColumns');
+    const suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    return meta.targets.flatMap((name) => suffixes.map((q) => `${name}${q}`));
+  }
+
+  /** A positive whole number of steps, for a model that can read its own forecasts back. */
+  private checkRecursive(meta: SeriesMeta, opt: ForecastOptions): void {
+    const name = opt.stepsName ?? 'steps', steps = opt.steps;
+    if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 1) throw inputError(name, null, `expected a positive integer, got ${String(steps)}`);
+    const problem = recursiveProblem(meta);
+    if (problem !== null) throw inputError(name, null, `${problem} (model ${this.path})`);
+  }
+
+  private recursiveForecasts(table: CsvTable, opt: ForecastOptions): Forecast[] {
+    const meta = this.seriesMeta('forecast');
+    this.checkRecursive(meta, opt);
+    const steps = opt.steps!;
+    this.checkColumns(table.header, table.path);
+    const data = buildSeries(table, this.options(meta), meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
+    const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
+    const stepsName = opt.stepsName ?? 'steps';
+    const times = data.series.map((s) => {
+      if (!timeCells) return null;
+      const next = continueTimes(Array.from(s.rows, (r) => timeCells[r]), steps);
+      if ('problem' in next) {
+        const which = s.key === null ? 'the series' : `series ${JSON.stringify(s.key)}`;
+        throw inputError(table.path, `column ${JSON.stringify(meta.time)}`, `${which}: ${next.problem}, so its forecast rows cannot be dated (${stepsName})`);
+      }
+      return next.times;
+    });
+    const levels = forecastRecursively(meta, data.series, steps, (windows) => this.forward!.run(windows));
+    const columns = this.recursiveColumns;
+    return data.series.flatMap((s, i) => levels[i].map((row, k) => {
+      const values: Record<string, number> = {};
+      columns.forEach((name, o) => { values[name] = row[o]; });
+      const lastRow = s.rows[s.rows.length - 1] + 1;
+      return { group: s.key, time: times[i]?.[k] ?? null, row: lastRow + k + 1, step: k + 1, values };
+    }));
   }
 
   private forecastTable(table: CsvTable): Forecast[] {
