@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 77;
+const EXPECTED_CASES = 79;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -94,6 +94,7 @@ const SERIES_MODELS = {
   horizon2: { features: ['temp'], horizon: 2 },
   otherFeature: { features: ['temp', 'wind'], targets: ['temp'], horizon: 1 },
   recursive: { features: ['temp'], horizon: 1 },
+  calendar: { features: ['temp'], futureFeatures: ['wind'], horizon: 1 },
 } as const;
 const seriesModel = (name: keyof typeof SERIES_MODELS): string => file(`run-steps-${name}/checkpoint.safetensors`);
 
@@ -217,9 +218,11 @@ function cases(base: string): Case[] {
   const steps = (name: string, model: string, data: string, n: string, names: string[], match: RegExp[]): void =>
     add({ name, args: ['predict', '--checkpoint', model, '--data', file(data), '--steps', n, '--out', file('steps-out.csv')], names, match });
   steps('--steps on a horizon-2 model', seriesModel('horizon2'), 'series-dates.csv', '3', ['--steps'], [/^error: --steps: needs a model trained with horizon 1/]);
-  steps('--steps with a feature that is not a target', seriesModel('otherFeature'), 'series-dates.csv', '3', ['--steps'], [/feature "wind" is not a target/]);
+  steps('--steps with a feature that is not a target', seriesModel('otherFeature'), 'series-dates.csv', '3', ['--steps'], [/feature "wind" is neither a target nor a future feature/]);
   steps('--steps 0', seriesModel('recursive'), 'series-dates.csv', '0', ['--steps'], [/^error: --steps: expected a positive integer, got 0$/]);
   steps('--steps on irregular dates', seriesModel('recursive'), 'series-gappy-dates.csv', '3', [file('series-gappy-dates.csv'), 'column "date"'], [/no daily, weekly, monthly or yearly period/]);
+  steps('--steps without the future rows', seriesModel('calendar'), 'series-dates.csv', '2', [file('series-dates.csv'), '--steps'], [/the series has 0 rows after its last observed one; forecasting 2 needs the futureFeatures \(wind\)/]);
+  train('future-feature-also-a-feature', series({ path: file('series-dates.csv'), time: 'date', features: ['temp', 'wind'], futureFeatures: ['wind'] }), ['data.futureFeatures[0]'], [/"wind" is also in data\.features/]);
   steps('--steps not a number', seriesModel('recursive'), 'series-dates.csv', 'many', ['--steps'], [/^error: --steps: expected a positive integer, got NaN$/]);
   train('series-key-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, horizon: 2 } }), ['data.horizon'], [/only for task 'series'/]);
   dataFault('sequences-empty-file', sequences({ path: file('empty.jsonl') }), [file('empty.jsonl'), 'line 1'], [/empty/]);

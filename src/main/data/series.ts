@@ -15,7 +15,7 @@ import type { Normalization } from './normalize.js';
 import { readDataFile } from './read.js';
 import { middleQuantile, sortedQuantiles } from './quantiles.js';
 import { CoverageSums, ErrorSums, type Scorer } from './scores.js';
-import { buildSeries, lastLevel, readSeriesTable, toLevels, trueLevel, windows, type Series, type SeriesData, type SeriesMeta, type SeriesOptions, type Windows } from './series-build.js';
+import { buildSeries, lastLevel, readSeriesTable, stepInput, toLevels, trueLevel, windows, type Series, type SeriesData, type SeriesMeta, type SeriesOptions, type Windows } from './series-build.js';
 import { SERIES_DEFAULTS, type SeriesSpec } from './spec.js';
 
 export * from './series-build.js';
@@ -31,6 +31,7 @@ export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: stri
     group: spec.group ?? SERIES_DEFAULTS.group,
     features: spec.features ?? SERIES_DEFAULTS.features,
     targets: spec.targets ?? SERIES_DEFAULTS.targets,
+    futureFeatures: spec.futureFeatures ?? SERIES_DEFAULTS.futureFeatures,
     seqLen: positiveInteger(spec.seqLen, 'seqLen', file),
     horizon: positiveInteger(spec.horizon ?? SERIES_DEFAULTS.horizon, 'horizon', file),
     stride: positiveInteger(spec.stride ?? SERIES_DEFAULTS.stride, 'stride', file),
@@ -66,7 +67,7 @@ export class SeriesDataset implements Dataset {
     this.meta = data.meta;
     this.series = data.series;
     this.splits = { train: data.train, val: data.val };
-    this.inputSize = data.meta.features.length;
+    this.inputSize = data.meta.features.length + data.meta.futureFeatures.length;
     this.quantiles = data.meta.quantiles;
     this.loss = this.quantiles ? 'quantile' : 'mse';
     this.targetWidth = data.meta.targets.length * data.meta.horizon;
@@ -121,15 +122,12 @@ export class SeriesDataset implements Dataset {
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
     checkBatch(this, split, indices, start, count, outputs);
     if (outputs !== this.outputs) throw new RangeError(`the windows were cut for outputs '${this.outputs}', not '${outputs}'`);
-    const T = this.seqLen, F = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.targetWidth;
-    checkCapacity(out.inputs, 'inputs', T * count * F);
+    const T = this.seqLen, In = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.targetWidth;
+    checkCapacity(out.inputs, 'inputs', T * count * In);
     checkCapacity(out.targetValues, 'targetValues', (outputs === 'all' ? T * count : count) * O);
     for (let j = 0; j < count; j++) {
       const { series: s, start: s0 } = this.window(split, indices[start + j]);
-      for (let t = 0; t < T; t++) {
-        const from = (s0 + t) * F, to = (t * count + j) * F;
-        for (let f = 0; f < F; f++) out.inputs[to + f] = s.inputs[from + f];
-      }
+      for (let t = 0; t < T; t++) stepInput(this.meta, s.inputs, s0 + t, s.future, s0 + t + 1, out.inputs, (t * count + j) * In);
       // Targets of step t: model rows s0+t+1 .. s0+t+h (only the last step's for outputs 'last').
       for (let t = outputs === 'all' ? 0 : T - 1; t < T; t++) {
         const row = outputs === 'all' ? t * count + j : j;

@@ -68,6 +68,8 @@ export const seriesDataSchema = taskData('series', {
   group: is.nonEmptyString().nullable().default(null),
   features: is.names().nullable().default(null),
   targets: is.names().nullable().default(null),
+  /** Columns known in advance (calendar, holidays), read one row ahead; null = none. */
+  futureFeatures: is.names().nullable().default(null),
   horizon: is.positiveInt().default(1),
   stride: is.positiveInt().default(1),
   normalize,

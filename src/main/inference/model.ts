@@ -15,7 +15,7 @@ import { tableFromRecords, type RecordCell } from '../data/records.js';
 import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
 import { continueTimes } from '../data/period.js';
 import { forecastRecursively, recursiveProblem } from './recursive.js';
-import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
+import { buildSeries, forecastWindows, stepInput, toLevels, type Series, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { closest } from '../experiment/did-you-mean.js';
@@ -217,8 +217,17 @@ export class Model {
     const data = buildSeries(table, this.options(meta), meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
     const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
     const stepsName = opt.stepsName ?? 'steps';
+    if (meta.futureFeatures.length > 0) {
+      // The rows forecast are in the data, with their known covariates (and their times).
+      const short = data.series.find((s) => s.ahead.length < steps);
+      if (short) {
+        const which = short.key === null ? 'the series' : `series ${JSON.stringify(short.key)}`;
+        throw inputError(table.path, stepsName, `${which} has ${short.ahead.length} row${short.ahead.length === 1 ? '' : 's'} after its last observed one; forecasting ${steps} needs the futureFeatures (${meta.futureFeatures.join(', ')}) of ${steps} rows there, their other cells empty`);
+      }
+    }
     const times = data.series.map((s) => {
       if (!timeCells) return null;
+      if (meta.futureFeatures.length > 0) return Array.from(s.ahead.subarray(0, steps), (r) => timeCells[r]);
       const next = continueTimes(Array.from(s.rows, (r) => timeCells[r]), steps);
       if ('problem' in next) {
         const which = s.key === null ? 'the series' : `series ${JSON.stringify(s.key)}`;
@@ -232,7 +241,7 @@ export class Model {
       const values: Record<string, number> = {};
       columns.forEach((name, o) => { values[name] = row[o]; });
       const lastRow = s.rows[s.rows.length - 1] + 1;
-      return { group: s.key, time: times[i]?.[k] ?? null, row: lastRow + k + 1, step: k + 1, values };
+      return { group: s.key, time: times[i]?.[k] ?? null, row: k < s.ahead.length ? s.ahead[k] + 1 : lastRow + k + 1, step: k + 1, values };
     }));
   }
 
@@ -241,9 +250,9 @@ export class Model {
     this.checkColumns(table.header, table.path);
     const opt = this.options(meta);
     const data = buildSeries(table, opt, meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
-    const windows = forecastWindows(data.series, meta.seqLen);
-    const F = meta.features.length, T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
-    const inputs = Array.from(windows.starts, (start, w) => data.series[windows.series[w]].inputs.subarray(start * F, (start + T) * F));
+    const windows = forecastWindows(data.series, meta.seqLen, meta.futureFeatures.length > 0);
+    const T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
+    const inputs = Array.from(windows.starts, (start, w) => windowInputs(meta, data.series[windows.series[w]], start));
     const outputs = this.forward!.run(inputs);
     const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
     const Q = meta.quantiles?.length ?? 1, suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
@@ -269,7 +278,7 @@ export class Model {
   /** The columns the model reads, each named in the data (else bad input with a did-you-mean). */
   private checkColumns(header: string[], path: string): void {
     const meta = this.seriesMeta('forecast');
-    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets].filter((c): c is string => c !== null);
+    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets, ...meta.futureFeatures].filter((c): c is string => c !== null);
     for (const name of new Set(needed)) {
       if (header.includes(name)) continue;
       const guess = closest(name, header);
@@ -279,12 +288,13 @@ export class Model {
 
   private uses(header: string[]): (ColumnUse | null)[] {
     const meta = this.seriesMeta('forecast');
-    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : meta.features.includes(name) || meta.targets.includes(name) ? 'number' : null));
+    const numbers = [...meta.features, ...meta.targets, ...meta.futureFeatures];
+    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : numbers.includes(name) ? 'number' : null));
   }
 
   private options(meta: SeriesMeta): SeriesOptions {
     return {
-      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, seqLen: meta.seqLen,
+      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, futureFeatures: meta.futureFeatures, seqLen: meta.seqLen,
       horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
       difference: meta.difference, outputs: this.cfg.outputs, quantiles: meta.quantiles,
     };
@@ -373,4 +383,11 @@ export function checkSampling(vocabulary: string | null | undefined, cfg: ModelC
     if (!vocab.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
   }
   return vocab;
+}
+
+/** The model input of the window of series s starting at model row `start`: [seqLen · (F + FF)]. */
+function windowInputs(meta: SeriesMeta, s: Series, start: number): Float32Array {
+  const In = meta.features.length + meta.futureFeatures.length, out = new Float32Array(meta.seqLen * In);
+  for (let t = 0; t < meta.seqLen; t++) stepInput(meta, s.inputs, start + t, s.future, start + t + 1, out, t * In);
+  return out;
 }
