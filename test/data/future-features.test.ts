@@ -77,3 +77,15 @@ t.test('prediction: the rows to forecast carry only the futureFeatures; recursiv
   t.same(weekend, ahead.map((a) => a.weekend === 1), `weekend peaks from the calendar: ${week.map((f) => f.values.sales!.toFixed(1)).join(' ')}`);
   t.throws(() => model.forecast([...history, ...ahead.slice(0, 2)], { steps: 3 }), /^rows: steps: the series has 2 rows after its last observed one; forecasting 3 needs the futureFeatures \(weekend\)/);
 });
+
+t.test('the shipped forecasting experiments load as documented', async (t) => {
+  const { loadExperiment } = await import('../../src/main/experiment/experiment.js');
+  const { REPO_ROOT } = await import('../helpers/cli.js');
+  const load = (name: string) => loadExperiment(join(REPO_ROOT, 'experiments', `${name}.yaml`));
+  const calendar = load('seattle-calendar');
+  t.same(calendar.data.task === 'series' && calendar.data.futureFeatures, ['day_sin', 'day_cos']);
+  t.same(load('seattle-interval').train.quantiles, [0.05, 0.5, 0.95]);
+  const recursive = load('co2-recursive'), direct = load('co2-direct');
+  t.same([recursive.data.task === 'series' && recursive.data.horizon, direct.data.task === 'series' && direct.data.horizon], [1, 12]);
+  t.same({ ...recursive.data, horizon: 12 }, direct.data, 'the direct model differs only in its horizon');
+});
