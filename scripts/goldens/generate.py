@@ -75,6 +75,10 @@ CASES = {
     # Mean squared error, one output after the last step, on recur's own adding sequences.
     'adding': dict(seed=1002, cell='lstm', layers=1, hidden=8, data='adding', seqLen=10, trainSize=16, steps=2,
                    clip=None, optimizer=dict(name='sgd', lr=0.5)),
+    # Pinball loss (train.loss quantile): a two-column series, horizon 2, three quantiles, so
+    # output (k*G + g)*Q + q is exercised; one full-batch SGD step.
+    'quantile': dict(seed=1010, cell='lstm', layers=1, hidden=8, data='series', seqLen=6, rows=30, horizon=2,
+                     quantiles=[0.1, 0.5, 0.9], steps=1, clip=None, optimizer=dict(name='sgd', lr=0.5)),
 }
 
 INIT_RANGE = 0.3
@@ -154,6 +158,8 @@ def mean_loss(model, batch):
     y = model(x)
     if kind == 'ce':
         return torch.nn.functional.cross_entropy(y.reshape(-1, y.shape[-1]), target.reshape(-1))
+    if kind == 'quantile':
+        return pinball(y, *target)
     return torch.nn.functional.mse_loss(y, target)
 
 
@@ -202,6 +208,32 @@ def text_batch(text, vocab, seq_len):
     return (x, target, 'ce'), n
 
 
+def series_rows(seed, rows):
+    """Two columns of a noisy wave, three decimals (what data.csv holds)."""
+    gen = np.random.default_rng(seed)
+    t = np.arange(rows)
+    a = np.round(np.sin(t / 3) + 0.3 * gen.standard_normal(rows), 3)
+    b = np.round(np.cos(t / 5) + 0.3 * gen.standard_normal(rows), 3)
+    return np.stack([a, b], axis=1)
+
+
+def series_batch(values, seq_len, horizon, quantiles):
+    """SPEC section 4's windows of one series (normalize none, valFraction 0, stride 1, outputs
+    last): inputs rows s..s+T-1 [T, n, G]; targets rows s+T..s+T+h-1 [n, h, G]."""
+    n = len(values) - seq_len - horizon + 1
+    x = torch.tensor(np.stack([values[s:s + seq_len] for s in range(n)], axis=1))
+    target = torch.tensor(np.stack([values[s + seq_len:s + seq_len + horizon] for s in range(n)]))
+    return (x, (target, torch.tensor(quantiles)), 'quantile'), n
+
+
+def pinball(y, target, quantiles):
+    """PyTorch Forecasting's QuantileLoss: mean over every output of max((q-1)e, q e), e = target - y.
+    y [n, h*G*Q] is output (k*G + g)*Q + q; torch.maximum splits the gradient at a tie, as recur does."""
+    Q = len(quantiles)
+    e = target.unsqueeze(-1) - y.reshape(*target.shape, Q)
+    return torch.maximum((quantiles - 1) * e, quantiles * e).mean()
+
+
 def adding_batch(data):
     """data.json from dump-adding.mjs: inputs [n][T][2], targets [n] → [T, n, 2], [n, 1]."""
     x = torch.tensor(data['inputs']).permute(1, 0, 2).contiguous()
@@ -225,6 +257,22 @@ def generate(name, case):
         input_size = output_size = len(vocab)
         outputs = 'all'
         data_keys = {'task': 'text', 'path': 'data.txt', 'seqLen': case['seqLen'], 'valFraction': 0}
+        seed_keys = {}
+    elif case['data'] == 'series':
+        values = series_rows(seed, case['rows'])
+        with open(os.path.join(out, 'data.csv'), 'w') as f:
+            f.write('a,b\n' + ''.join(f'{a:.3f},{b:.3f}\n' for a, b in values))
+        G, h, Q = 2, case['horizon'], len(case['quantiles'])
+        batch, n = series_batch(values, case['seqLen'], h, case['quantiles'])
+        # The same windows for the float64 network test: inputs [n][T][G], targets [n][h*G] step-major.
+        with open(os.path.join(out, 'data.json'), 'w') as f:
+            json.dump({'quantiles': case['quantiles'], 'inputs': batch[0].permute(1, 0, 2).tolist(),
+                       'targets': batch[1][0].reshape(n, h * G).tolist()}, f)
+            f.write('\n')
+        vocab = None
+        input_size, output_size, outputs = G, h * G * Q, 'last'
+        data_keys = {'task': 'series', 'path': 'data.csv', 'features': ['a', 'b'], 'seqLen': case['seqLen'],
+                     'horizon': h, 'valFraction': 0, 'normalize': 'none'}
         seed_keys = {}
     else:
         path = os.path.join(out, 'data.json')
@@ -294,6 +342,7 @@ def generate(name, case):
             'train': {
                 'batch': n, 'steps': case['steps'], 'shuffle': False, 'clip': case['clip'],
                 'optimizer': full_optimizer(case['optimizer']), 'init': 'model.safetensors', 'logEvery': 1,
+                **({'loss': 'quantile', 'quantiles': case['quantiles']} if 'quantiles' in case else {}),
             },
         },
     }

@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 67;
+const EXPECTED_CASES = 79;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -57,6 +57,11 @@ fs.writeFileSync(file('seq-not-json.jsonl'), jsonl({ x: [1, 2], y: 'a' }) + '{"x
 fs.writeFileSync(file('seq-features.jsonl'), jsonl({ x: [[1, 2], [3, 4]], y: 'a' }, { x: [[1, 2]], y: 'b' }, { x: [[1, 2], [3, 4, 5]], y: 'a' }));
 fs.writeFileSync(file('seq-no-y.jsonl'), jsonl({ x: [1, 2], y: 'a' }, { x: [3] }));
 fs.writeFileSync(file('seq-val-unseen.jsonl'), jsonl({ x: [[1, 1]], y: 'down' }, { x: [[2, 2]], y: 'sideways' }));
+// Daily dates, and the same dates with gaps at every other row (no period to continue).
+const DAYS = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2020, 0, 1 + i)).toISOString().slice(0, 10));
+fs.writeFileSync(file('series-dates.csv'), `date,temp,wind\n${DAYS.map((d, i) => `${d},${i % 7},${i % 3}`).join('\n')}\n`);
+const GAPPY = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2020, 0, 1 + i + 3 * Math.floor(i / 2))).toISOString().slice(0, 10));
+fs.writeFileSync(file('series-gappy-dates.csv'), `date,temp,wind\n${GAPPY.map((d, i) => `${d},${i % 7},${i % 3}`).join('\n')}\n`);
 // The same characters plus one the model has never seen.
 fs.writeFileSync(file('text-plus-z.txt'), TEXT + 'Zebra\n');
 
@@ -83,6 +88,15 @@ function corrupt(name: string, edit: (bytes: Buffer) => Buffer): string {
   fs.writeFileSync(out, edit(Buffer.from(bytes)));
   return out;
 }
+
+/** Series checkpoints `recur predict --steps` is misused with (trained before the cases run). */
+const SERIES_MODELS = {
+  horizon2: { features: ['temp'], horizon: 2 },
+  otherFeature: { features: ['temp', 'wind'], targets: ['temp'], horizon: 1 },
+  recursive: { features: ['temp'], horizon: 1 },
+  calendar: { features: ['temp'], futureFeatures: ['wind'], horizon: 1 },
+} as const;
+const seriesModel = (name: keyof typeof SERIES_MODELS): string => file(`run-steps-${name}/checkpoint.safetensors`);
 
 function cases(base: string): Case[] {
   const list: Case[] = [];
@@ -195,6 +209,21 @@ function cases(base: string): Case[] {
   train('series-horizon-zero', series({ horizon: 0 }), ['data.horizon'], [/positive integer, got 0/]);
   train('series-stride-negative', series({ stride: -2 }), ['data.stride'], [/positive integer, got -2/]);
   dataFault('series-empty-file', series({ path: file('empty.csv') }), [file('empty.csv'), 'line 1'], [/empty/]);
+  const quantile = (over: Record<string, unknown>): Record<string, unknown> => ({ ...series(), train: { batch: 4, steps: 2, workers: 1, kernels: 'ts', loss: 'quantile', ...over } });
+  train('quantile-level-out-of-range', quantile({ quantiles: [0, 0.5] }), ['train.quantiles.0'], [/quantile level in \(0, 1\), got 0$/]);
+  train('quantiles-not-ascending', quantile({ quantiles: [0.9, 0.1] }), ['train.quantiles'], [/strictly ascending quantiles, got \[0\.9,0\.1\]$/]);
+  train('quantiles-without-quantile-loss', quantile({ loss: 'auto', quantiles: [0.1, 0.9] }), ['train.quantiles'], [/needs train\.loss 'quantile'$/]);
+  train('quantile-loss-on-adding', tinyExperiment({ train: { loss: 'quantile' } }), ['train.loss'], [/needs task 'series', got 'adding'$/]);
+  train('quantile-loss-output-recurrence', { ...quantile({}), model: { cell: 'rnn', hidden: 4, recurrence: 'output' } }, ['train.loss'], [/needs model\.recurrence 'hidden'/]);
+  const steps = (name: string, model: string, data: string, n: string, names: string[], match: RegExp[]): void =>
+    add({ name, args: ['predict', '--checkpoint', model, '--data', file(data), '--steps', n, '--out', file('steps-out.csv')], names, match });
+  steps('--steps on a horizon-2 model', seriesModel('horizon2'), 'series-dates.csv', '3', ['--steps'], [/^error: --steps: needs a model trained with horizon 1/]);
+  steps('--steps with a feature that is not a target', seriesModel('otherFeature'), 'series-dates.csv', '3', ['--steps'], [/feature "wind" is neither a target nor a future feature/]);
+  steps('--steps 0', seriesModel('recursive'), 'series-dates.csv', '0', ['--steps'], [/^error: --steps: expected a positive integer, got 0$/]);
+  steps('--steps on irregular dates', seriesModel('recursive'), 'series-gappy-dates.csv', '3', [file('series-gappy-dates.csv'), 'column "date"'], [/no daily, weekly, monthly or yearly period/]);
+  steps('--steps without the future rows', seriesModel('calendar'), 'series-dates.csv', '2', [file('series-dates.csv'), '--steps'], [/the series has 0 rows after its last observed one; forecasting 2 needs the futureFeatures \(wind\)/]);
+  train('future-feature-also-a-feature', series({ path: file('series-dates.csv'), time: 'date', features: ['temp', 'wind'], futureFeatures: ['wind'] }), ['data.futureFeatures[0]'], [/"wind" is also in data\.features/]);
+  steps('--steps not a number', seriesModel('recursive'), 'series-dates.csv', 'many', ['--steps'], [/^error: --steps: expected a positive integer, got NaN$/]);
   train('series-key-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, horizon: 2 } }), ['data.horizon'], [/only for task 'series'/]);
   dataFault('sequences-empty-file', sequences({ path: file('empty.jsonl') }), [file('empty.jsonl'), 'line 1'], [/empty/]);
   dataFault('sequences-line-not-json', sequences({ path: file('seq-not-json.jsonl') }), [file('seq-not-json.jsonl'), 'line 2'], [/not JSON/]);
@@ -214,6 +243,13 @@ t.test('bad inputs exit 2 with one error line naming the file and the key', asyn
   const made = await runRecur(['train', baseExp]);
   t.equal(made.code, 0, `the base model trains; stderr:\n${made.stderr}`);
   const base = file('run-base/checkpoint.safetensors');
+  for (const [name, keys] of Object.entries(SERIES_MODELS)) {
+    const made = await runRecur(['train', writeExperiment(dir, `steps-${name}`, {
+      ...tinyExperiment({ data: { task: 'series', path: file('series-dates.csv'), time: 'date', seqLen: 4, valFraction: 0.2, trainSize: undefined, valSize: undefined, ...keys }, train: { steps: 2, workers: 1 } }),
+      output: { dir: file(`run-steps-${name}`) },
+    })]);
+    t.equal(made.code, 0, `the series model ${name} trains; stderr:\n${made.stderr}`);
+  }
   const table = cases(base);
   t.equal(table.length, EXPECTED_CASES, `${table.length} distinct bad inputs`);
   const filesBefore = filesUnder(dir);

@@ -32,7 +32,7 @@ t.test('a minimal experiment gets every default', async (t) => {
       batch: 32, steps: 1000, workers: null,
       optimizer: { name: 'adam', lr: 0.002, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },
       clip: 5, shuffle: true, evalEvery: 200, checkpointEvery: 500, logEvery: 10, evalBatches: null,
-      teacherForcing: false, kernels: 'auto', init: null, schedule: { name: 'constant', warmup: 0 }, earlyStopping: null,
+      teacherForcing: false, loss: 'auto', quantiles: null, kernels: 'auto', init: null, schedule: { name: 'constant', warmup: 0 }, earlyStopping: null,
     },
     output: { dir: join(folder, 'runs', 'charlm') },
   };

@@ -12,6 +12,7 @@ import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network, type ShardInput } from '../../src/shared/model/network.js';
+import type { LossKind } from '../../src/shared/model/model-config.js';
 import { modelViews, paramLayout, tensorViews, type ModelViews, type ParamLayout } from '../../src/shared/model/layout.js';
 import { clipScale, optimizerSlots, optimizerStep, sumOfSquares, type OptimizerSpec } from '../../src/shared/model/optim.js';
 import { loadCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
@@ -21,8 +22,8 @@ import { relativeError, worse } from '../helpers/max-error.js';
 
 const cases = goldenCases().map((c) => c.name);
 
-/** Every sequence of the case, time-major, as one shard. */
-function caseInput(dir: string, seqLen: number, vocab: string | undefined): { input: ShardInput; B: number } {
+/** Every sequence of the case, time-major, as one shard, and the loss it is scored with. */
+function caseInput(dir: string, seqLen: number, vocab: string | undefined): { input: ShardInput; B: number; loss: LossKind; quantiles: number[] | null } {
   if (existsSync(join(dir, 'data.txt'))) {
     const chars = Array.from(readFileSync(join(dir, 'data.txt'), 'utf8'));
     const ids = chars.map((c) => Array.from(vocab!).indexOf(c));
@@ -34,13 +35,15 @@ function caseInput(dir: string, seqLen: number, vocab: string | undefined): { in
         targetIds[s * B + j] = ids[j * T + s + 1]!;
       }
     }
-    return { input: { tokens, inputs: null, targetIds, targetValues: null }, B };
+    return { input: { tokens, inputs: null, targetIds, targetValues: null }, B, loss: 'ce', quantiles: null };
   }
-  const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { inputs: number[][][]; targets: number[] };
+  // Values after the last step: the adding task's sums, or a series' next rows (quantile loss).
+  const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { inputs: number[][][]; targets: (number | number[])[]; quantiles?: number[] };
   const B = data.targets.length, T = seqLen, In = data.inputs[0]![0]!.length;
   const inputs = new Float64Array(T * B * In);
   for (let j = 0; j < B; j++) for (let s = 0; s < T; s++) for (let c = 0; c < In; c++) inputs[(s * B + j) * In + c] = data.inputs[j]![s]![c]!;
-  return { input: { tokens: null, inputs, targetIds: null, targetValues: Float64Array.from(data.targets) }, B };
+  const targetValues = Float64Array.from(data.targets.flat());
+  return { input: { tokens: null, inputs, targetIds: null, targetValues }, B, loss: data.quantiles ? 'quantile' : 'mse', quantiles: data.quantiles ?? null };
 }
 
 t.ok(cases.length >= 11, `${cases.length} golden cases with gradients: ${cases.join(', ')}`);
@@ -53,9 +56,8 @@ for (const name of cases) {
     const { cfg } = ck;
     const layout = paramLayout(cfg);
     const params = Float64Array.from(ck.params), grads = new Float64Array(layout.size);
-    const { input, B } = caseInput(dir, expected.seqLen, ck.vocab);
-    const loss = input.tokens ? 'ce' as const : 'mse' as const;
-    const net = new Network({ cfg, loss, input: input.tokens ? 'onehot' : 'dense', batch: B, seqLen: expected.seqLen }, (n) => new Float64Array(n));
+    const { input, B, loss, quantiles } = caseInput(dir, expected.seqLen, ck.vocab);
+    const net = new Network({ cfg, loss, input: input.tokens ? 'onehot' : 'dense', batch: B, seqLen: expected.seqLen, quantiles }, (n) => new Float64Array(n));
     const rows = cfg.outputs === 'all' ? expected.seqLen * B : B;
     const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
     const sum = net.forward(pv, input, B, { teacherForcing: false, gradScale: 1 / rows });

@@ -24,6 +24,8 @@ interface Case {
 const DROPOUT_STREAM = { seed: 5, step: 3, firstSequence: 2 };
 
 const T = 5, B = 3, H = 4, IN = 5, O = 3;
+/** The quantile loss's levels: O = 3 outputs are the three quantiles of one target value. */
+const QUANTILES = [0.1, 0.5, 0.9];
 
 function makeInput(c: Case, rng: Rng): ShardInput {
   const rows = c.outputs === 'all' ? T * B : B;
@@ -31,7 +33,7 @@ function makeInput(c: Case, rng: Rng): ShardInput {
     tokens: c.input === 'onehot' ? Int32Array.from({ length: T * B }, () => rng.int(IN)) : null,
     inputs: c.input === 'dense' ? Float64Array.from({ length: T * B * IN }, () => rng.normal()) : null,
     targetIds: c.loss === 'ce' ? Int32Array.from({ length: rows }, () => rng.int(O)) : null,
-    targetValues: c.loss === 'mse' ? Float64Array.from({ length: rows * O }, () => rng.normal()) : null,
+    targetValues: c.loss === 'ce' ? null : Float64Array.from({ length: c.loss === 'quantile' ? (rows * O) / QUANTILES.length : rows * O }, () => rng.normal()),
   };
 }
 
@@ -47,7 +49,8 @@ function check(c: Case): { maxRel: number; params: number; zeroTensors: string[]
   initParams(cfg, layout, params, 7, { scale: 0.6, forgetBias: 0.5 });
   const grads = new Float64Array(layout.size);
   const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
-  const net = new Network({ cfg, loss: c.loss, input: c.input, batch: B, seqLen: T, dropout: c.dropout }, (n) => new Float64Array(n));
+  const quantiles = c.loss === 'quantile' ? QUANTILES : null;
+  const net = new Network({ cfg, loss: c.loss, input: c.input, batch: B, seqLen: T, dropout: c.dropout, quantiles }, (n) => new Float64Array(n));
   const dropout = c.dropout ? DROPOUT_STREAM : null;
   const input = makeInput(c, new Rng(11, 3));
   const rows = c.outputs === 'all' ? T * B : B;
@@ -112,7 +115,13 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: true, dropout: 0.4 });
 }
 
-t.equal(cases.length, 54, '3 cells × 2 losses × 6 topologies, 2 cross cases and 4 dropout cases per cell');
+// The pinball loss (hidden recurrence only): every output, the last only, and stacked with dropout.
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  cases.push({ cell, loss: 'quantile', input: 'dense', recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false });
+  cases.push({ cell, loss: 'quantile', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, dropout: 0.4 });
+}
+
+t.equal(cases.length, 60, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases and 2 quantile cases per cell');
 
 for (const c of cases) {
   const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}`;

@@ -20,8 +20,8 @@ import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js
 import { evalOnCase, GOLDEN_ROOT, goldenCases, runGoldenCase } from '../helpers/golden.js';
 
 const cases = goldenCases();
-t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'clip', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'rnn', 'sgd-weight-decay'],
-  'all twelve cases are present');
+t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'clip', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay'],
+  'all thirteen cases are present');
 
 /**
  * The one-step cases run on every worker count and kernel set (blas at one count only: the suite

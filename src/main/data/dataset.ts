@@ -16,7 +16,7 @@ export interface BatchArrays {
   inputs: Float32Array;
   /** 'ce' loss: outputs 'all' → [T * n] time-major; 'last' → [n]. */
   targetIds: Int32Array;
-  /** 'mse' loss: outputs 'all' → [T * n * outputSize]; 'last' → [n * outputSize]. */
+  /** 'mse' loss: outputs 'all' → [T * n * outputSize]; 'last' → [n * outputSize]; 'quantile': outputSize / Q per row. */
   targetValues: Float32Array;
   /** Variable-length data: [n] steps of each sequence (non-increasing within a shard). */
   lengths?: Int32Array;
@@ -24,7 +24,9 @@ export interface BatchArrays {
 
 export interface Dataset {
   task: 'text' | 'adding' | 'copy' | 'sine' | 'series' | 'sequences';
-  loss: 'ce' | 'mse';
+  /** 'quantile': the pinball loss over `quantiles` (outputSize = Q per target value). */
+  loss: 'ce' | 'mse' | 'quantile';
+  quantiles?: readonly number[] | null;
   input: 'onehot' | 'dense';
   /** Vocabulary size (onehot) or channels (dense). */
   inputSize: number;

@@ -20,15 +20,18 @@ export interface LoadOptions {
   vocab?: string;
   /** series, sequences: the model's outputs, which decide the targets (default 'last'). */
   outputs?: 'all' | 'last';
-  /** series, sequences: a checkpoint's metadata, whose statistics (and labels) replace fitting. */
+  /** series, sequences: a checkpoint's metadata, whose statistics (and labels, quantiles) replace fitting. */
   fitted?: DataMeta;
+  /** train.loss quantile: the levels (when no checkpoint's metadata gives them). */
+  quantiles?: number[] | null;
 }
 
 /** `file` is the experiment file (for error messages, keys like `data.path`). */
 export function loadDataset(spec: DataSpec, seed: number, file: string, opts: LoadOptions = {}): Dataset {
   if (spec.task === 'series') {
     const fitted = opts.fitted?.task === 'series' ? opts.fitted.normalization : null;
-    return loadSeries(spec, opts.outputs ?? 'last', file, fitted);
+    const quantiles = opts.fitted?.task === 'series' ? opts.fitted.quantiles : (opts.quantiles ?? null);
+    return loadSeries(spec, opts.outputs ?? 'last', file, fitted, quantiles);
   }
   if (spec.task === 'sequences') return loadSequences(spec, seed, file, opts.fitted?.task === 'sequences' ? opts.fitted : null);
   const seqLen = positiveInteger(spec.seqLen, 'seqLen', file);

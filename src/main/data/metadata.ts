@@ -18,6 +18,14 @@ const normalizationSchema = must.section({
   columns: z.record(z.string(), must.section({ shift: must.finiteNumber(), scale: must.positiveNumber() }), { error: 'must be a JSON object' }),
 });
 
+const QUANTILES = 'null or a non-empty ascending list of numbers in (0, 1)';
+const quantilesSchema = z
+  .array(z.number(mustBeError(QUANTILES)).gt(0, mustBeError(QUANTILES)).lt(1, mustBeError(QUANTILES)), mustBeError(QUANTILES))
+  .min(1, mustBeError(QUANTILES))
+  .refine((list) => list.every((q, i) => i === 0 || q > list[i - 1]!), { error: (issue) => mustBe(QUANTILES, issue.input) })
+  .nullable()
+  .default(null);
+
 /** `series`: windows of CSV rows (SPEC §4). */
 const seriesMetaSchema = must
   .section({
@@ -30,6 +38,8 @@ const seriesMetaSchema = must
     features: must.names(),
     /** Predicted columns; output k·G + g is target g, k+1 rows after the window (step-major). */
     targets: must.names(),
+    /** Columns known in advance, model inputs after the features, read one row ahead. */
+    futureFeatures: z.array(must.nonEmptyString(), mustBeError('a list of names')).refine(distinct, 'names a column twice').default([]),
     seqLen: must.positiveInt(),
     horizon: must.positiveInt(),
     stride: must.positiveInt(),
@@ -39,8 +49,10 @@ const seriesMetaSchema = must
     delimiter: must.nonEmptyString(),
     /** Per feature and target column (of the differenced values when `difference`). */
     normalization: normalizationSchema,
+    /** train.loss quantile: the levels, ascending; output (k·G + g)·Q + q. null: one output per value. */
+    quantiles: quantilesSchema,
   })
-  .superRefine((meta, ctx) => checkScaledColumns(meta.normalization, [...meta.features, ...meta.targets], ctx));
+  .superRefine((meta, ctx) => checkScaledColumns(meta.normalization, [...meta.features, ...meta.targets, ...meta.futureFeatures], ctx));
 
 const LABELS = 'a non-empty list of labels (strings or numbers)';
 
@@ -115,6 +127,6 @@ export function decodeDataMeta(text: string, file: string): DataMeta {
 /** The model's input and output sizes the metadata implies (checked against the checkpoint's config). */
 export function metaSizes(meta: DataMeta): { inputSize: number; outputSize: number } {
   const inputSize = meta.features.length;
-  if (meta.task === 'series') return { inputSize, outputSize: meta.targets.length * meta.horizon };
+  if (meta.task === 'series') return { inputSize: inputSize + meta.futureFeatures.length, outputSize: meta.targets.length * meta.horizon * (meta.quantiles?.length ?? 1) };
   return { inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length };
 }

@@ -11,6 +11,8 @@ export interface Scores {
   mse?: number;
   mae?: number;
   baselineMse?: number;
+  /** Quantile models: the share of true values inside [lowest, highest] quantile (ideal: their difference). */
+  coverage?: number;
 }
 
 /** Accumulates a split's scores from the model's (normalised) outputs, sequence by sequence. */
@@ -62,6 +64,21 @@ export class ErrorSums {
     const scores: Scores = { mse: this.squares / this.n, mae: this.absolutes / this.n };
     if (withBaseline) scores.baselineMse = this.baselineSquares / this.n;
     return scores;
+  }
+}
+
+/** How often the true value lies inside a forecast interval (both ends included). */
+export class CoverageSums {
+  private n = 0;
+  private inside = 0;
+
+  add(low: number, high: number, truth: number): void {
+    this.n++;
+    if (truth >= low && truth <= high) this.inside++;
+  }
+
+  result(): Scores {
+    return { coverage: this.inside / this.n };
   }
 }
 

@@ -5,7 +5,8 @@
  * refused or forward-filled, optional differencing, a split by time per series (the last
  * `valFraction` of each series' rows), normalisation fitted on training rows only, and the windows:
  *
- *   inputs  rows s .. s+T−1 (the features)
+ *   inputs  rows s .. s+T−1 (the features); with futureFeatures, step t also reads those
+ *           columns at row s+t+1, so the forecast of row s+T sees row s+T's known covariates
  *   targets outputs 'last': rows s+T .. s+T+h−1 (every target, `horizon` h rows ahead);
  *           outputs 'all': at step t, rows s+t+1 .. s+t+h.
  *
@@ -28,6 +29,8 @@ export interface SeriesOptions {
   features: string[] | null;
   /** null: the features. */
   targets: string[] | null;
+  /** Columns known in advance, read one row ahead (absent or null: none). */
+  futureFeatures?: string[] | null;
   seqLen: number;
   horizon: number;
   stride: number;
@@ -36,6 +39,8 @@ export interface SeriesOptions {
   missing: 'error' | 'ffill';
   difference: boolean;
   outputs: 'all' | 'last';
+  /** train.loss quantile: the levels (Q outputs per target value); absent or null: one output each. */
+  quantiles?: number[] | null;
 }
 
 /** One series: its file rows in time order and its model rows. */
@@ -50,6 +55,16 @@ export interface Series {
   trainRows: number;
   /** [length · F] normalised model inputs, row-major. */
   inputs: Float32Array;
+  /**
+   * [(length + ahead) · FF] normalised futureFeatures of every model row (not differenced: the
+   * values of the file row a model row ends at), the rows ahead included; empty without them.
+   */
+  future: Float32Array;
+  /**
+   * Prediction only: rows after the series' last observed row that carry only futureFeatures
+   * (the rows to forecast, their other cells empty); not in `rows`, `length` or `levels`.
+   */
+  ahead: Int32Array;
   /** [length · G] normalised model targets, row-major. */
   targets: Float32Array;
   /** [rows.length · G] target levels in the data's units, after forward-filling. */
@@ -76,11 +91,21 @@ export interface Places {
 }
 
 
+/**
+ * One step's model input at out[at ..]: the features of model row `row` (from `inputs`, F per row)
+ * and, after them, the futureFeatures of model row `futureRow` (from `future`, FF per row).
+ */
+export function stepInput(meta: Pick<SeriesMeta, 'features' | 'futureFeatures'>, inputs: ArrayLike<number>, row: number, future: ArrayLike<number>, futureRow: number, out: Float32Array, at: number): void {
+  const F = meta.features.length, FF = meta.futureFeatures.length;
+  for (let f = 0; f < F; f++) out[at + f] = inputs[row * F + f];
+  for (let f = 0; f < FF; f++) out[at + F + f] = future[futureRow * FF + f];
+}
+
 /** Reads a CSV text (a file's bytes) with the columns the options use (every column when features are not named). */
-export function readSeriesTable(input: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>): CsvTable {
+export function readSeriesTable(input: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets' | 'futureFeatures'>): CsvTable {
   return readCsv(input, path, delimiter, (header) => header.map((name): ColumnUse | null => {
     if (name === opt.time || name === opt.group) return 'text';
-    const used = opt.features === null || opt.features.includes(name) || (opt.targets?.includes(name) ?? false);
+    const used = opt.features === null || opt.features.includes(name) || (opt.targets?.includes(name) ?? false) || (opt.futureFeatures?.includes(name) ?? false);
     return used ? 'number' : null;
   }));
 }
@@ -92,10 +117,20 @@ export function readSeriesTable(input: string | Buffer, path: string, delimiter:
  */
 export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: string, places: Places, fitted: Normalization | null = null, forecastOnly = false): SeriesData {
   const columns = chooseColumns(table, opt, places);
-  const { features, targets } = columns;
-  const series = splitIntoSeries(table, opt);
+  const { features, targets, futureFeatures } = columns;
+  const allSeries = splitIntoSeries(table, opt);
+  // Prediction with futureFeatures: a series' trailing rows with only those cells are the rows to forecast.
+  const aheadOf = new Map<SeriesRows, Int32Array>();
+  const series = forecastOnly && futureFeatures.length > 0 ? allSeries.map((s) => {
+    const observed = observedRows(table, s, [...features, ...targets]);
+    aheadOf.set(s, s.rows.subarray(observed));
+    return { key: s.key, rows: s.rows.subarray(0, observed) };
+  }) : allSeries;
+  const aheadRows = (i: number): Int32Array => aheadOf.get(allSeries[i]) ?? new Int32Array(0);
   const used = [...new Set([...features, ...targets])];
   const values = new Map(used.map((name) => [name, filledColumn(table, table.columns.get(name)!, series, opt)]));
+  // Known in advance: present in the rows ahead too.
+  for (const name of futureFeatures) values.set(name, filledColumn(table, table.columns.get(name)!, allSeries, opt));
 
   // Model-row values per column and series (differenced or not), before scaling.
   const shift = opt.difference ? 1 : 0;
@@ -111,9 +146,13 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
     return (perSeries[i] = out);
   };
   const minRows = opt.seqLen + (forecastOnly ? 0 : opt.horizon) + shift;
+  if (series.some((s) => s.rows.length === 0)) {
+    const empty = series.findIndex((s) => s.rows.length === 0);
+    throw inputError(places.csv, `line ${table.lines[allSeries[empty].rows[0]]}`, `${describeSeries(series[empty].key, opt)} has no row with its features and targets (only futureFeatures)`);
+  }
   for (const s of series) {
     if (s.rows.length < minRows) {
-      const which = s.key === null ? 'the series' : `series ${JSON.stringify(s.key)} (${opt.group} = ${JSON.stringify(s.key)})`;
+      const which = describeSeries(s.key, opt);
       throw inputError(places.csv, `line ${table.lines[s.rows[0]]}`, `${which} has ${s.rows.length} rows; a window needs seqLen${forecastOnly ? '' : ' + horizon'}${opt.difference ? ' + 1 (difference)' : ''} = ${minRows}`);
     }
   }
@@ -122,7 +161,7 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
   let normalization = fitted;
   if (!normalization) {
     const scales: Record<string, ColumnScale> = {};
-    for (const name of used) {
+    for (const name of [...used, ...futureFeatures]) {
       const training = new Float64Array(splits.reduce((a, b) => a + b, 0));
       let at = 0;
       series.forEach((s, i) => {
@@ -134,8 +173,18 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
     normalization = { kind: opt.normalize, columns: scales };
   }
 
-  const F = features.length, G = targets.length;
+  const F = features.length, G = targets.length, FF = futureFeatures.length;
   const built: Series[] = series.map((s, i) => {
+    const ahead = aheadRows(i), length0 = s.rows.length - shift;
+    // Model row r ends at file row r + shift; the rows ahead continue after the last one.
+    const future = new Float32Array((length0 + ahead.length) * FF);
+    futureFeatures.forEach((name, f) => {
+      const v = values.get(name)!, sc = normalization.columns[name];
+      for (let r = 0; r < length0 + ahead.length; r++) {
+        const fileRow = r + shift < s.rows.length ? s.rows[r + shift] : ahead[r + shift - s.rows.length];
+        future[r * FF + f] = scaleValue(sc, v[fileRow]);
+      }
+    });
     const length = s.rows.length - shift;
     const inputs = new Float32Array(length * F), targetValues = new Float32Array(length * G);
     features.forEach((name, f) => {
@@ -148,7 +197,7 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
       for (let r = 0; r < length; r++) targetValues[r * G + g] = scaleValue(sc, v[r]);
       for (let r = 0; r < s.rows.length; r++) levels[r * G + g] = raw[s.rows[r]];
     });
-    return { key: s.key, rows: s.rows, length, trainRows: splits[i], inputs, targets: targetValues, levels };
+    return { key: s.key, rows: s.rows, length, trainRows: splits[i], inputs, future, ahead, targets: targetValues, levels };
   });
 
   const train = windows(built, opt, 'train');
@@ -160,8 +209,9 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
     throw inputError(places.experiment, 'data.valFraction', `leaves no validation window: the validation rows of a series must hold horizon = ${opt.horizon} rows`);
   }
   const meta: SeriesMeta = {
-    task: 'series', time: opt.time, group: opt.group, features, targets, seqLen: opt.seqLen, horizon: opt.horizon,
+    task: 'series', time: opt.time, group: opt.group, features, targets, futureFeatures, seqLen: opt.seqLen, horizon: opt.horizon,
     stride: opt.stride, missing: opt.missing, difference: opt.difference, delimiter, normalization,
+    quantiles: opt.quantiles ?? null,
   };
   return { meta, series: built, train, val };
 }
@@ -201,10 +251,12 @@ export function windows(series: Series[], opt: Pick<SeriesOptions, 'seqLen' | 'h
  * Forecast windows of a file for prediction: one per model row that ends a full input window
  * (stride 1), targets not needed — the forecast is of rows that may lie past the file's end.
  */
-export function forecastWindows(series: Series[], seqLen: number): Windows {
+export function forecastWindows(series: Series[], seqLen: number, futureFeatures = false): Windows {
   const seriesOf: number[] = [], starts: number[] = [];
   series.forEach((s, i) => {
-    for (let start = 0; start + seqLen <= s.length; start++) {
+    // With futureFeatures the last step reads the row after the window: observed, or one ahead.
+    const last = futureFeatures && s.ahead.length === 0 ? s.length - 1 : s.length;
+    for (let start = 0; start + seqLen <= last; start++) {
       seriesOf.push(i);
       starts.push(start);
     }
@@ -249,19 +301,25 @@ interface SeriesRows {
   rows: Int32Array;
 }
 
-function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { features: string[]; targets: string[] } {
+function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { features: string[]; targets: string[]; futureFeatures: string[] } {
   const need = (name: string, key: string): void => {
     if (!table.columns.has(name)) throw inputError(places.experiment, key, `no column ${JSON.stringify(name)} in ${table.path}${didYouMean(name, table.header)}; its columns are ${table.header.join(', ')}`);
   };
   if (opt.time !== null) need(opt.time, 'data.time');
   if (opt.group !== null) need(opt.group, 'data.group');
+  const futureFeatures = opt.futureFeatures ?? [];
+  futureFeatures.forEach((name, i) => {
+    need(name, `data.futureFeatures[${i}]`);
+    if (opt.features?.includes(name)) throw inputError(places.experiment, `data.futureFeatures[${i}]`, `${JSON.stringify(name)} is also in data.features; a column is read either at its own row (features) or one row ahead (futureFeatures)`);
+    if (opt.targets?.includes(name)) throw inputError(places.experiment, `data.futureFeatures[${i}]`, `${JSON.stringify(name)} is also in data.targets; a column known in advance needs no forecast`);
+  });
   let features: string[];
   if (opt.features !== null) {
     if (opt.features.length === 0) throw inputError(places.experiment, 'data.features', 'names no column');
     opt.features.forEach((name, i) => need(name, `data.features[${i}]`));
     features = opt.features;
   } else {
-    features = table.header.filter((name) => name !== opt.time && name !== opt.group && table.columns.get(name)?.firstNonNumeric === -1);
+    features = table.header.filter((name) => name !== opt.time && name !== opt.group && !futureFeatures.includes(name) && table.columns.get(name)?.firstNonNumeric === -1);
     if (features.length === 0) throw inputError(places.experiment, 'data.features', `${table.path} has no numeric column besides time and group`);
   }
   const targets = opt.targets ?? features;
@@ -269,9 +327,9 @@ function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { f
     if (targets.length === 0) throw inputError(places.experiment, 'data.targets', 'names no column');
     targets.forEach((name, i) => need(name, `data.targets[${i}]`));
   }
-  for (const name of [...features, ...targets]) {
+  for (const name of [...features, ...targets, ...futureFeatures]) {
     if (name === opt.time || name === opt.group) {
-      throw inputError(places.experiment, features.includes(name) ? 'data.features' : 'data.targets', `${JSON.stringify(name)} is the ${name === opt.time ? 'time' : 'group'} column`);
+      throw inputError(places.experiment, features.includes(name) ? 'data.features' : targets.includes(name) ? 'data.targets' : 'data.futureFeatures', `${JSON.stringify(name)} is the ${name === opt.time ? 'time' : 'group'} column`);
     }
     const column = table.columns.get(name)!;
     if (column.firstNonNumeric >= 0) {
@@ -279,7 +337,19 @@ function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { f
       throw inputError(table.path, `line ${table.lines[r]}, column ${JSON.stringify(name)}`, `${JSON.stringify(table.cell(column, r))} is not a number`);
     }
   }
-  return { features, targets };
+  return { features, targets, futureFeatures };
+}
+
+/** How many leading rows of a series are observed: the rest are trailing rows whose `columns` are all missing. */
+function observedRows(table: CsvTable, s: SeriesRows, columns: string[]): number {
+  let n = s.rows.length;
+  const missing = (r: number) => columns.every((name) => Number.isNaN(table.columns.get(name)!.values![r]));
+  while (n > 0 && missing(s.rows[n - 1])) n--;
+  return n;
+}
+
+function describeSeries(key: string | null, opt: Pick<SeriesOptions, 'group'>): string {
+  return key === null ? 'the series' : `series ${JSON.stringify(key)} (${opt.group} = ${JSON.stringify(key)})`;
 }
 
 /** Rows grouped by `group` (in order of first appearance), each in file order, time strictly increasing. */
@@ -330,8 +400,12 @@ function filledColumn(table: CsvTable, column: CsvColumn, series: SeriesRows[], 
   const v = column.values!;
   if (column.firstMissing < 0) return v;
   const where = (r: number): string => `line ${table.lines[r]}, column ${JSON.stringify(column.name)}`;
+  // Only the rows of the series count (prediction leaves the rows to forecast out of them).
+  let firstMissing = -1;
+  for (const s of series) for (const r of s.rows) if (Number.isNaN(v[r]) && (firstMissing < 0 || r < firstMissing)) firstMissing = r;
+  if (firstMissing < 0) return v;
   if (opt.missing === 'error') {
-    throw inputError(table.path, where(column.firstMissing), `missing value (${JSON.stringify(table.cell(column, column.firstMissing))}); set data.missing: ffill to carry the previous row's value forward`);
+    throw inputError(table.path, where(firstMissing), `missing value (${JSON.stringify(table.cell(column, firstMissing))}); set data.missing: ffill to carry the previous row's value forward`);
   }
   const out = Float64Array.from(v);
   for (const s of series) {

@@ -13,8 +13,9 @@ import { checkBatch, checkCapacity, positiveInteger } from './checks.js';
 import type { BatchArrays, Dataset, Split } from './dataset.js';
 import type { Normalization } from './normalize.js';
 import { readDataFile } from './read.js';
-import { ErrorSums, type Scorer } from './scores.js';
-import { buildSeries, lastLevel, readSeriesTable, toLevels, trueLevel, windows, type Series, type SeriesData, type SeriesMeta, type SeriesOptions, type Windows } from './series-build.js';
+import { middleQuantile, sortedQuantiles } from './quantiles.js';
+import { CoverageSums, ErrorSums, type Scorer } from './scores.js';
+import { buildSeries, lastLevel, readSeriesTable, stepInput, toLevels, trueLevel, windows, type Series, type SeriesData, type SeriesMeta, type SeriesOptions, type Windows } from './series-build.js';
 import { SERIES_DEFAULTS, type SeriesSpec } from './spec.js';
 
 export * from './series-build.js';
@@ -23,13 +24,14 @@ export * from './series-build.js';
  * Loads a series experiment's CSV: read, checked and windowed. `file` is the experiment file
  * (for key errors); `fitted` (a checkpoint's statistics) replaces fitting on the training rows.
  */
-export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: string, fitted: Normalization | null = null): SeriesDataset {
+export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: string, fitted: Normalization | null = null, quantiles: number[] | null = null): SeriesDataset {
   if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'series'");
   const opt: SeriesOptions = {
     time: spec.time ?? SERIES_DEFAULTS.time,
     group: spec.group ?? SERIES_DEFAULTS.group,
     features: spec.features ?? SERIES_DEFAULTS.features,
     targets: spec.targets ?? SERIES_DEFAULTS.targets,
+    futureFeatures: spec.futureFeatures ?? SERIES_DEFAULTS.futureFeatures,
     seqLen: positiveInteger(spec.seqLen, 'seqLen', file),
     horizon: positiveInteger(spec.horizon ?? SERIES_DEFAULTS.horizon, 'horizon', file),
     stride: positiveInteger(spec.stride ?? SERIES_DEFAULTS.stride, 'stride', file),
@@ -38,6 +40,7 @@ export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: stri
     missing: spec.missing ?? SERIES_DEFAULTS.missing,
     difference: spec.difference ?? SERIES_DEFAULTS.difference,
     outputs,
+    quantiles,
   };
   const delimiter = spec.delimiter ?? SERIES_DEFAULTS.delimiter;
   const table = readSeriesTable(readDataFile(spec.path), spec.path, delimiter, opt);
@@ -47,10 +50,13 @@ export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: stri
 
 export class SeriesDataset implements Dataset {
   readonly task = 'series' as const;
-  readonly loss = 'mse' as const;
+  readonly loss: 'mse' | 'quantile';
   readonly input = 'dense' as const;
   readonly inputSize: number;
   readonly outputSize: number;
+  /** Target values per prediction: targets · horizon (each with Q outputs under the quantile loss). */
+  readonly targetWidth: number;
+  readonly quantiles: number[] | null;
   readonly seqLen: number;
   readonly outputsAllowed: ('all' | 'last')[] = ['last', 'all'];
   readonly meta: SeriesMeta;
@@ -61,8 +67,11 @@ export class SeriesDataset implements Dataset {
     this.meta = data.meta;
     this.series = data.series;
     this.splits = { train: data.train, val: data.val };
-    this.inputSize = data.meta.features.length;
-    this.outputSize = data.meta.targets.length * data.meta.horizon;
+    this.inputSize = data.meta.features.length + data.meta.futureFeatures.length;
+    this.quantiles = data.meta.quantiles;
+    this.loss = this.quantiles ? 'quantile' : 'mse';
+    this.targetWidth = data.meta.targets.length * data.meta.horizon;
+    this.outputSize = this.targetWidth * (this.quantiles?.length ?? 1);
     this.seqLen = data.meta.seqLen;
   }
 
@@ -82,36 +91,43 @@ export class SeriesDataset implements Dataset {
    */
   scorer(split: Split): Scorer {
     const meta = this.meta, G = meta.targets.length, h = meta.horizon, T = this.seqLen;
-    const sums = new ErrorSums(), levels = new Float64Array(G * h), outputs = new Float64Array(G * h);
+    const quantiles = meta.quantiles ?? [0.5], Q = quantiles.length, middle = meta.quantiles ? middleQuantile(quantiles) : 0;
+    const sums = new ErrorSums(), coverage = meta.quantiles ? new CoverageSums() : null;
+    const sorted = new Float64Array(G * h * Q), outputs = new Float64Array(G * h);
+    const levels = Array.from({ length: Q }, () => new Float64Array(G * h));
     return {
       add: (index, y, offset, stride, steps) => {
         const { series: s, start } = this.window(split, index);
         for (let step = 0; step < steps; step++) {
           // The prediction after input row `origin` (the window's last for outputs 'last').
           const origin = start + (steps === 1 ? T - 1 : step);
-          for (let o = 0; o < G * h; o++) outputs[o] = y[offset + step * stride + o];
-          toLevels(meta, s, origin, outputs, levels);
+          sortedQuantiles(y, offset + step * stride, G * h, Q, sorted);
+          for (let q = 0; q < Q; q++) {
+            for (let o = 0; o < G * h; o++) outputs[o] = sorted[o * Q + q];
+            toLevels(meta, s, origin, outputs, levels[q]);
+          }
           for (let k = 0; k < h; k++) {
-            for (let g = 0; g < G; g++) sums.add(levels[k * G + g], trueLevel(meta, s, origin, k, g), lastLevel(meta, s, origin, g));
+            for (let g = 0; g < G; g++) {
+              const truth = trueLevel(meta, s, origin, k, g), at = k * G + g;
+              sums.add(levels[middle][at], truth, lastLevel(meta, s, origin, g));
+              coverage?.add(levels[0][at], levels[Q - 1][at], truth);
+            }
           }
         }
       },
-      result: () => sums.result(true),
+      result: () => ({ ...sums.result(true), ...coverage?.result() }),
     };
   }
 
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
     checkBatch(this, split, indices, start, count, outputs);
     if (outputs !== this.outputs) throw new RangeError(`the windows were cut for outputs '${this.outputs}', not '${outputs}'`);
-    const T = this.seqLen, F = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.outputSize;
-    checkCapacity(out.inputs, 'inputs', T * count * F);
+    const T = this.seqLen, In = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.targetWidth;
+    checkCapacity(out.inputs, 'inputs', T * count * In);
     checkCapacity(out.targetValues, 'targetValues', (outputs === 'all' ? T * count : count) * O);
     for (let j = 0; j < count; j++) {
       const { series: s, start: s0 } = this.window(split, indices[start + j]);
-      for (let t = 0; t < T; t++) {
-        const from = (s0 + t) * F, to = (t * count + j) * F;
-        for (let f = 0; f < F; f++) out.inputs[to + f] = s.inputs[from + f];
-      }
+      for (let t = 0; t < T; t++) stepInput(this.meta, s.inputs, s0 + t, s.future, s0 + t + 1, out.inputs, (t * count + j) * In);
       // Targets of step t: model rows s0+t+1 .. s0+t+h (only the last step's for outputs 'last').
       for (let t = outputs === 'all' ? 0 : T - 1; t < T; t++) {
         const row = outputs === 'all' ? t * count + j : j;

@@ -14,6 +14,11 @@ export const MISSING_POLICIES = ['error', 'ffill'] as const;
 /** `data.target` (sequences); `auto` is `class` if any y is a string, and is resolved before it is saved. */
 export const SEQUENCE_TARGETS = ['auto', 'class', 'value'] as const;
 
+/** `train.loss`: `auto` is cross-entropy or MSE as the data decides; `quantile` is the pinball loss over train.quantiles. */
+export const LOSS_CHOICES = ['auto', 'quantile'] as const;
+/** train.quantiles when train.loss is `quantile` and none are given: an 80% interval and the median. */
+export const DEFAULT_QUANTILES = [0.1, 0.5, 0.9] as const;
+
 /** `train.kernels`: `auto` is `blas` when a BLAS loads on this machine, else `wasm`. */
 export const KERNEL_CHOICES = ['auto', 'blas', 'wasm', 'ts'] as const;
 export type KernelsChoice = (typeof KERNEL_CHOICES)[number];

@@ -87,6 +87,15 @@ export const schemas = {
     const e = expecting('a non-empty list of column names');
     return z.array(schemas.nonEmptyString(), e).min(1, e);
   },
+  /** Quantile levels: a non-empty list of numbers in (0, 1), strictly ascending. */
+  quantiles() {
+    const e = expecting('a non-empty list of numbers in (0, 1)'), inUnit = expecting('a quantile level in (0, 1)');
+    const level = z.number(inUnit).gt(0, inUnit).lt(1, inUnit);
+    return z
+      .array(level, e)
+      .min(1, e)
+      .refine((list) => list.every((q, i) => i === 0 || q > list[i - 1]!), { error: (issue) => `expected strictly ascending quantiles, got ${JSON.stringify(issue.input)}` });
+  },
   oneCharacter() {
     const e = expecting('one character');
     return z.string(e).length(1, e);

@@ -8,7 +8,9 @@ import { CELLS, OUTPUT_MODES, RECURRENCES, type ModelConfig } from '../../shared
 import { didYouMean } from './did-you-mean.js';
 import {
   DEFAULT_KERNELS,
+  DEFAULT_QUANTILES,
   KERNEL_CHOICES,
+  LOSS_CHOICES,
   MISSING_POLICIES,
   NORMALIZE_KINDS,
   SCHEDULE_KEYS,
@@ -66,6 +68,8 @@ export const seriesDataSchema = taskData('series', {
   group: is.nonEmptyString().nullable().default(null),
   features: is.names().nullable().default(null),
   targets: is.names().nullable().default(null),
+  /** Columns known in advance (calendar, holidays), read one row ahead; null = none. */
+  futureFeatures: is.names().nullable().default(null),
   horizon: is.positiveInt().default(1),
   stride: is.positiveInt().default(1),
   normalize,
@@ -130,6 +134,13 @@ export function outputRecurrenceProblem(model: Pick<ModelConfig, 'recurrence' | 
 export function teacherForcingProblem(model: Pick<ModelConfig, 'recurrence' | 'outputs'>): string | null {
   if (model.recurrence !== 'output') return "needs model.recurrence 'output'";
   if (model.outputs !== 'all') return "needs model.outputs 'all'";
+  return null;
+}
+
+/** The quantile loss predicts intervals of a series' values: the problem is `train.loss`'s. */
+export function quantileLossProblem(data: { task: Task }, model: Pick<ModelConfig, 'recurrence'> | undefined): string | null {
+  if (data.task !== 'series') return `'quantile' needs task 'series', got '${data.task}'`;
+  if (model?.recurrence === 'output') return "'quantile' needs model.recurrence 'hidden' (the fed-back output would be Q values per target)";
   return null;
 }
 
@@ -200,6 +211,9 @@ const fileSchema = is.section({
       /** null = the whole validation set. */
       evalBatches: is.positiveInt().nullable().default(null),
       teacherForcing: is.boolean().default(false),
+      loss: is.oneOf(LOSS_CHOICES).default('auto'),
+      /** loss 'quantile' only; null = DEFAULT_QUANTILES there. */
+      quantiles: is.quantiles().nullable().default(null),
       /** What was asked for; the kernels a run chose are in config.json's `kernels` and the checkpoint. */
       kernels: is.oneOf(KERNEL_CHOICES).default(DEFAULT_KERNELS),
       /** A checkpoint to start from (resolved against the file's folder). */
@@ -266,11 +280,14 @@ export const experimentSchema = fileSchema
           nesterov: optimizer.nesterov,
         },
         schedule: resolveSchedule(train.schedule, ctx),
+        quantiles: train.loss === 'quantile' ? (train.quantiles ?? [...DEFAULT_QUANTILES]) : train.quantiles,
       },
       output,
     };
   })
   .superRefine(({ data, model, train }, ctx) => {
+    if (train.loss === 'quantile') reportProblem(ctx, ['train', 'loss'], quantileLossProblem(data, model));
+    else if (train.quantiles !== null) reportProblem(ctx, ['train', 'quantiles'], "needs train.loss 'quantile'");
     if (!model) {
       if (train.init === null) reportProblem(ctx, ['model'], 'required unless train.init is set');
       return; // the checkpoint's model meets the model rules when the run resolves it

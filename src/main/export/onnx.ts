@@ -183,16 +183,17 @@ function reorderRows(block: Float32Array, order: readonly number[], H: number, c
 /** Per input feature, the training transform; null when every one is the identity. */
 function inputScales(meta: DataMeta | undefined, In: number): ColumnScale[] | null {
   if (!meta) return null;
-  const scales = meta.features.map((name) => meta.normalization.columns[name] ?? { shift: 0, scale: 1 });
+  const columns = meta.task === 'series' ? [...meta.features, ...meta.futureFeatures] : meta.features;
+  const scales = columns.map((name) => meta.normalization.columns[name] ?? { shift: 0, scale: 1 });
   if (scales.length !== In) return null;
   return scales.every(isIdentity) ? null : scales;
 }
 
-/** Per output, the transform to undo: series output k·G + g is target g; class logits have none. */
+/** Per output, the transform to undo: series output (k·G + g)·Q + q is target g; class logits have none. */
 function outputScales(meta: DataMeta | undefined, O: number): ColumnScale[] | null {
   if (!meta || (meta.task === 'sequences' && meta.target === 'class')) return null;
-  const G = meta.targets.length;
-  const scales = Array.from({ length: O }, (_, o) => meta.normalization.columns[meta.targets[o % G]!] ?? { shift: 0, scale: 1 });
+  const G = meta.targets.length, Q = meta.task === 'series' ? (meta.quantiles?.length ?? 1) : 1;
+  const scales = Array.from({ length: O }, (_, o) => meta.normalization.columns[meta.targets[Math.floor(o / Q) % G]!] ?? { shift: 0, scale: 1 });
   return scales.every(isIdentity) ? null : scales;
 }
 

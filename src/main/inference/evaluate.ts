@@ -37,6 +37,8 @@ export interface EvalResult {
   mse?: number;
   mae?: number;
   baselineMse?: number;
+  /** Quantile models: the share of targets inside the outer quantiles (the loss is the mean pinball loss). */
+  coverage?: number;
 }
 
 const DEFAULT_EVAL_BATCH = 64;
@@ -78,6 +80,7 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch, workers,
     optimizer: { name: 'sgd', lr: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, nesterov: false },
     clip: null, teacherForcing: stored?.train.teacherForcing ?? false, kernels: kernels.kernels, variableLengths: dataset.variableLengths,
+    quantiles: dataset.quantiles,
   });
   try {
     engine.views.params.set(ck.params);

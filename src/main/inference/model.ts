@@ -12,7 +12,10 @@ import type { ColumnUse, CsvTable } from '../data/parse.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
-import { buildSeries, forecastWindows, toLevels, type SeriesOptions } from '../data/series-build.js';
+import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
+import { continueTimes } from '../data/period.js';
+import { forecastRecursively, recursiveProblem } from './recursive.js';
+import { buildSeries, forecastWindows, stepInput, toLevels, type Series, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
 import { inputError } from '../errors.js';
 import { closest } from '../experiment/did-you-mean.js';
@@ -55,8 +58,24 @@ export interface Forecast {
   time: string | null;
   /** That row's position among the data rows (1 = the first row after the header). */
   row: number;
-  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units. */
+  /** `<target>_t+<k>` → the forecast k rows ahead, in the data's units (recursive: `<target>` of this row). */
   values: Record<string, number>;
+  /**
+   * Recursive forecasts (`steps`): which of them this is (1, 2, …); time and row are then those of
+   * the row it forecasts, past the data's end.
+   */
+  step?: number;
+}
+
+/** How far to forecast. */
+export interface ForecastOptions {
+  /**
+   * Forecast this many rows past each series' end, each fed back as the next row (a horizon-1
+   * model whose features are its targets); absent: one forecast after every full window.
+   */
+  steps?: number;
+  /** The name a bad `steps` is reported under (default `steps`; the CLI's `--steps`). */
+  stepsName?: string;
 }
 
 /** A sequence model's answer for one sequence. */
@@ -113,10 +132,14 @@ export class Model {
     return this.meta;
   }
 
-  /** Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … */
+  /**
+   * Output column names of a series model, target by target: `co2_t+1`, `co2_t+2`, … and, for a
+   * quantile model, one per quantile of each: `co2_t+1_q0.1`, `co2_t+1_q0.5`, …
+   */
   get forecastColumns(): string[] {
     const meta = this.seriesMeta('forecastColumns');
-    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => `${name}_t+${k + 1}`));
+    const suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    return meta.targets.flatMap((name) => Array.from({ length: meta.horizon }, (_, k) => suffixes.map((q) => `${name}_t+${k + 1}${q}`)).flat());
   }
 
   /**
@@ -152,8 +175,10 @@ export class Model {
    * checkpoint's columns, in time order or with its time column), e.g. the latest months a
    * request sends. A series needs at least seqLen rows (seqLen + 1 with differencing).
    */
-  forecast(rows: readonly Record<string, RecordCell>[]): Forecast[] {
-    const all = this.forecastTable(tableFromRecords(rows, 'rows', (header) => this.uses(header)));
+  forecast(rows: readonly Record<string, RecordCell>[], opt: ForecastOptions = {}): Forecast[] {
+    const table = tableFromRecords(rows, 'rows', (header) => this.uses(header));
+    if (opt.steps !== undefined) return this.recursiveForecasts(table, opt);
+    const all = this.forecastTable(table);
     // The last forecast of each series is the one made after its last row.
     const last = new Map<string | null, Forecast>();
     for (const f of all) last.set(f.group, f);
@@ -161,10 +186,63 @@ export class Model {
   }
 
   /** Series models: a forecast after every full input window of a CSV file's text (what `recur predict` writes). */
-  forecastCsv(text: string | Buffer, path: string): Forecast[] {
+  forecastCsv(text: string | Buffer, path: string, opt: ForecastOptions = {}): Forecast[] {
     const meta = this.seriesMeta('forecastCsv');
     if (!this.readTable) throw new Error('forecastCsv: this runtime reads no CSV (in a browser, pass the rows to forecast)');
-    return this.forecastTable(this.readTable(text, path, meta.delimiter, this.options(meta)));
+    if (opt.steps !== undefined) this.checkRecursive(meta, opt);
+    const table = this.readTable(text, path, meta.delimiter, this.options(meta));
+    return opt.steps !== undefined ? this.recursiveForecasts(table, opt) : this.forecastTable(table);
+  }
+
+  /** Column names of recursive forecasts: each target, with a quantile model one per quantile (`co2_q0.1`, …). */
+  get recursiveColumns(): string[] {
+    const meta = this.seriesMeta('recursiveColumns');
+    const suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    return meta.targets.flatMap((name) => suffixes.map((q) => `${name}${q}`));
+  }
+
+  /** A positive whole number of steps, for a model that can read its own forecasts back. */
+  private checkRecursive(meta: SeriesMeta, opt: ForecastOptions): void {
+    const name = opt.stepsName ?? 'steps', steps = opt.steps;
+    if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 1) throw inputError(name, null, `expected a positive integer, got ${String(steps)}`);
+    const problem = recursiveProblem(meta);
+    if (problem !== null) throw inputError(name, null, `${problem} (model ${this.path})`);
+  }
+
+  private recursiveForecasts(table: CsvTable, opt: ForecastOptions): Forecast[] {
+    const meta = this.seriesMeta('forecast');
+    this.checkRecursive(meta, opt);
+    const steps = opt.steps!;
+    this.checkColumns(table.header, table.path);
+    const data = buildSeries(table, this.options(meta), meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
+    const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
+    const stepsName = opt.stepsName ?? 'steps';
+    if (meta.futureFeatures.length > 0) {
+      // The rows forecast are in the data, with their known covariates (and their times).
+      const short = data.series.find((s) => s.ahead.length < steps);
+      if (short) {
+        const which = short.key === null ? 'the series' : `series ${JSON.stringify(short.key)}`;
+        throw inputError(table.path, stepsName, `${which} has ${short.ahead.length} row${short.ahead.length === 1 ? '' : 's'} after its last observed one; forecasting ${steps} needs the futureFeatures (${meta.futureFeatures.join(', ')}) of ${steps} rows there, their other cells empty`);
+      }
+    }
+    const times = data.series.map((s) => {
+      if (!timeCells) return null;
+      if (meta.futureFeatures.length > 0) return Array.from(s.ahead.subarray(0, steps), (r) => timeCells[r]);
+      const next = continueTimes(Array.from(s.rows, (r) => timeCells[r]), steps);
+      if ('problem' in next) {
+        const which = s.key === null ? 'the series' : `series ${JSON.stringify(s.key)}`;
+        throw inputError(table.path, `column ${JSON.stringify(meta.time)}`, `${which}: ${next.problem}, so its forecast rows cannot be dated (${stepsName})`);
+      }
+      return next.times;
+    });
+    const levels = forecastRecursively(meta, data.series, steps, (windows) => this.forward!.run(windows));
+    const columns = this.recursiveColumns;
+    return data.series.flatMap((s, i) => levels[i].map((row, k) => {
+      const values: Record<string, number> = {};
+      columns.forEach((name, o) => { values[name] = row[o]; });
+      const lastRow = s.rows[s.rows.length - 1] + 1;
+      return { group: s.key, time: times[i]?.[k] ?? null, row: k < s.ahead.length ? s.ahead[k] + 1 : lastRow + k + 1, step: k + 1, values };
+    }));
   }
 
   private forecastTable(table: CsvTable): Forecast[] {
@@ -172,20 +250,27 @@ export class Model {
     this.checkColumns(table.header, table.path);
     const opt = this.options(meta);
     const data = buildSeries(table, opt, meta.delimiter, { csv: table.path, experiment: this.path }, meta.normalization, true);
-    const windows = forecastWindows(data.series, meta.seqLen);
-    const F = meta.features.length, T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
-    const inputs = Array.from(windows.starts, (start, w) => data.series[windows.series[w]].inputs.subarray(start * F, (start + T) * F));
+    const windows = forecastWindows(data.series, meta.seqLen, meta.futureFeatures.length > 0);
+    const T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
+    const inputs = Array.from(windows.starts, (start, w) => windowInputs(meta, data.series[windows.series[w]], start));
     const outputs = this.forward!.run(inputs);
     const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
+    const Q = meta.quantiles?.length ?? 1, suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
+    const sorted = new Float64Array(G * meta.horizon * Q), outputsOfQuantile = new Float64Array(G * meta.horizon);
     const levels = new Float64Array(G * meta.horizon);
     return outputs.map((y, w) => {
       const s = data.series[windows.series[w]], origin = windows.starts[w] + T - 1;
-      toLevels(meta, s, origin, y, levels);
+      // Sorted, so the quantiles of a value never cross.
+      sortedQuantiles(y, 0, G * meta.horizon, Q, sorted);
       const fileRow = s.rows[origin + shift];
       const values: Record<string, number> = {};
-      meta.targets.forEach((name, g) => {
-        for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}`] = levels[k * G + g];
-      });
+      for (let q = 0; q < Q; q++) {
+        for (let o = 0; o < G * meta.horizon; o++) outputsOfQuantile[o] = sorted[o * Q + q];
+        toLevels(meta, s, origin, outputsOfQuantile, levels);
+        meta.targets.forEach((name, g) => {
+          for (let k = 0; k < meta.horizon; k++) values[`${name}_t+${k + 1}${suffixes[q]}`] = levels[k * G + g];
+        });
+      }
       return { group: s.key, time: timeCells ? timeCells[fileRow] : null, row: fileRow + 1, values };
     });
   }
@@ -193,7 +278,7 @@ export class Model {
   /** The columns the model reads, each named in the data (else bad input with a did-you-mean). */
   private checkColumns(header: string[], path: string): void {
     const meta = this.seriesMeta('forecast');
-    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets].filter((c): c is string => c !== null);
+    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets, ...meta.futureFeatures].filter((c): c is string => c !== null);
     for (const name of new Set(needed)) {
       if (header.includes(name)) continue;
       const guess = closest(name, header);
@@ -203,14 +288,15 @@ export class Model {
 
   private uses(header: string[]): (ColumnUse | null)[] {
     const meta = this.seriesMeta('forecast');
-    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : meta.features.includes(name) || meta.targets.includes(name) ? 'number' : null));
+    const numbers = [...meta.features, ...meta.targets, ...meta.futureFeatures];
+    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : numbers.includes(name) ? 'number' : null));
   }
 
   private options(meta: SeriesMeta): SeriesOptions {
     return {
-      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, seqLen: meta.seqLen,
+      time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, futureFeatures: meta.futureFeatures, seqLen: meta.seqLen,
       horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
-      difference: meta.difference, outputs: this.cfg.outputs,
+      difference: meta.difference, outputs: this.cfg.outputs, quantiles: meta.quantiles,
     };
   }
 
@@ -297,4 +383,11 @@ export function checkSampling(vocabulary: string | null | undefined, cfg: ModelC
     if (!vocab.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
   }
   return vocab;
+}
+
+/** The model input of the window of series s starting at model row `start`: [seqLen · (F + FF)]. */
+function windowInputs(meta: SeriesMeta, s: Series, start: number): Float32Array {
+  const In = meta.features.length + meta.futureFeatures.length, out = new Float32Array(meta.seqLen * In);
+  for (let t = 0; t < meta.seqLen; t++) stepInput(meta, s.inputs, start + t, s.future, start + t + 1, out, t * In);
+  return out;
 }

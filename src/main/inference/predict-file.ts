@@ -15,16 +15,20 @@ export interface PredictFileOptions extends ModelOptions {
   out?: string;
   /** The line naming the kernels and why (the CLI prints it on stderr). */
   onNotice?: (line: string) => void;
+  /** Series models: forecast this many rows past each series' end, recursively (`--steps`). */
+  steps?: number;
 }
 
 /** Predicts every window or sequence of `dataPath` with the checkpoint; returns the text written. */
 export function predictFile(checkpoint: string, dataPath: string, opt: PredictFileOptions = {}): string {
   const model = loadModelSync(checkpoint, opt);
   const meta = model.dataMeta(); // a text model: bad input before the data file is read
+  if (opt.steps !== undefined && meta.task !== 'series') throw inputError('--steps', null, `only for a series model; ${checkpoint} is a ${meta.task} model`);
   const bytes = readDataFile(dataPath);
   if (decodeText(bytes).trim() === '') throw inputError(dataPath, 'line 1', 'the file is empty');
+  const recursive = { steps: opt.steps, stepsName: '--steps' };
   const text = meta.task === 'series'
-    ? forecastsCsv(model, model.forecastCsv(bytes, dataPath))
+    ? forecastsCsv(model, model.forecastCsv(bytes, dataPath, recursive), opt.steps !== undefined ? model.recursiveColumns : model.forecastColumns)
     : predictionsJsonl(model.predict(parseSequenceInputs(bytes, dataPath)));
   // After the input is read: bad input says only its error.
   opt.onNotice?.(`predicted with kernels ${describeKernels(model.resolvedKernels)}`);
@@ -32,14 +36,17 @@ export function predictFile(checkpoint: string, dataPath: string, opt: PredictFi
   return text;
 }
 
-/** The CSV `recur predict` writes for forecasts: group, time (else row), then the forecast columns. */
-export function forecastsCsv(model: Model, forecasts: Forecast[]): string {
+/**
+ * The CSV `recur predict` writes for forecasts: group, time (else row), then the forecast
+ * columns; recursive forecasts (`--steps`) add `step` after the time of the row each forecasts.
+ */
+export function forecastsCsv(model: Model, forecasts: Forecast[], columns: string[] = model.forecastColumns): string {
   const meta = model.meta?.task === 'series' ? model.meta : null;
-  const columns = model.forecastColumns;
-  const header = [...(meta?.group ? [meta.group] : []), meta?.time ?? 'row', ...columns];
+  const stepped = forecasts.some((f) => f.step !== undefined);
+  const header = [...(meta?.group ? [meta.group] : []), meta?.time ?? 'row', ...(stepped ? ['step'] : []), ...columns];
   const lines = [header.map(csvCell).join(',')];
   for (const f of forecasts) {
-    const where = [...(meta?.group ? [f.group ?? ''] : []), meta?.time ? f.time ?? '' : String(f.row)];
+    const where = [...(meta?.group ? [f.group ?? ''] : []), meta?.time ? f.time ?? '' : String(f.row), ...(stepped ? [String(f.step)] : [])];
     lines.push([...where.map(csvCell), ...columns.map((c) => formatPrediction(f.values[c]))].join(','));
   }
   return lines.join('\n') + '\n';

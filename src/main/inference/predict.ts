@@ -10,7 +10,7 @@ import type { KernelsChoice } from '../experiment/options.js';
 import { loadedBlas } from '../../shared/backends/blas.js';
 import { Model } from './model.js';
 
-export { Model, type Forecast, type Prediction, type SequenceInput, type TextSampleOptions } from './model.js';
+export { Model, type Forecast, type ForecastOptions, type Prediction, type SequenceInput, type TextSampleOptions } from './model.js';
 
 /** How loadModel runs a checkpoint. */
 export interface ModelOptions {

@@ -22,15 +22,18 @@ export interface MetricsLine {
   /** series and value sequences: errors in the data's own units (levels, when differenced). */
   valMse?: number;
   valMae?: number;
+  /** Quantile models: the share of validation targets inside the outer quantiles. */
+  valCoverage?: number;
 }
 
 /** An evaluation's scores under their metrics.jsonl names. */
-export function valMetrics(scores: Scores | null): Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae'> {
+export function valMetrics(scores: Scores | null): Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae' | 'valCoverage'> {
   if (!scores) return {};
-  const out: Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae'> = {};
+  const out: Pick<MetricsLine, 'valAccuracy' | 'valMse' | 'valMae' | 'valCoverage'> = {};
   if (scores.accuracy !== undefined) out.valAccuracy = scores.accuracy;
   if (scores.mse !== undefined) out.valMse = scores.mse;
   if (scores.mae !== undefined) out.valMae = scores.mae;
+  if (scores.coverage !== undefined) out.valCoverage = scores.coverage;
   return out;
 }
 

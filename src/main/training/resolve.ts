@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
-import { teacherForcingProblem } from '../experiment/schema.js';
+import { quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
@@ -21,7 +21,8 @@ export interface ResolvedRun {
 
 export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
-  const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs });
+  const quantiles = exp.train.loss === 'quantile' ? exp.train.quantiles : null;
+  const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs, quantiles });
   let cfg: ModelConfig;
   if (init) {
     cfg = init.cfg;
@@ -45,6 +46,8 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   // The schema held the experiment's own model to this rule; a checkpoint's model meets it here.
   const teacherForcing = exp.train.teacherForcing && !exp.model ? teacherForcingProblem(cfg) : null;
   if (teacherForcing !== null) throw inputError(file, 'train.teacherForcing', teacherForcing);
+  const quantileLoss = exp.train.loss === 'quantile' && !exp.model ? quantileLossProblem(exp.data, cfg) : null;
+  if (quantileLoss !== null) throw inputError(file, 'train.loss', quantileLoss);
   return { cfg, dataset, init };
 }
 

@@ -191,7 +191,7 @@ function startEngine(exp: Experiment, cfg: ModelConfig, dataset: Dataset, worker
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: exp.train.batch, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
     kernels, variableLengths: dataset.variableLengths,
-    dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful,
+    dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful, quantiles: dataset.quantiles,
   });
   const { views, plan } = engine;
   if (source) views.params.set(source.params);

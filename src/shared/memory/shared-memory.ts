@@ -82,6 +82,8 @@ export interface EngineSpec {
   dropout?: { p: number; seed: number };
   /** data.stateful: every worker keeps its streams' states from one training step to the next. */
   stateful?: boolean;
+  /** loss 'quantile': train.quantiles, ascending. */
+  quantiles?: readonly number[] | null;
 }
 
 export interface SharedPlan {
@@ -146,7 +148,7 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     tokens: take(spec.input === 'onehot' ? rows * 4 : 0),
     inputs: take(spec.input === 'dense' ? rows * cfg.inputSize * 4 : 0),
     targetIds: take(spec.loss === 'ce' ? targetRows * 4 : 0),
-    targetValues: take(spec.loss === 'mse' ? targetRows * cfg.outputSize * 4 : 0),
+    targetValues: take(spec.loss === 'ce' ? 0 : targetRows * targetWidth(spec) * 4),
     lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
   }));
   const activations = activationLayout(cfg, shardCapacity, T, spec.dropout?.p ?? 0);
@@ -160,6 +162,11 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     params, grads, optimizerSlots, shards, scratch, kernelScratch, states, chunks: splitChunks(P, N),
     totalBytes: alignUp(cursor, WASM_PAGE),
   };
+}
+
+/** Target values per predicted row: one per output, or per Q outputs with the quantile loss. */
+export function targetWidth(spec: Pick<EngineSpec, 'cfg' | 'loss' | 'quantiles'>): number {
+  return spec.loss === 'quantile' ? spec.cfg.outputSize / (spec.quantiles?.length ?? 1) : spec.cfg.outputSize;
 }
 
 /** Floats of one worker's carried states: per layer h (and c for an LSTM) of `capacity` streams. */

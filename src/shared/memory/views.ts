@@ -96,7 +96,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       tokens: spec.input === 'onehot' ? s.tokens : null,
       inputs: spec.input === 'dense' ? s.inputs : null,
       targetIds: spec.loss === 'ce' ? s.targetIds : null,
-      targetValues: spec.loss === 'mse' ? s.targetValues : null,
+      targetValues: spec.loss === 'ce' ? null : s.targetValues,
       lengths: spec.variableLengths ? s.lengths : null,
     },
     state,
@@ -111,7 +111,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
   }
   const ops = networkOps(memory, plan, rank, choice.kernels ?? spec.kernels, choice.blas ?? null);
   const net = new Network(
-    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0 },
+    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0, quantiles: spec.quantiles ?? null },
     regionAllocator(memory, plan.scratch[rank]),
     choice.wrap ? choice.wrap(ops) : ops,
   );

@@ -64,3 +64,29 @@ export function meanSquaredError(
   }
   return total;
 }
+
+/**
+ * Pinball (quantile) loss per step: the mean over the O outputs of max(q·e, (q − 1)·e) with
+ * e = target − y, as PyTorch Forecasting's QuantileLoss. Output o is quantile o mod Q of target
+ * ⌊o / Q⌋ (index (k·G + g)·Q + q), so a row has O / Q targets. Its gradient is −q where the target
+ * lies above, 1 − q where below, and at a tie the mean of the two (torch.maximum splits it).
+ * Elementwise and cheap, so every kernel set uses this one implementation.
+ */
+export function quantileLoss(
+  Y: FloatArray, yOff: number, targets: FloatArray, tOff: number,
+  R: number, O: number, quantiles: ArrayLike<number>, dY: FloatArray | null, scale: number,
+): number {
+  const Q = quantiles.length, perRow = O / Q, inv = 1 / O;
+  let total = 0;
+  for (let r = 0; r < R; r++) {
+    for (let j = 0; j < perRow; j++) {
+      const t = targets[tOff + r * perRow + j], base = yOff + r * O + j * Q;
+      for (let q = 0; q < Q; q++) {
+        const level = quantiles[q], e = t - Y[base + q];
+        total += (e >= 0 ? level * e : (level - 1) * e) * inv;
+        if (dY) dY[base + q] = (e > 0 ? -level : e < 0 ? 1 - level : 0.5 - level) * inv * scale;
+      }
+    }
+  }
+  return total;
+}

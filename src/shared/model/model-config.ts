@@ -17,7 +17,8 @@ export interface ModelConfig {
   outputs: (typeof OUTPUT_MODES)[number];
 }
 
-export type LossKind = 'ce' | 'mse';
+/** `quantile`: pinball loss over the quantiles the shape names (NetworkShape.quantiles). */
+export type LossKind = 'ce' | 'mse' | 'quantile';
 
 /** Gates per hidden unit: PyTorch packs LSTM gates as [i, f, g, o], GRU gates as [r, z, n]. */
 export function gateCount(cell: ModelConfig['cell']): number {

@@ -15,7 +15,7 @@ import { activationLayout, blockView, type ActivationLayout, type FloatArray, ty
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
 import { createCell, type Cell, type CellOps } from './cells.js';
-import { meanSquaredError, softmaxCrossEntropy, softmaxRows } from './loss.js';
+import { meanSquaredError, quantileLoss, softmaxCrossEntropy, softmaxRows } from './loss.js';
 import { fillDropoutMask, type DropoutStream } from './dropout.js';
 
 /** The matrix products a pass needs. */
@@ -73,6 +73,8 @@ export interface NetworkShape {
   seqLen: number;
   /** Dropout probability on every layer's output (training passes given a DropoutStream); default 0. */
   dropout?: number;
+  /** loss 'quantile': the levels, ascending; the outputs are Q per target (SPEC §4). */
+  quantiles?: readonly number[] | null;
 }
 
 /** One shard, time-major. Only the arrays the task uses need content. */
@@ -83,7 +85,7 @@ export interface ShardInput {
   inputs: FloatArray | null;
   /** ce: [T·B] for outputs 'all', [B] for 'last'. */
   targetIds: Int32Array | null;
-  /** mse: [T·B·O] for outputs 'all', [B·O] for 'last'. */
+  /** mse: [T·B·O] for outputs 'all', [B·O] for 'last'; quantile: O / Q per row instead of O. */
   targetValues: FloatArray | null;
   /**
    * Variable-length sequences: [B] steps of each (1..T), non-increasing (longest first, as
@@ -161,6 +163,12 @@ export class Network<A extends FloatArray> {
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
     this.shape = shape;
     const { cfg, batch: B, seqLen: T } = shape;
+    if (shape.loss === 'quantile') {
+      const Q = shape.quantiles?.length ?? 0;
+      if (Q === 0 || cfg.outputSize % Q !== 0) throw new Error(`the quantile loss needs quantiles dividing the ${cfg.outputSize} outputs, got ${Q}`);
+      // ŷ_{t-1} fed back is O wide, a teacher-forced target O / Q: no meaning for quantiles.
+      if (cfg.recurrence === 'output') throw new Error('the quantile loss needs hidden recurrence');
+    }
     const dropout = (shape.dropout ?? 0) > 0;
     this.layout = activationLayout(cfg, B, T, shape.dropout ?? 0);
     const block = alloc(this.layout.size);
@@ -229,7 +237,9 @@ export class Network<A extends FloatArray> {
       const off = t * B * O;
       total += this.shape.loss === 'ce'
         ? this.ops.softmaxCrossEntropy(this.y, off, this.probs, input.targetIds!, t * B, rows, O, dY, scale)
-        : this.ops.meanSquaredError(this.y, off, input.targetValues!, off, rows, O, dY, scale);
+        : this.shape.loss === 'quantile'
+          ? quantileLoss(this.y, off, input.targetValues!, off / this.shape.quantiles!.length, rows, O, this.shape.quantiles!, dY, scale)
+          : this.ops.meanSquaredError(this.y, off, input.targetValues!, off, rows, O, dY, scale);
     }
     return total;
   }
@@ -281,7 +291,10 @@ export class Network<A extends FloatArray> {
       if (!input.targetIds) throw new Error('cross-entropy needs targetIds');
       return this.ops.softmaxCrossEntropy(this.y, row0 * O, this.probs, input.targetIds, 0, rows, O, dY, gradScale ?? 0);
     }
-    if (!input.targetValues) throw new Error('mse needs targetValues');
+    if (!input.targetValues) throw new Error(`${this.shape.loss} needs targetValues`);
+    if (this.shape.loss === 'quantile') {
+      return quantileLoss(this.y, row0 * O, input.targetValues, 0, rows, O, this.shape.quantiles!, dY, gradScale ?? 0);
+    }
     return this.ops.meanSquaredError(this.y, row0 * O, input.targetValues, 0, rows, O, dY, gradScale ?? 0);
   }
 
