@@ -159,6 +159,31 @@ for (const [cell, kind] of [['lstm', 'zscore'], ['gru', 'minmax'], ['rnn', 'zsco
   });
 }
 
+t.test('series with quantiles: sorted like recur\'s predictions, in the data\'s units', async (t) => {
+  const T = 5, horizon = 2, quantiles = [0.1, 0.5, 0.9], Q = quantiles.length;
+  const rows = 14, rng = new Rng(6, 3);
+  const table = Array.from({ length: rows }, (_, r) => [50 + 5 * Math.cos(r / 2) + rng.normal()]);
+  const meta = {
+    task: 'series', time: null, group: null, features: ['a'], targets: ['a'], futureFeatures: [], seqLen: T, horizon, stride: 1,
+    missing: 'error', difference: false, delimiter: ',', normalization: { kind: 'zscore', columns: { a: { shift: 50, scale: 4 } } }, quantiles,
+  } as unknown as SeriesMeta;
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: 1, hidden: 8, layers: 1, outputSize: horizon * Q, recurrence: 'hidden', outputs: 'last' };
+  // A wide init crosses the raw quantile outputs somewhere: the graph must sort them as recur does.
+  const ck = checkpoint(cfg, 31, { data: meta as DataMeta });
+  const dir = tempDir(t);
+  const file = path.join(dir, 'model.safetensors');
+  saveCheckpoint(file, ck);
+  const forecasts = loadModelSync(file).forecastCsv(`a\n${table.map((r) => r[0]).join('\n')}\n`, 'series.csv');
+  const windows = rows - T + 1;
+  const x = new Float32Array(windows * T);
+  for (let w = 0; w < windows; w++) for (let k = 0; k < T; k++) x[w * T + k] = table[w + k]![0]!;
+  const out = await (await session(ck)).run({ x: new ort.Tensor('float32', x, [windows, T, 1]) });
+  t.same(out.y!.dims, [windows, horizon * Q]);
+  const expected = forecasts.flatMap((f) => Array.from({ length: horizon * Q }, (_, o) => f.values[`a_t+${Math.floor(o / Q) + 1}_q${quantiles[o % Q]}`]!));
+  t.ok(expected.every((v) => Number.isFinite(v)), 'every quantile column read back');
+  t.ok(relativeError(out.y!.data as Float32Array, expected) <= TOLERANCE, `quantiles as recur predicts them: ${relativeError(out.y!.data as Float32Array, expected).toExponential(2)}`);
+});
+
 for (const cell of CELLS) {
   t.test(`text: ${cell}, 2 layers, tokens in, every step out`, async (t) => {
     const vocab = '\n !,.abcdefgh';

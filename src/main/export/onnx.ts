@@ -8,7 +8,8 @@
  *                                                        └─ Transpose → [T, B, In] ─ LSTM/GRU/RNN × layers
  *   outputs last: Y_h of the top layer → Gemm(head) → y [B, O]
  *   outputs all:  Y of the top layer → [B, T, H] → MatMul + Add(head) → y [B, T, O]
- *   then y · scale + shift (data units); classifiers add probs = Softmax(y).
+ *   then quantile outputs sorted per value (TopK), y · scale + shift (data units); classifiers add
+ *   probs = Softmax(y).
  * ONNX Runtime's recurrent nodes are time-major only (layout = 0), hence the transposes.
  * The classic exporter bug is the gate order: GATE_ORDER is the one table that converts it.
  */
@@ -122,6 +123,14 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
     const wT = new Float32Array(H * O);
     for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) wT[j * O + o] = headW[o * H + j]!;
     y = g.node('Add', [g.node('MatMul', [hs, g.float('head.weight_t', wT, [H, O])]), g.float('head.bias', headB, [O])]);
+  }
+  // Quantile models: each value's Q outputs sorted ascending, as recur's predictions are, so the
+  // quantiles never cross (TopK over [.., O/Q, Q], then back to the output's own shape).
+  const Q = ck.data?.task === 'series' ? (ck.data.quantiles?.length ?? 1) : 1;
+  if (Q > 1) {
+    const grouped = g.node('Reshape', [y, g.int64('quantile_groups', cfg.outputs === 'last' ? [0, -1, Q] : [0, 0, -1, Q], [cfg.outputs === 'last' ? 3 : 4])]);
+    const [sorted] = g.nodeOutputs('TopK', [grouped, g.int64('quantile_count', [Q], [1])], 2, { axis: -1, largest: 0, sorted: 1 }, 'quantiles');
+    y = g.node('Reshape', [sorted!, g.node('Shape', [y])]);
   }
   const outScales = outputScales(ck.data, O);
   if (outScales) y = g.unscale(y, outScales);
