@@ -10,6 +10,7 @@ import { parseExperiment, type Experiment } from '../experiment/experiment.js';
 import { defaultWorkers } from '../engine/shards.js';
 import { evaluateSplit } from './validation.js';
 import type { Split } from '../data/dataset.js';
+import type { Scores } from '../data/scores.js';
 import type { KernelsChoice } from '../experiment/options.js';
 
 export interface EvalOptions {
@@ -25,20 +26,12 @@ export interface EvalOptions {
   onNotice?: (line: string) => void;
 }
 
-export interface EvalResult {
+/** The loss and its size, and the scores users read beside their baselines (data/scores.ts). */
+export interface EvalResult extends Scores {
   loss: number;
   tokens: number;
   /** Cross-entropy in bits (text models); null for regression. */
   bitsPerChar: number | null;
-  /** Classification (sequences): argmax accuracy and the training split's majority-class accuracy. */
-  accuracy?: number;
-  baselineAccuracy?: number;
-  /** series and value sequences, in the data's units; series also persistence's MSE. */
-  mse?: number;
-  mae?: number;
-  baselineMse?: number;
-  /** Quantile models: the share of targets inside the outer quantiles (the loss is the mean pinball loss). */
-  coverage?: number;
 }
 
 const DEFAULT_EVAL_BATCH = 64;
