@@ -87,6 +87,8 @@ export function modelsOnKernels(c: KernelCase, kernels: readonly Kernels[], opts
     for (let k = 0; k < shard.targetIds.length; k++) shard.targetIds[k] = rng.int(c.cfg.outputSize);
     for (let k = 0; k < shard.targetValues.length; k++) shard.targetValues[k] = rng.normal();
     if (opts.lengths) shard.lengths.set(opts.lengths);
+    const statics = c.cfg.categorical ?? [];
+    for (let k = 0; k < shard.categories.length; k++) shard.categories[k] = rng.int(statics[k % statics.length]!.levels);
   }
   const blas = opts.blas === undefined ? BLAS : opts.blas;
   const models = kernels.map((k, rank) => workerModel(memory, plan, views, rank, { kernels: k, blas: k === 'blas' ? blas : null }));

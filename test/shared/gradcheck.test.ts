@@ -3,7 +3,7 @@
 // Proves the hand-written BPTT is the exact gradient of the loss the forward pass computes.
 import t from 'tap';
 import { Network, type ShardInput } from '../../src/shared/model/network.js';
-import { modelViews, paramLayout } from '../../src/shared/model/layout.js';
+import { isEmbeddingTensor, modelViews, paramLayout } from '../../src/shared/model/layout.js';
 import type { ModelConfig, LossKind } from '../../src/shared/model/model-config.js';
 import { Rng } from '../../src/shared/model/rng.js';
 import { initParams } from '../../src/shared/model/init.js';
@@ -19,17 +19,25 @@ interface Case {
   teacherForcing: boolean;
   /** Dropout probability; its masks are fixed by the stream below, the same in every pass. */
   dropout?: number;
+  /** Embedding keys of the model (token embedding, tied head, categorical columns), over the defaults below. */
+  model?: Partial<ModelConfig>;
+  /** Variable lengths, longest first. */
+  lengths?: number[];
 }
 
 const DROPOUT_STREAM = { seed: 5, step: 3, firstSequence: 2 };
 
-const T = 5, B = 3, H = 4, IN = 5, O = 3;
+const T = 5, B = 3, H = 4, IN = 5, OUT = 3;
 /** The quantile loss's levels: O = 3 outputs are the three quantiles of one target value. */
 const QUANTILES = [0.1, 0.5, 0.9];
 
 function makeInput(c: Case, rng: Rng): ShardInput {
   const rows = c.outputs === 'all' ? T * B : B;
+  const O = c.model?.outputSize ?? OUT;
+  const statics = c.model?.categorical ?? [];
   return {
+    categories: statics.length ? Int32Array.from({ length: B * statics.length }, (_, k) => rng.int(statics[k % statics.length].levels)) : null,
+    lengths: c.lengths ? Int32Array.from(c.lengths) : null,
     tokens: c.input === 'onehot' ? Int32Array.from({ length: T * B }, () => rng.int(IN)) : null,
     inputs: c.input === 'dense' ? Float64Array.from({ length: T * B * IN }, () => rng.normal()) : null,
     targetIds: c.loss === 'ce' ? Int32Array.from({ length: rows }, () => rng.int(O)) : null,
@@ -43,10 +51,12 @@ function makeInput(c: Case, rng: Rng): ShardInput {
  * otherwise agree with its finite difference: 0 = 0).
  */
 function check(c: Case): { maxRel: number; params: number; zeroTensors: string[] } {
-  const cfg: ModelConfig = { cell: c.cell, inputSize: IN, hidden: H, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs };
+  const cfg: ModelConfig = { cell: c.cell, inputSize: IN, hidden: H, layers: c.layers, outputSize: OUT, recurrence: c.recurrence, outputs: c.outputs, ...c.model };
   const layout = paramLayout(cfg);
   const params = new Float64Array(layout.size);
   initParams(cfg, layout, params, 7, { scale: 0.6, forgetBias: 0.5 });
+  // Embedding rows start N(0, 1) (nn.Embedding); scaled down so the cells are not saturated.
+  for (const tensor of layout.tensors) if (isEmbeddingTensor(tensor.name)) for (let k = 0; k < tensor.size; k++) params[tensor.offset + k] *= 0.5;
   const grads = new Float64Array(layout.size);
   const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
   const quantiles = c.loss === 'quantile' ? QUANTILES : null;
@@ -121,10 +131,21 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push({ cell, loss: 'quantile', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, dropout: 0.4 });
 }
 
-t.equal(cases.length, 60, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases and 2 quantile cases per cell');
+// Embeddings: token rows (sparse: only the batch's rows get a gradient, so V > tokens drawn is
+// fine, every row is drawn here), the head tied to them, and categorical columns beside dense features.
+const STATICS = [{ column: 'store', levels: 3, width: 2 }, { column: 'kind', levels: 4, width: 3 }];
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, model: { embedding: 3 } });
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false, model: { embedding: H, tieWeights: true, outputSize: IN } });
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, model: { categorical: STATICS }, lengths: [5, 3, 2] });
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'last', layers: 1, teacherForcing: false, model: { embedding: 2 }, lengths: [5, 4, 1], dropout: 0.4 });
+}
+
+t.equal(cases.length, 72, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases, 2 quantile cases and 4 embedding cases per cell');
 
 for (const c of cases) {
-  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}`;
+  const extras = [c.model ? JSON.stringify(c.model) : '', c.lengths ? `lengths=${c.lengths}` : ''].filter(Boolean).join(' ');
+  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}${extras ? ` ${extras}` : ''}`;
   t.test(name, async (t) => {
     const { maxRel, params, zeroTensors } = check(c);
     t.ok(params > 50, `checked all ${params} parameters`);
@@ -149,7 +170,7 @@ t.test('the check detects a wrong gradient', async (t) => {
 });
 
 t.test('dropout changes the loss, and the same stream gives the same masks', async (t) => {
-  const cfg: ModelConfig = { cell: 'lstm', inputSize: IN, hidden: H, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'all' };
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: IN, hidden: H, layers: 2, outputSize: OUT, recurrence: 'hidden', outputs: 'all' };
   const layout = paramLayout(cfg);
   const params = new Float64Array(layout.size);
   initParams(cfg, layout, params, 7, { scale: 0.6, forgetBias: 0.5 });

@@ -27,6 +27,8 @@ interface Case {
   teacherForcing: boolean;
   hidden: number;
   dropout?: number;
+  /** Embedding keys (token embedding, tied head, categorical columns). */
+  model?: Partial<ModelConfig>;
 }
 
 /** Every rank draws the same masks: the same seed, step and first sequence. */
@@ -37,11 +39,11 @@ const T = 7, IN = 11, O = 9;
 const B = 5;
 
 const describe = (c: Case): string =>
-  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}`;
+  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}${c.model ? ` ${JSON.stringify(c.model)}` : ''}`;
 
 function kernelCase(c: Case): KernelCase {
   return {
-    cfg: { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs },
+    cfg: { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs, ...c.model },
     loss: c.loss, input: c.input, seqLen: T, shardSize: B, teacherForcing: c.teacherForcing,
     dropout: c.dropout ? { p: c.dropout, seed: DROPOUT_STREAM.seed } : undefined,
   };
@@ -90,6 +92,12 @@ for (const [cell, input, recurrence, outputs, layers, hidden] of [
   const c: Case = { cell, input, loss: input === 'onehot' ? 'ce' : 'mse', recurrence, outputs, layers, teacherForcing: false, hidden };
   if (!cases.some((x) => describe(x) === describe(c))) cases.push(c);
 }
+
+// Embeddings: token rows into layer 0 (the rows copied, their gradient scattered back), the head
+// tied to the embedding (the one tensor multiplied by the head's products), categorical columns.
+cases.push({ cell: 'lstm', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 13, model: { embedding: 6 } });
+cases.push({ cell: 'gru', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false, hidden: 12, model: { embedding: 12, tieWeights: true, outputSize: IN } });
+cases.push({ cell: 'rnn', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 17, model: { categorical: [{ column: 'a', levels: 3, width: 2 }, { column: 'b', levels: 5, width: 3 }] } });
 
 /** New params (the old ones moved): what the ops computed from the old ones is stale until invalidated. */
 function moveParams(k: KernelModels): void {

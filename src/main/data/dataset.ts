@@ -20,6 +20,8 @@ export interface BatchArrays {
   targetValues: Float32Array;
   /** Variable-length data: [n] steps of each sequence (non-increasing within a shard). */
   lengths?: Int32Array;
+  /** Categorical columns (data.categorical): [n · C], sequence j's level of column c at j · C + c. */
+  categories?: Int32Array;
 }
 
 export interface Dataset {

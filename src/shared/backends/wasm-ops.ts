@@ -20,7 +20,7 @@
  * the only fallbacks, by shape. The losses return the sum in float64 like the TS (the softmax's
  * row sums and the loss accumulate in float64).
  */
-import { alignUp, findTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
+import { alignUp, findTensor, isEmbeddingTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
 import { referenceOps, type NetworkOps } from '../model/network.js';
 import { atbScratchFloats, packedSize, type WasmNetworkModules } from './wasm-modules.js';
 
@@ -62,14 +62,16 @@ export interface KernelScratchLayout {
  * Plans a kernel scratch region for a model of `layout`. `maxRows` bounds K of every `atb`: each
  * computes a weight gradient [rows, cols] summed over at most T·B rows.
  */
-export function kernelScratchLayout(layout: ParamLayout, maxRows: number, input: 'onehot' | 'dense'): KernelScratchLayout {
+export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHotInput: boolean): KernelScratchLayout {
   let cursor = 0;
   const take = (floats: number): number => {
     const at = cursor;
     cursor = alignUp(cursor + floats * 4, PACK_ALIGN_BYTES);
     return at;
   };
-  const oneHotWeight = input === 'onehot' ? findTensor(layout, 'rnn.weight_ih_l0') : null;
+  const oneHotWeight = oneHotInput ? findTensor(layout, 'rnn.weight_ih_l0') : null;
+  // Embedding tables are read row by row, never multiplied, unless tied (then the head multiplies by it).
+  const tied = !layout.tensors.some((t) => t.name === 'head.weight');
   let oneHot: OneHotSlot | null = null;
   if (oneHotWeight) {
     const [GH, V] = oneHotWeight.shape;
@@ -79,6 +81,7 @@ export function kernelScratchLayout(layout: ParamLayout, maxRows: number, input:
   let atbFloats = 0;
   for (const t of layout.tensors) {
     if (t.shape.length !== 2 || t === oneHotWeight) continue;
+    if (isEmbeddingTensor(t.name) && !(tied && t.name === 'embedding.weight')) continue;
     const [rows, cols] = t.shape;
     weights.push({
       tensorOffset: t.offset, rows, cols,

@@ -8,7 +8,7 @@
  * The plan (every region's offset and size) is plain data: the main thread computes it once and
  * sends it to the workers, and every thread builds the same typed views from it.
  */
-import type { LossKind, ModelConfig } from '../model/model-config.js';
+import { projectsOneHot, type LossKind, type ModelConfig } from '../model/model-config.js';
 import { activationLayout, alignUp, paramLayout, type ActivationLayout, type ParamLayout } from '../model/layout.js';
 import type { OptimizerSpec } from '../model/optim.js';
 import { kernelScratchLayout } from '../backends/wasm-ops.js';
@@ -56,6 +56,8 @@ export interface ShardRegions {
   targetValues: Region;
   /** Int32 [shardCapacity]: steps of each sequence (variable-length data; empty otherwise). */
   lengths: Region;
+  /** Int32 [shardCapacity, C]: each sequence's level of each categorical column (empty without). */
+  categories: Region;
 }
 
 export type EngineKernels = 'ts' | 'wasm' | 'blas';
@@ -150,10 +152,11 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     targetIds: take(spec.loss === 'ce' ? targetRows * 4 : 0),
     targetValues: take(spec.loss === 'ce' ? 0 : targetRows * targetWidth(spec) * 4),
     lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
+    categories: take(shardCapacity * (cfg.categorical?.length ?? 0) * 4),
   }));
   const activations = activationLayout(cfg, shardCapacity, T, spec.dropout?.p ?? 0);
   const scratch = Array.from({ length: N }, () => take(activations.size * 4));
-  const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, spec.input).bytes : 0;
+  const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, projectsOneHot(cfg, spec.input)).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
   const stateBytes = spec.stateful ? stateFloats(cfg, shardCapacity) * 4 : 0;
   const states = Array.from({ length: N }, () => take(stateBytes));

@@ -3,6 +3,7 @@
  * thread and every worker see the same bytes through these.
  */
 import { modelViews, type ModelViews } from '../model/layout.js';
+import { projectsOneHot } from '../model/model-config.js';
 import { Network, referenceOps, type CarriedState, type NetworkOps, type ShardInput } from '../model/network.js';
 import { f32, f64, i32, regionAllocator, type EngineKernels, type SharedPlan } from './shared-memory.js';
 import { instantiateNetworkModules } from '../backends/wasm-modules.js';
@@ -20,7 +21,7 @@ export interface SharedViews {
   grads: Float32Array[];
   optimizerSlots: Float32Array[];
   /** Per worker: its shard of the batch, time-major (the data module's BatchArrays shape). */
-  shards: { tokens: Int32Array; inputs: Float32Array; targetIds: Int32Array; targetValues: Float32Array; lengths: Int32Array }[];
+  shards: { tokens: Int32Array; inputs: Float32Array; targetIds: Int32Array; targetValues: Float32Array; lengths: Int32Array; categories: Int32Array }[];
 }
 
 export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): SharedViews {
@@ -39,6 +40,7 @@ export function sharedViews(memory: WebAssembly.Memory, plan: SharedPlan): Share
       targetIds: i32(memory, s.targetIds),
       targetValues: f32(memory, s.targetValues),
       lengths: i32(memory, s.lengths),
+      categories: i32(memory, s.categories),
     })),
   };
 }
@@ -98,6 +100,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
       targetIds: spec.loss === 'ce' ? s.targetIds : null,
       targetValues: spec.loss === 'ce' ? null : s.targetValues,
       lengths: spec.variableLengths ? s.lengths : null,
+      categories: spec.cfg.categorical?.length ? s.categories : null,
     },
     state,
   };
@@ -122,7 +125,7 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
 function networkOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number, kernels: EngineKernels, blas: Blas | null): NetworkOps & { invalidateWeights(): void } {
   if (kernels === 'ts') return { ...referenceOps, invalidateWeights() {} };
   if (kernels === 'blas' && !blas) throw new Error('the blas kernels need the BLAS the main thread chose');
-  const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, plan.spec.input);
+  const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, projectsOneHot(plan.spec.cfg, plan.spec.input));
   const region = plan.kernelScratch[rank];
   if (scratch.bytes > region.byteLength) throw new Error(`the plan has no kernel scratch for the ${kernels} kernels`);
   const wasmOps: WasmNetworkOps = wasmNetworkOps(instantiateNetworkModules(memory), {

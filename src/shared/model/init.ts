@@ -1,6 +1,6 @@
 /** Parameter initialisation: PyTorch's U(−1/√H, 1/√H) for every tensor, forget-gate bias raised. */
 import type { ModelConfig } from './model-config.js';
-import { modelViews, type FloatArray, type ParamLayout } from './layout.js';
+import { isEmbeddingTensor, modelViews, type FloatArray, type ParamLayout } from './layout.js';
 import { Rng } from './rng.js';
 
 export interface InitOptions {
@@ -15,7 +15,9 @@ export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatAr
   const scale = opt.scale ?? 1 / Math.sqrt(cfg.hidden);
   block.fill(0);
   for (const t of layout.tensors) {
-    for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * scale;
+    // Embedding tables as nn.Embedding: N(0, 1).
+    if (isEmbeddingTensor(t.name)) for (let k = 0; k < t.size; k++) block[t.offset + k] = rng.normal();
+    else for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * scale;
   }
   if (cfg.cell === 'lstm') {
     const H = cfg.hidden;

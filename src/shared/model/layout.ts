@@ -6,7 +6,7 @@
  * flat loops. The activation layout holds one shard's forward and backward buffers; it is what a
  * Network lays its views over and what the engine sizes each worker's scratch region by.
  */
-import { gateCount, hasHiddenBias, type ModelConfig } from './model-config.js';
+import { assemblesInput, firstLayerInputSize, gateCount, hasHiddenBias, type ModelConfig } from './model-config.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -35,13 +35,21 @@ export const ALIGN_FLOATS = 16;
 export const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 export function layerInputSize(cfg: ModelConfig, layer: number): number {
-  return layer === 0 ? cfg.inputSize : cfg.hidden;
+  return layer === 0 ? firstLayerInputSize(cfg) : cfg.hidden;
+}
+
+/** Tensors that are tables of rows (token and category embeddings), looked up rather than multiplied. */
+export function isEmbeddingTensor(name: string): boolean {
+  return name === 'embedding.weight' || name.startsWith('static.');
 }
 
 export function paramLayout(cfg: ModelConfig): ParamLayout {
   const G = gateCount(cfg.cell);
   const H = cfg.hidden;
   const shapes: [string, number[]][] = [];
+  // PyTorch's attribute order: the encoders before the rnn (word_language_model's `encoder`).
+  if (cfg.embedding) shapes.push(['embedding.weight', [cfg.inputSize, cfg.embedding]]);
+  for (const c of cfg.categorical ?? []) shapes.push([`static.${c.column}.weight`, [c.levels, c.width]]);
   for (let k = 0; k < cfg.layers; k++) {
     shapes.push([`rnn.weight_ih_l${k}`, [G * H, layerInputSize(cfg, k)]]);
     if (cfg.recurrence === 'output') shapes.push([`rnn.weight_yh_l${k}`, [G * H, cfg.outputSize]]);
@@ -49,7 +57,8 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     shapes.push([`rnn.bias_ih_l${k}`, [G * H]]);
     if (hasHiddenBias(cfg.cell)) shapes.push([`rnn.bias_hh_l${k}`, [G * H]]);
   }
-  shapes.push(['head.weight', [cfg.outputSize, H]]);
+  // Tied: the head's weight IS embedding.weight (one tensor, its gradient the sum of both uses).
+  if (!cfg.tieWeights) shapes.push(['head.weight', [cfg.outputSize, H]]);
   shapes.push(['head.bias', [cfg.outputSize]]);
   return blockLayout(shapes);
 }
@@ -84,6 +93,11 @@ export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number
       at('tanhC', [T, B, H]); // tanh(c_t), kept for backward
     }
     if (cfg.cell === 'gru') at('hh', [T, B, GH]); // recurrent projections U h_{t-1} + b_hh, kept for backward
+    if (k === 0 && assemblesInput(cfg)) {
+      const In = firstLayerInputSize(cfg);
+      at('x', [T, B, In]); // layer 0's input: embedding rows (and features) side by side
+      at('dX', [T, B, In]); // its gradient, scattered back onto the embedding rows
+    }
     at('dH', [T, B, H]); // gradient reaching h_t (from above and from step t+1)
     if (dropout > 0) {
       at('mask', [T, B, H]); // dropout mask of the layer's output: 0 or 1/(1−p)
@@ -131,6 +145,10 @@ export interface LayerViews<A extends FloatArray> {
 }
 
 export interface ModelViews<A extends FloatArray> {
+  /** [V, E] token embedding (model.embedding); null without. */
+  embedding: A | null;
+  /** Per categorical column, its [levels, width] embedding, in cfg.categorical's order. */
+  statics: A[];
   layers: LayerViews<A>[];
   /** [O, H] */
   headW: A;
@@ -154,7 +172,13 @@ export function modelViews<A extends FloatArray>(cfg: ModelConfig, layout: Param
       recSize: cfg.recurrence === 'output' ? cfg.outputSize : cfg.hidden,
     });
   }
-  return { layers, headW: view('head.weight'), headB: view('head.bias') };
+  return {
+    embedding: cfg.embedding ? view('embedding.weight') : null,
+    statics: (cfg.categorical ?? []).map((c) => view(`static.${c.column}.weight`)),
+    layers,
+    headW: view(cfg.tieWeights ? 'embedding.weight' : 'head.weight'),
+    headB: view('head.bias'),
+  };
 }
 
 /** Named views by PyTorch name, for checkpoints. */

@@ -15,6 +15,33 @@ export interface ModelConfig {
   recurrence: (typeof RECURRENCES)[number];
   /** `all`: a prediction at every step; `last`: only after the last step. */
   outputs: (typeof OUTPUT_MODES)[number];
+  /** Token models: x_t = Emb[token_t], a learned [inputSize, embedding] matrix (SPEC §2); absent: one-hot input. */
+  embedding?: number;
+  /** The head's weight is the embedding matrix (Press & Wolf): needs embedding = hidden and outputSize = inputSize. */
+  tieWeights?: boolean;
+  /** Series categories (data.categorical): a learned [levels, width] embedding per column, appended to every step's input. */
+  categorical?: StaticEmbedding[];
+}
+
+/** One categorical column's embedding: `levels` rows (row 0 is `<unk>`), `width` columns. */
+export interface StaticEmbedding {
+  column: string;
+  levels: number;
+  width: number;
+}
+
+/**
+ * Layer 0's input width: the embedding width for token models; otherwise the features plus every
+ * categorical column's embedding (In_0, SPEC §3).
+ */
+export function firstLayerInputSize(cfg: ModelConfig): number {
+  if (cfg.embedding) return cfg.embedding;
+  return cfg.inputSize + (cfg.categorical ?? []).reduce((sum, c) => sum + c.width, 0);
+}
+
+/** Whether layer 0 reads an input assembled from embedding rows (and features) rather than the shard's own input. */
+export function assemblesInput(cfg: ModelConfig): boolean {
+  return (cfg.embedding ?? 0) > 0 || (cfg.categorical?.length ?? 0) > 0;
 }
 
 /** `quantile`: pinball loss over the quantiles the shape names (NetworkShape.quantiles). */
@@ -31,4 +58,9 @@ export function gateCount(cell: ModelConfig['cell']): number {
  */
 export function hasHiddenBias(cell: ModelConfig['cell']): boolean {
   return cell === 'gru';
+}
+
+/** Whether layer 0 multiplies one-hot token rows (a column gather of weight_ih_l0) — token input without an embedding. */
+export function projectsOneHot(cfg: ModelConfig, input: 'onehot' | 'dense'): boolean {
+  return input === 'onehot' && !assemblesInput(cfg);
 }

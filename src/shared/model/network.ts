@@ -10,7 +10,7 @@
  *
  * Generic over Float32Array / Float64Array: training runs in float32, gradient checks in float64.
  */
-import type { LossKind, ModelConfig } from './model-config.js';
+import { assemblesInput, firstLayerInputSize, type LossKind, type ModelConfig } from './model-config.js';
 import { activationLayout, blockView, type ActivationLayout, type FloatArray, type ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
@@ -87,6 +87,8 @@ export interface ShardInput {
   targetIds: Int32Array | null;
   /** mse: [T·B·O] for outputs 'all', [B·O] for 'last'; quantile: O / Q per row instead of O. */
   targetValues: FloatArray | null;
+  /** Categorical columns (cfg.categorical): [B·C] level of each sequence's column c at b·C + c. */
+  categories?: Int32Array | null;
   /**
    * Variable-length sequences: [B] steps of each (1..T), non-increasing (longest first, as
    * PyTorch's pack_padded_sequence with enforce_sorted). Absent or null: every sequence is T long.
@@ -149,6 +151,9 @@ export class Network<A extends FloatArray> {
   readonly dYHat: A | null;
   /** [T, B, G·H] gate gradients of the layer being back-propagated. */
   readonly dGates: A;
+  /** [T, B, In_0] layer 0's assembled input (embedding rows, features, category rows) and its gradient; null when it reads the shard directly. */
+  readonly x0: A | null;
+  readonly dX0: A | null;
   /** [B, H] dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time. */
   readonly dcCarry: A;
   private lastB = 0;
@@ -181,6 +186,10 @@ export class Network<A extends FloatArray> {
     this.dYHat = outputRecurrence ? view('dYHat') : null;
     this.dGates = view('dGates');
     this.dcCarry = view('dcCarry');
+    const assembled = assemblesInput(cfg);
+    if (assembled && cfg.recurrence === 'output') throw new Error('embeddings need hidden recurrence');
+    this.x0 = assembled ? view('layers.0.x') : null;
+    this.dX0 = assembled ? view('layers.0.dX') : null;
     const feedback = this.yHat ? { states: this.yHat, width: cfg.outputSize } : null;
     for (let k = 0; k < cfg.layers; k++) {
       const at = (name: string): A => view(`layers.${k}.${name}`);
@@ -361,15 +370,66 @@ export class Network<A extends FloatArray> {
     const { cfg, seqLen: T } = this.shape;
     const lp = p.layers[k], gates = this.layers[k].gates;
     const GH = lp.bias.length, In = lp.inSize, R = T * B;
-    if (k === 0 && this.shape.input === 'onehot') {
+    if (k === 0 && this.x0) this.assembleInput(p, input, B);
+    else if (k === 0 && this.shape.input === 'onehot') {
       if (!input.tokens) throw new Error('one-hot input needs tokens');
       this.ops.oneHotProjection(gates, lp.wIh, lp.bias, input.tokens, R, GH, In);
       return;
     }
-    const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), B * cfg.hidden];
+    const [x, xOff] = this.layerInput(k, input, B);
     if (!x) throw new Error('dense input needs inputs');
     this.ops.abt(gates, 0, x, xOff, lp.wIh, 0, R, GH, In, 0);
     this.ops.addRowVector(gates, 0, lp.bias, R, GH);
+  }
+
+  /** Layer k's input rows and where they start: the shard's (or the assembled) input for layer 0, the output below otherwise. */
+  private layerInput(k: number, input: ShardInput, B: number): [A | FloatArray | null, number] {
+    if (k > 0) return [this.output(k - 1), B * this.shape.cfg.hidden];
+    return [this.x0 ?? input.inputs, 0];
+  }
+
+  /**
+   * x0 row r = [Emb[token_r] | features_r | static_c[level of r's sequence] …]: embedding rows are
+   * copied, not multiplied (a one-hot product would be all multiplications by zero).
+   */
+  private assembleInput(p: ModelViews<A>, input: ShardInput, B: number): void {
+    const { cfg, seqLen: T } = this.shape, x0 = this.x0!, In = firstLayerInputSize(cfg), R = T * B;
+    let col = 0;
+    if (p.embedding) {
+      if (!input.tokens) throw new Error('an embedding needs tokens');
+      const E = cfg.embedding!, tokens = input.tokens, emb = p.embedding;
+      for (let r = 0; r < R; r++) copy(x0, r * In, emb, tokens[r] * E, E);
+      col = E;
+    } else {
+      if (!input.inputs) throw new Error('dense input needs inputs');
+      const F = cfg.inputSize, xs = input.inputs;
+      for (let r = 0; r < R; r++) copy(x0, r * In + col, xs, r * F, F);
+      col = F;
+    }
+    const statics = cfg.categorical ?? [], C = statics.length;
+    if (C > 0 && !input.categories) throw new Error('categorical columns need each sequence\'s levels');
+    for (let c = 0; c < C; c++) {
+      const W = statics[c].width, table = p.statics[c];
+      for (let r = 0; r < R; r++) copy(x0, r * In + col, table, input.categories![(r % B) * C + c] * W, W);
+      col += W;
+    }
+  }
+
+  /** Back through assembleInput: each embedding row used ACCUMULATES the gradient of the x0 columns it filled. */
+  private scatterInputGradient(g: ModelViews<A>, input: ShardInput, B: number): void {
+    const { cfg, seqLen: T } = this.shape, dX = this.dX0!, In = firstLayerInputSize(cfg), R = T * B;
+    let col = 0;
+    if (g.embedding) {
+      const E = cfg.embedding!, tokens = input.tokens!, dEmb = g.embedding;
+      for (let r = 0; r < R; r++) addTo(dEmb, tokens[r] * E, dX, r * In, E);
+      col = E;
+    } else col = cfg.inputSize;
+    const statics = cfg.categorical ?? [], C = statics.length;
+    for (let c = 0; c < C; c++) {
+      const W = statics[c].width, dTable = g.statics[c];
+      for (let r = 0; r < R; r++) addTo(dTable, input.categories![(r % B) * C + c] * W, dX, r * In + col, W);
+      col += W;
+    }
   }
 
   /** y rows [row0, row0 + rows) = x · headWᵀ + headB, for the rows of x (top-layer outputs) at xOff. */
@@ -503,19 +563,28 @@ export class Network<A extends FloatArray> {
     const lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length, In = lp.inSize, R = T * B;
     const dG = this.dGates;
     this.ops.addColumnSums(lg.bias, dG, 0, R, GH);
-    if (k === 0 && this.shape.input === 'onehot') {
+    if (k === 0 && !this.x0 && this.shape.input === 'onehot') {
       this.ops.oneHotGradient(lg.wIh, dG, input.tokens!, R, GH, In);
     } else {
-      const [x, xOff] = k === 0 ? [input.inputs!, 0] : [this.output(k - 1), B * cfg.hidden];
-      this.ops.atb(lg.wIh, 0, dG, 0, x, xOff, GH, In, R, 1);
+      const [x, xOff] = this.layerInput(k, input, B);
+      this.ops.atb(lg.wIh, 0, dG, 0, x!, xOff, GH, In, R, 1);
     }
     if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
+    else if (k === 0 && this.dX0) {
+      this.ops.ab(this.dX0, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
+      this.scatterInputGradient(g, input, B);
+    }
   }
 }
 
 /** dst[dstOff + i] = src[srcOff + i] for n elements (a view per call would allocate). */
 function copy(dst: FloatArray, dstOff: number, src: FloatArray, srcOff: number, n: number): void {
   for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i];
+}
+
+/** dst[dstOff + i] += src[srcOff + i] for n elements. */
+function addTo(dst: FloatArray, dstOff: number, src: FloatArray, srcOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dstOff + i] += src[srcOff + i];
 }
 
 /** m[r] += v for `rows` rows of `cols` at off (a bias added to every row). */
