@@ -108,7 +108,7 @@ const MUTANTS = [
   },
   {
     id: '6b', point: 6, bug: "2-layer LSTM: layer 2 reads layer 1's previous step",
-    edits: [['src/shared/model/network.ts', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), B * cfg.hidden];', 'const [x, xOff] = k === 0 ? [input.inputs, 0] : [this.output(k - 1), 0];']],
+    edits: [['src/shared/model/network.ts', 'if (k > 0) return [this.output(k - 1), B * this.shape.cfg.hidden];', 'if (k > 0) return [this.output(k - 1), 0];']],
     tests: ['golden-cases'], grep: ['^lstm2:'],
   },
   {
@@ -215,6 +215,16 @@ const MUTANTS = [
     id: '12c', point: 12, bug: 'dropout forgets its inverted scaling (kept units not multiplied by 1/(1 - p))',
     edits: [['src/shared/model/dropout.ts', 'const keep = 1 / (1 - p), threshold', 'const keep = 1, threshold']],
     tests: ['dropout-scaling'],
+  },
+  {
+    id: '13a', point: 13, bug: 'the token embedding gradient reaches only the first step\'s rows (the rest of the batch\'s tokens get none)',
+    edits: [['src/shared/model/network.ts', 'for (let r = 0; r < R; r++) addTo(dEmb,', 'for (let r = 0; r < B; r++) addTo(dEmb,']],
+    tests: ['gradcheck'], grep: ['embedding'],
+  },
+  {
+    id: '13b', point: 13, bug: 'a categorical column\'s gradient goes to the level of the wrong sequence (time index read as the sequence)',
+    edits: [['src/shared/model/network.ts', 'addTo(dTable, input.categories![(r % B) * C + c] * W', 'addTo(dTable, input.categories![(Math.floor(r / B) % B) * C + c] * W']],
+    tests: ['gradcheck'], grep: ['categorical'],
   },
 ];
 
