@@ -5,9 +5,11 @@ MSE in ppm² at 1, 3, 6, 12 months ahead and over all 12, and persistence.
 Same data, month-to-month differences, z-score statistics of the training changes, windows
 (seqLen 24, stride 1, horizon 1 or 12, targets the next h changes), split (last 20% of months),
 LSTM 32, head after the last step, batch 32, 600 steps, Adam lr 0.005, clip 5, MSE on normalised
-targets, the final model. The initialisation draws and the shuffling order differ from recur's.
+targets, the final model. --init torch (default): PyTorch's own initial draws and numpy's
+shuffling, an independent run; --init recur: recur's initial weights and batch order for the seed,
+so only the arithmetic differs.
 
-Usage: /usr/bin/python3 scripts/compare/co2_forecast.py [--seeds 1,2,3]
+Usage: /usr/bin/python3 scripts/compare/co2_forecast.py [--seeds 1,2,3] [--init torch|recur]
 """
 import argparse
 import json
@@ -19,18 +21,20 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Forecaster, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
+from common import Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
 
 SEQ_LEN, H, VAL_FRACTION = 24, 12, 0.2
 
 
-def fit(z, n_train, horizon, seed):
+def fit(z, n_train, horizon, seed, like_recur):
     starts, _ = window_starts(len(z), n_train, SEQ_LEN, horizon)
     x = torch.tensor(np.stack([z[s:s + SEQ_LEN] for s in starts]))[:, :, None]
     y = torch.tensor(np.stack([z[s + SEQ_LEN:s + SEQ_LEN + horizon] for s in starts]))
     torch.manual_seed(seed)
     model = Forecaster(1, 32, horizon)
-    return train(model, x, y, torch.nn.functional.mse_loss, batch=32, steps=600, lr=0.005, seed=seed)
+    if like_recur:
+        init_like_recur(model, seed)
+    return train(model, x, y, torch.nn.functional.mse_loss, batch=32, steps=600, lr=0.005, seed=seed, recur_order=like_recur)
 
 
 def score(levels, z, mean, std, recursive, direct):
@@ -60,6 +64,8 @@ def score(levels, z, mean, std, recursive, direct):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--seeds', default='1,2,3')
+    parser.add_argument('--init', choices=['torch', 'recur'], default='torch',
+                        help="torch: PyTorch's own draws and numpy's shuffling; recur: recur's initial weights and batch order for the seed")
     args = parser.parse_args()
     torch.set_num_threads(1)
     levels = read_columns('data/co2-concentration.csv', ['CO2'])['CO2']
@@ -69,13 +75,13 @@ def main():
     z = ((changes - mean) / std).astype(np.float32)
     reports = []
     for seed in (int(s) for s in args.seeds.split(',')):
-        r = score(levels, z, mean, std, fit(z, n_train, 1, seed), fit(z, n_train, H, seed))
+        r = score(levels, z, mean, std, fit(z, n_train, 1, seed, args.init == 'recur'), fit(z, n_train, H, seed, args.init == 'recur'))
         reports.append(r)
         print(json.dumps({'seed': seed, **{k: ({m: round(float(v), 4) for m, v in d.items()} if isinstance(d, dict) else d) for k, d in r.items()}}))
     out = {}
     for name in ('recursive', 'direct', 'persistence'):
         out[name] = {m: '%.3g ± %.2g' % summary([r[name][m] for r in reports]) for m in ('t1', 't3', 't6', 't12', 'all')}
-    print(json.dumps({'seeds': args.seeds, 'mean ± sd': out}, ensure_ascii=False))
+    print(json.dumps({'seeds': args.seeds, 'init': args.init, 'mean ± sd': out}, ensure_ascii=False))
 
 
 if __name__ == '__main__':

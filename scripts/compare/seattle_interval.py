@@ -7,10 +7,11 @@ Same data, features temp_max and temp_min at row t and futureFeatures day_sin, d
 t+1, target temp_max one day after the window, z-score statistics of the training rows, windows
 (seqLen 14, stride 1), split (last 20% of days), LSTM 32, head after the last step, 3 outputs
 (q 0.05, 0.5, 0.95), pinball loss as SPEC §4 (mean over every output of max(q·e, (q−1)·e),
-e = target − prediction), batch 32, 600 steps, Adam lr 0.005, clip 5, the final model. The
-initialisation draws and the shuffling order differ from recur's.
+e = target − prediction), batch 32, 600 steps, Adam lr 0.005, clip 5, the final model.
+--init torch (default): PyTorch's own initial draws and numpy's shuffling, an independent run;
+--init recur: recur's initial weights and batch order for the seed, so only the arithmetic differs.
 
-Usage: /usr/bin/python3 scripts/compare/seattle_interval.py [--seeds 1,2,3]
+Usage: /usr/bin/python3 scripts/compare/seattle_interval.py [--seeds 1,2,3] [--init torch|recur]
 """
 import argparse
 import json
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Forecaster, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
+from common import Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
 
 SEQ_LEN, VAL_FRACTION = 14, 0.2
 FEATURES, FUTURE, TARGET = ['temp_max', 'temp_min'], ['day_sin', 'day_cos'], 'temp_max'
@@ -37,6 +38,8 @@ def pinball(y, target):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--seeds', default='1,2,3')
+    parser.add_argument('--init', choices=['torch', 'recur'], default='torch',
+                        help="torch: PyTorch's own draws and numpy's shuffling; recur: recur's initial weights and batch order for the seed")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cols = read_columns('data/seattle-weather-calendar.csv', FEATURES + FUTURE)
@@ -62,7 +65,10 @@ def main():
     reports = []
     for seed in (int(s) for s in args.seeds.split(',')):
         torch.manual_seed(seed)
-        model = train(Forecaster(4, 32, 3), x, y, pinball, batch=32, steps=600, lr=0.005, seed=seed)
+        model = Forecaster(4, 32, 3)
+        if args.init == 'recur':
+            init_like_recur(model, seed)
+        model = train(model, x, y, pinball, batch=32, steps=600, lr=0.005, seed=seed, recur_order=args.init == 'recur')
         with torch.no_grad():
             out = model(vx)
             loss = pinball(out, vy).item()
@@ -77,7 +83,7 @@ def main():
         reports.append(r)
         print(json.dumps({'seed': seed, 'windows': len(val_starts), **{k: round(v, 4) for k, v in r.items()}}))
     out = {k: '%.3g ± %.2g' % summary([r[k] for r in reports]) for k in reports[0]}
-    print(json.dumps({'seeds': args.seeds, 'mean ± sd': out}, ensure_ascii=False))
+    print(json.dumps({'seeds': args.seeds, 'init': args.init, 'mean ± sd': out}, ensure_ascii=False))
 
 
 if __name__ == '__main__':
