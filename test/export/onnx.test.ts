@@ -139,7 +139,7 @@ for (const [cell, kind] of [['lstm', 'zscore'], ['gru', 'minmax'], ['rnn', 'zsco
       : { a: { shift: 88, scale: 25 }, b: { shift: -1, scale: 12 } };
     const meta: SeriesMeta = {
       task: 'series', time: null, group: null, features, targets, seqLen: T, horizon, stride: 1,
-      missing: 'error', difference: false, delimiter: ',', normalization: { kind, columns }, quantiles: null, futureFeatures: [],
+      missing: 'error', difference: false, delimiter: ',', normalization: { kind, columns }, quantiles: null, futureFeatures: [], categorical: [],
     };
     const cfg: ModelConfig = { cell, inputSize: 2, hidden: 9, layers: 1, outputSize: targets.length * horizon, recurrence: 'hidden', outputs: 'last' };
     const ck = checkpoint(cfg, 21, { data: meta as DataMeta });

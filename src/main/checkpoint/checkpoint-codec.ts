@@ -56,6 +56,8 @@ const configMetadataSchema = must.section({
   outputs: must.oneOf(OUTPUT_MODES).optional(),
   /** Text models: the characters in index order. */
   vocab: z.string({ error: 'must be a string of characters in index order' }).optional(),
+  /** Series with data.categorical: each column's embedding, `static.<column>.weight` [levels, width]. */
+  categorical: z.array(must.section({ column: must.nonEmptyString(), levels: must.positiveInt(), width: must.positiveInt() }), { error: 'must be a list of {column, levels, width}' }).optional(),
 });
 type ConfigMetadata = z.output<typeof configMetadataSchema>;
 
@@ -98,6 +100,7 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     outputs: cfg.outputs,
   };
   if (data.vocab !== undefined) config.vocab = data.vocab;
+  if (cfg.categorical?.length) config.categorical = cfg.categorical;
   const metadata: Record<string, string> = { config: JSON.stringify(config) };
   if (data.experiment !== undefined) metadata.experiment = JSON.stringify(data.experiment);
   if (data.train !== undefined) metadata.train = JSON.stringify(data.train);
@@ -218,6 +221,7 @@ export function checkpointFromSafetensors(
     if (sizes.inputSize !== cfg.inputSize || sizes.outputSize !== cfg.outputSize) {
       throw inputError(file, '__metadata__.data', `describes ${sizes.inputSize} inputs and ${sizes.outputSize} outputs, the model has ${cfg.inputSize} and ${cfg.outputSize}`);
     }
+    checkCategoryLevels(data, cfg, file);
     checkpoint.data = data;
   }
   return checkpoint;
@@ -250,11 +254,25 @@ function completeConfig(given: Partial<ModelConfig>, tensors: Map<string, Decode
   const { cell, inputSize, hidden, layers, outputSize } = given;
   const cfg: ModelConfig =
     cell !== undefined && inputSize !== undefined && hidden !== undefined && layers !== undefined && outputSize !== undefined
-      ? { cell, inputSize, hidden, layers, outputSize, recurrence, outputs }
+      ? { cell, inputSize, hidden, layers, outputSize, recurrence, outputs, ...categoricalOf(given) }
       : { ...inferShape(tensors, recurrence, file), ...given, recurrence, outputs };
   const problem = outputRecurrenceProblem(cfg);
   if (problem !== null) throw inputError(file, `${CONFIG_KEY}.layers`, problem);
   return cfg;
+}
+
+/** The categorical embeddings the config names, when it names any (a model without keeps its config as before). */
+function categoricalOf(given: Partial<ModelConfig>): Pick<ModelConfig, 'categorical'> {
+  return given.categorical?.length ? { categorical: given.categorical } : {};
+}
+
+/** The data's level lists are the embeddings' rows: the same columns, in order, with as many levels. */
+function checkCategoryLevels(data: DataMeta, cfg: ModelConfig, file: string): void {
+  const lists = data.task === 'series' ? data.categorical : [];
+  const embeddings = cfg.categorical ?? [];
+  const describe = (items: { column: string; levels: number }[]) => items.map((c) => `${c.column} (${c.levels} levels)`).join(', ') || 'none';
+  const described = describe(lists.map((c) => ({ column: c.column, levels: c.levels.length })));
+  if (described !== describe(embeddings)) throw inputError(file, '__metadata__.data.categorical', `lists ${described}; the model embeds ${describe(embeddings)}`);
 }
 
 function inferShape(

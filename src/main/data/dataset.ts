@@ -41,6 +41,8 @@ export interface Dataset {
   outputsAllowed: ('all' | 'last')[];
   /** `series`, `sequences`: what prediction needs, saved in every checkpoint (SPEC §3). */
   meta?: DataMeta;
+  /** series with data.categorical: per column, its embedding rows (`<unk>` included), in column order. */
+  categorical?: readonly { column: string; levels: number }[];
   /** Sequences differ in length (padded to seqLen; `lengthOf` gives each one's). */
   variableLengths?: boolean;
   lengthOf?(split: Split, index: number): number;

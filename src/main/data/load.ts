@@ -24,6 +24,8 @@ export interface LoadOptions {
   fitted?: DataMeta;
   /** train.loss quantile: the levels (when no checkpoint's metadata gives them). */
   quantiles?: number[] | null;
+  /** series: a checkpoint's categorical level lists (train.init), when `fitted` does not give them. */
+  categoryLevels?: string[][] | null;
 }
 
 /** `file` is the experiment file (for error messages, keys like `data.path`). */
@@ -31,7 +33,8 @@ export function loadDataset(spec: DataSpec, seed: number, file: string, opts: Lo
   if (spec.task === 'series') {
     const fitted = opts.fitted?.task === 'series' ? opts.fitted.normalization : null;
     const quantiles = opts.fitted?.task === 'series' ? opts.fitted.quantiles : (opts.quantiles ?? null);
-    return loadSeries(spec, opts.outputs ?? 'last', file, fitted, quantiles);
+    const categoryLevels = opts.fitted?.task === 'series' ? opts.fitted.categorical.map((c) => c.levels) : (opts.categoryLevels ?? null);
+    return loadSeries(spec, opts.outputs ?? 'last', file, fitted, quantiles, categoryLevels);
   }
   if (spec.task === 'sequences') return loadSequences(spec, seed, file, opts.fitted?.task === 'sequences' ? opts.fitted : null);
   const seqLen = positiveInteger(spec.seqLen, 'seqLen', file);

@@ -26,6 +26,14 @@ const quantilesSchema = z
   .nullable()
   .default(null);
 
+const LEVELS = "a list of distinct levels, '<unk>' first";
+const categoricalLevelsSchema = must.section({
+  column: must.nonEmptyString(),
+  levels: z
+    .array(z.string(mustBeError('a string')), mustBeError(LEVELS))
+    .refine((levels) => levels[0] === '<unk>' && distinct(levels), { error: (issue) => mustBe(LEVELS, issue.input) }),
+});
+
 /** `series`: windows of CSV rows (SPEC §4). */
 const seriesMetaSchema = must
   .section({
@@ -51,6 +59,8 @@ const seriesMetaSchema = must
     normalization: normalizationSchema,
     /** train.loss quantile: the levels, ascending; output (k·G + g)·Q + q. null: one output per value. */
     quantiles: quantilesSchema,
+    /** data.categorical: per column, its levels in embedding row order, `<unk>` first (levels unseen in training). */
+    categorical: z.array(categoricalLevelsSchema, mustBeError('a list of {column, levels}')).default([]),
   })
   .superRefine((meta, ctx) => checkScaledColumns(meta.normalization, [...meta.features, ...meta.targets, ...meta.futureFeatures], ctx));
 

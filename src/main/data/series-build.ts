@@ -41,7 +41,14 @@ export interface SeriesOptions {
   outputs: 'all' | 'last';
   /** train.loss quantile: the levels (Q outputs per target value); absent or null: one output each. */
   quantiles?: number[] | null;
+  /** Columns constant within each series, read as a level id per series (absent or null: none). */
+  categorical?: string[] | null;
+  /** A checkpoint's level list per categorical column (`<unk>` first); absent or null: from the training rows. */
+  categoryLevels?: string[][] | null;
 }
+
+/** The id of the reserved row of every categorical embedding: levels unseen in training. */
+export const UNKNOWN_LEVEL = '<unk>';
 
 /** One series: its file rows in time order and its model rows. */
 export interface Series {
@@ -69,6 +76,8 @@ export interface Series {
   targets: Float32Array;
   /** [rows.length · G] target levels in the data's units, after forward-filling. */
   levels: Float64Array;
+  /** [C] the series' level id of each categorical column (0: `<unk>`, unseen in training); empty without. */
+  categories: Int32Array;
 }
 
 /** Window w starts at model row starts[w] of series series[w]. */
@@ -102,9 +111,9 @@ export function stepInput(meta: Pick<SeriesMeta, 'features' | 'futureFeatures'>,
 }
 
 /** Reads a CSV text (a file's bytes) with the columns the options use (every column when features are not named). */
-export function readSeriesTable(input: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets' | 'futureFeatures'>): CsvTable {
+export function readSeriesTable(input: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets' | 'futureFeatures' | 'categorical'>): CsvTable {
   return readCsv(input, path, delimiter, (header) => header.map((name): ColumnUse | null => {
-    if (name === opt.time || name === opt.group) return 'text';
+    if (name === opt.time || name === opt.group || (opt.categorical?.includes(name) ?? false)) return 'text';
     const used = opt.features === null || opt.features.includes(name) || (opt.targets?.includes(name) ?? false) || (opt.futureFeatures?.includes(name) ?? false);
     return used ? 'number' : null;
   }));
@@ -157,6 +166,7 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
     }
   }
   const splits = series.map((s) => splitRows(s.rows.length, opt.valFraction, shift));
+  const categories = seriesCategories(table, opt, series, allSeries, splits, places);
 
   let normalization = fitted;
   if (!normalization) {
@@ -197,7 +207,7 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
       for (let r = 0; r < length; r++) targetValues[r * G + g] = scaleValue(sc, v[r]);
       for (let r = 0; r < s.rows.length; r++) levels[r * G + g] = raw[s.rows[r]];
     });
-    return { key: s.key, rows: s.rows, length, trainRows: splits[i], inputs, future, ahead, targets: targetValues, levels };
+    return { key: s.key, rows: s.rows, length, trainRows: splits[i], inputs, future, ahead, targets: targetValues, levels, categories: categories.ids[i] };
   });
 
   const train = windows(built, opt, 'train');
@@ -211,9 +221,44 @@ export function buildSeries(table: CsvTable, opt: SeriesOptions, delimiter: stri
   const meta: SeriesMeta = {
     task: 'series', time: opt.time, group: opt.group, features, targets, futureFeatures, seqLen: opt.seqLen, horizon: opt.horizon,
     stride: opt.stride, missing: opt.missing, difference: opt.difference, delimiter, normalization,
-    quantiles: opt.quantiles ?? null,
+    quantiles: opt.quantiles ?? null, categorical: categories.meta,
   };
   return { meta, series: built, train, val };
+}
+
+/**
+ * Each series' level of each categorical column, as ids into the column's level list: the
+ * checkpoint's (`opt.categoryLevels`) or `<unk>` then the levels of the series with training
+ * rows, sorted by code points. A level the list lacks is `<unk>` (0). A column must hold one
+ * level per series (rows to forecast may leave it empty).
+ */
+function seriesCategories(table: CsvTable, opt: SeriesOptions, series: SeriesRows[], allSeries: SeriesRows[], splits: number[], places: Places): { ids: Int32Array[]; meta: { column: string; levels: string[] }[] } {
+  const columns = opt.categorical ?? [];
+  const perSeries = series.map((s, i) => columns.map((name) => {
+    const cells = table.columns.get(name)!.text!, rows = allSeries[i].rows, first = s.rows[0], level = cells[first];
+    for (let k = 1; k < rows.length; k++) {
+      const r = rows[k], ahead = k >= s.rows.length;
+      if (cells[r] === level || (ahead && cells[r].trim() === '')) continue;
+      const of = s.key === null ? 'the file (one series: no data.group)' : `series ${JSON.stringify(s.key)}`;
+      throw inputError(table.path, `line ${table.lines[r]}, column ${JSON.stringify(name)}`,
+        `${JSON.stringify(cells[r])} differs from ${JSON.stringify(level)} on line ${table.lines[first]} of ${of}; a categorical column (data.categorical) must be constant within a series`);
+    }
+    return level;
+  }));
+  const meta = columns.map((column, c) => {
+    const given = opt.categoryLevels?.[c];
+    if (given) return { column, levels: given };
+    const seen = new Set<string>();
+    perSeries.forEach((levels, i) => { if (splits[i] > 0 && levels[c] !== UNKNOWN_LEVEL) seen.add(levels[c]); });
+    // Code point order (not the locale's): the same list on every machine.
+    return { column, levels: [UNKNOWN_LEVEL, ...[...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))] };
+  });
+  if (columns.length > 0 && !opt.categoryLevels && meta.some((m) => m.levels.length === 1)) {
+    throw inputError(places.experiment, 'data.categorical', 'no series has training rows, so no level is known');
+  }
+  const index = meta.map((m) => new Map(m.levels.map((level, id) => [level, id])));
+  const ids = perSeries.map((levels) => Int32Array.from(levels, (level, c) => index[c].get(level) ?? 0));
+  return { ids, meta };
 }
 
 /**
@@ -307,6 +352,8 @@ function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { f
   };
   if (opt.time !== null) need(opt.time, 'data.time');
   if (opt.group !== null) need(opt.group, 'data.group');
+  const categorical = opt.categorical ?? [];
+  categorical.forEach((name, i) => need(name, `data.categorical[${i}]`));
   const futureFeatures = opt.futureFeatures ?? [];
   futureFeatures.forEach((name, i) => {
     need(name, `data.futureFeatures[${i}]`);
@@ -319,7 +366,7 @@ function chooseColumns(table: CsvTable, opt: SeriesOptions, places: Places): { f
     opt.features.forEach((name, i) => need(name, `data.features[${i}]`));
     features = opt.features;
   } else {
-    features = table.header.filter((name) => name !== opt.time && name !== opt.group && !futureFeatures.includes(name) && table.columns.get(name)?.firstNonNumeric === -1);
+    features = table.header.filter((name) => name !== opt.time && name !== opt.group && !futureFeatures.includes(name) && !categorical.includes(name) && table.columns.get(name)?.firstNonNumeric === -1);
     if (features.length === 0) throw inputError(places.experiment, 'data.features', `${table.path} has no numeric column besides time and group`);
   }
   const targets = opt.targets ?? features;

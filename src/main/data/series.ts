@@ -24,7 +24,7 @@ export * from './series-build.js';
  * Loads a series experiment's CSV: read, checked and windowed. `file` is the experiment file
  * (for key errors); `fitted` (a checkpoint's statistics) replaces fitting on the training rows.
  */
-export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: string, fitted: Normalization | null = null, quantiles: number[] | null = null): SeriesDataset {
+export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: string, fitted: Normalization | null = null, quantiles: number[] | null = null, categoryLevels: string[][] | null = null): SeriesDataset {
   if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'series'");
   const opt: SeriesOptions = {
     time: spec.time ?? SERIES_DEFAULTS.time,
@@ -41,6 +41,8 @@ export function loadSeries(spec: SeriesSpec, outputs: 'all' | 'last', file: stri
     difference: spec.difference ?? SERIES_DEFAULTS.difference,
     outputs,
     quantiles,
+    categorical: spec.categorical ?? null,
+    categoryLevels,
   };
   const delimiter = spec.delimiter ?? SERIES_DEFAULTS.delimiter;
   const table = readSeriesTable(readDataFile(spec.path), spec.path, delimiter, opt);
@@ -61,6 +63,8 @@ export class SeriesDataset implements Dataset {
   readonly outputsAllowed: ('all' | 'last')[] = ['last', 'all'];
   readonly meta: SeriesMeta;
   readonly series: Series[];
+  /** data.categorical: per column, its embedding rows (`<unk>` included). */
+  readonly categorical: { column: string; levels: number }[];
   private readonly splits: Record<Split, Windows>;
 
   constructor(data: SeriesData, readonly outputs: 'all' | 'last') {
@@ -73,6 +77,7 @@ export class SeriesDataset implements Dataset {
     this.targetWidth = data.meta.targets.length * data.meta.horizon;
     this.outputSize = this.targetWidth * (this.quantiles?.length ?? 1);
     this.seqLen = data.meta.seqLen;
+    this.categorical = data.meta.categorical.map((c) => ({ column: c.column, levels: c.levels.length }));
   }
 
   size(split: Split): number {
@@ -125,8 +130,11 @@ export class SeriesDataset implements Dataset {
     const T = this.seqLen, In = this.inputSize, G = this.meta.targets.length, h = this.meta.horizon, O = this.targetWidth;
     checkCapacity(out.inputs, 'inputs', T * count * In);
     checkCapacity(out.targetValues, 'targetValues', (outputs === 'all' ? T * count : count) * O);
+    const C = this.categorical.length;
+    if (C > 0) checkCapacity(out.categories ?? [], 'categories', count * C);
     for (let j = 0; j < count; j++) {
       const { series: s, start: s0 } = this.window(split, indices[start + j]);
+      for (let c = 0; c < C; c++) out.categories![j * C + c] = s.categories[c];
       for (let t = 0; t < T; t++) stepInput(this.meta, s.inputs, s0 + t, s.future, s0 + t + 1, out.inputs, (t * count + j) * In);
       // Targets of step t: model rows s0+t+1 .. s0+t+h (only the last step's for outputs 'last').
       for (let t = outputs === 'all' ? 0 : T - 1; t < T; t++) {

@@ -70,6 +70,8 @@ export const seriesDataSchema = taskData('series', {
   targets: is.names().nullable().default(null),
   /** Columns known in advance (calendar, holidays), read one row ahead; null = none. */
   futureFeatures: is.names().nullable().default(null),
+  /** Columns constant within each series (store, region), each read through a learned embedding; absent = none. */
+  categorical: is.names().optional(),
   horizon: is.positiveInt().default(1),
   stride: is.positiveInt().default(1),
   normalize,
@@ -144,6 +146,35 @@ export function quantileLossProblem(data: { task: Task }, model: Pick<ModelConfi
   return null;
 }
 
+/**
+ * A categorical column is read only as its series' level: it cannot also be a numeric column or
+ * the time or group column. The problem is `data.categorical`'s (the first offending column).
+ */
+export function categoricalColumnProblem(data: { task: Task; time?: string | null; group?: string | null; features?: string[] | null; targets?: string[] | null; futureFeatures?: string[] | null; categorical?: string[] }): { index: number; problem: string } | null {
+  const columns = data.categorical ?? [];
+  for (const [index, name] of columns.entries()) {
+    if (columns.indexOf(name) !== index) return { index, problem: `${JSON.stringify(name)} is named twice` };
+    const role = name === data.time ? 'the time column' : name === data.group ? 'the group column'
+      : data.features?.includes(name) ? 'also in data.features' : data.targets?.includes(name) ? 'also in data.targets'
+      : data.futureFeatures?.includes(name) ? 'also in data.futureFeatures' : null;
+    if (role !== null) return { index, problem: `${JSON.stringify(name)} is ${role}; a categorical column is read only as its series' level (an embedding)` };
+  }
+  return null;
+}
+
+/** model.categoricalEmbedding sizes the embeddings of data.categorical: without those it has nothing to size. */
+export function categoricalEmbeddingProblem(data: { categorical?: string[] }): string | null {
+  return data.categorical === undefined ? 'needs data.categorical (the columns it embeds)' : null;
+}
+
+/**
+ * The width of a categorical column's embedding: model.categoricalEmbedding, else
+ * min(8, ⌈levels/2⌉) where `levels` counts the column's training levels (`<unk>` not counted).
+ */
+export function categoricalWidth(given: number | undefined, trainingLevels: number): number {
+  return given ?? Math.min(8, Math.max(1, Math.ceil(trainingLevels / 2)));
+}
+
 function reportProblem(ctx: z.core.$RefinementCtx, path: PropertyKey[], problem: string | null): void {
   if (problem !== null) ctx.addIssue({ code: 'custom', path, message: problem });
 }
@@ -163,6 +194,8 @@ const modelSchema = is
     initScale: is.positiveNumber().nullable().default(null),
     /** Inverted dropout on every layer's output (training only). */
     dropout: is.unitInterval().default(0),
+    /** Width of every data.categorical column's embedding; absent = per column min(8, ⌈levels/2⌉). */
+    categoricalEmbedding: is.positiveInt().optional(),
   })
   .superRefine((model, ctx) => reportProblem(ctx, ['layers'], outputRecurrenceProblem(model)));
 
@@ -266,6 +299,8 @@ export const experimentSchema = fileSchema
         forgetBias: model.forgetBias,
         initScale: model.initScale,
         dropout: model.dropout,
+        // Only when given, so the experiments of models without categories read as before.
+        ...(model.categoricalEmbedding === undefined ? {} : { categoricalEmbedding: model.categoricalEmbedding }),
       },
       train: {
         ...train,
@@ -286,6 +321,11 @@ export const experimentSchema = fileSchema
     };
   })
   .superRefine(({ data, model, train }, ctx) => {
+    if (data.task === 'series') {
+      const categorical = categoricalColumnProblem(data);
+      if (categorical !== null) reportProblem(ctx, ['data', 'categorical', categorical.index], categorical.problem);
+    }
+    if (model?.categoricalEmbedding !== undefined) reportProblem(ctx, ['model', 'categoricalEmbedding'], categoricalEmbeddingProblem(data as { categorical?: string[] }));
     if (train.loss === 'quantile') reportProblem(ctx, ['train', 'loss'], quantileLossProblem(data, model));
     else if (train.quantiles !== null) reportProblem(ctx, ['train', 'quantiles'], "needs train.loss 'quantile'");
     if (!model) {

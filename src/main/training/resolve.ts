@@ -4,13 +4,13 @@
  * which must agree), the worker count, and the checkpoint --resume continues from.
  */
 import { existsSync } from 'node:fs';
-import type { ModelConfig } from '../../shared/model/model-config.js';
+import type { ModelConfig, StaticEmbedding } from '../../shared/model/model-config.js';
 import { loadCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
-import { quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
+import { categoricalWidth, quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
@@ -22,7 +22,8 @@ export interface ResolvedRun {
 export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
   const quantiles = exp.train.loss === 'quantile' ? exp.train.quantiles : null;
-  const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs, quantiles });
+  const categoryLevels = init?.data?.task === 'series' && init.data.categorical.length > 0 ? init.data.categorical.map((c) => c.levels) : null;
+  const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs, quantiles, categoryLevels });
   let cfg: ModelConfig;
   if (init) {
     cfg = init.cfg;
@@ -36,9 +37,12 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
     if (cfg.inputSize !== dataset.inputSize || cfg.outputSize !== dataset.outputSize) {
       throw inputError(file, 'train.init', `the checkpoint's model takes ${cfg.inputSize} inputs and gives ${cfg.outputSize} outputs; the data has ${dataset.inputSize} and ${dataset.outputSize}`);
     }
+    checkInitCategories(cfg, dataset, exp, file);
   } else {
     const m = exp.model!;
     cfg = { cell: m.cell, inputSize: dataset.inputSize, hidden: m.hidden, layers: m.layers, outputSize: dataset.outputSize, recurrence: m.recurrence, outputs: m.outputs };
+    const categorical = categoricalEmbeddings(dataset, m.categoricalEmbedding);
+    if (categorical) cfg.categorical = categorical;
   }
   if (!dataset.outputsAllowed.includes(cfg.outputs)) {
     throw inputError(file, 'model.outputs', `task '${dataset.task}' supports ${dataset.outputsAllowed.map((o) => `'${o}'`).join(' or ')}, got '${cfg.outputs}'`);
@@ -49,6 +53,22 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const quantileLoss = exp.train.loss === 'quantile' && !exp.model ? quantileLossProblem(exp.data, cfg) : null;
   if (quantileLoss !== null) throw inputError(file, 'train.loss', quantileLoss);
   return { cfg, dataset, init };
+}
+
+/** The embedding of each of the data's categorical columns (rows: its levels, `<unk>` included); undefined without. */
+function categoricalEmbeddings(dataset: Dataset, width: number | undefined): StaticEmbedding[] | undefined {
+  if (!dataset.categorical?.length) return undefined;
+  return dataset.categorical.map((c) => ({ column: c.column, levels: c.levels, width: categoricalWidth(width, c.levels - 1) }));
+}
+
+/** train.init's model must embed exactly the data's categorical columns, with as many levels (and the width asked for). */
+function checkInitCategories(cfg: ModelConfig, dataset: Dataset, exp: Experiment, file: string): void {
+  const model = (cfg.categorical ?? []).map((c) => `${c.column} (${c.levels} levels)`).join(', ') || 'none';
+  const data = (dataset.categorical ?? []).map((c) => `${c.column} (${c.levels} levels)`).join(', ') || 'none';
+  if (model !== data) throw inputError(file, 'data.categorical', `the checkpoint ${exp.train.init} embeds ${model}; the data has ${data}`);
+  const width = exp.model?.categoricalEmbedding;
+  const other = cfg.categorical?.find((c) => width !== undefined && c.width !== width);
+  if (other) throw inputError(file, 'model.categoricalEmbedding', `the checkpoint ${exp.train.init} has ${other.width} for ${JSON.stringify(other.column)}, the experiment says ${width}`);
 }
 
 /** train.init's checkpoint; a bad one names the experiment key too: `<exp>: train.init: <ckpt>: <key>: <problem>`. */
