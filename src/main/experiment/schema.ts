@@ -148,13 +148,14 @@ export function quantileLossProblem(data: { task: Task }, model: Pick<ModelConfi
 
 /**
  * A categorical column is read only as its series' level: it cannot also be a numeric column or
- * the time or group column. The problem is `data.categorical`'s (the first offending column).
+ * the time column. The group column may be one (the series' own id as a category, as DeepAR's
+ * item embedding). The problem is `data.categorical`'s (the first offending column).
  */
-export function categoricalColumnProblem(data: { task: Task; time?: string | null; group?: string | null; features?: string[] | null; targets?: string[] | null; futureFeatures?: string[] | null; categorical?: string[] }): { index: number; problem: string } | null {
+export function categoricalColumnProblem(data: { task: Task; time?: string | null; features?: string[] | null; targets?: string[] | null; futureFeatures?: string[] | null; categorical?: string[] }): { index: number; problem: string } | null {
   const columns = data.categorical ?? [];
   for (const [index, name] of columns.entries()) {
     if (columns.indexOf(name) !== index) return { index, problem: `${JSON.stringify(name)} is named twice` };
-    const role = name === data.time ? 'the time column' : name === data.group ? 'the group column'
+    const role = name === data.time ? 'the time column'
       : data.features?.includes(name) ? 'also in data.features' : data.targets?.includes(name) ? 'also in data.targets'
       : data.futureFeatures?.includes(name) ? 'also in data.futureFeatures' : null;
     if (role !== null) return { index, problem: `${JSON.stringify(name)} is ${role}; a categorical column is read only as its series' level (an embedding)` };

@@ -24,6 +24,8 @@ interface Pass {
   model: WorkerModel;
   inputs: Float32Array;
   lengths: Int32Array;
+  /** [batch · C] each sequence's categorical level ids (empty without data.categorical). */
+  categories: Int32Array;
 }
 
 /** What a single-thread model is planned for: the engine spec's shape without training. */
@@ -60,9 +62,11 @@ export class Forward {
   /**
    * The model's outputs for `sequences` (each [length · inputSize], row-major, already in the
    * model's units), one [outputSize] row per sequence at its own last step, in input order.
+   * A model with categorical columns also takes each sequence's level ids [C] (`categories`).
    */
-  run(sequences: ArrayLike<number>[]): Float32Array[] {
-    const F = this.cfg.inputSize, O = this.cfg.outputSize;
+  run(sequences: ArrayLike<number>[], categories: ArrayLike<number>[] = []): Float32Array[] {
+    const F = this.cfg.inputSize, O = this.cfg.outputSize, C = this.cfg.categorical?.length ?? 0;
+    if (C > 0 && categories.length !== sequences.length) throw new RangeError(`${sequences.length} sequences but level ids for ${categories.length}`);
     const lengths = sequences.map((x, i) => {
       if (x.length === 0 || x.length % F !== 0) throw new RangeError(`sequence ${i} has ${x.length} values, not a positive multiple of ${F} features`);
       return x.length / F;
@@ -79,6 +83,7 @@ export class Forward {
       for (let j = 0; j < B; j++) {
         const x = sequences[order[start + j]], n = lengths[order[start + j]];
         pass.lengths[j] = n;
+        for (let c = 0; c < C; c++) pass.categories[j * C + c] = categories[order[start + j]][c];
         for (let t = 0; t < T; t++) {
           const to = (t * B + j) * F;
           if (t < n) for (let f = 0; f < F; f++) pass.inputs[to + f] = x[t * F + f];
@@ -114,6 +119,6 @@ export class Forward {
       cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, kernels: this.kernels,
       variableLengths: this.cfg.recurrence === 'hidden',
     }, this.params, this.blas);
-    return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths };
+    return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths, categories: views.shards[0].categories };
   }
 }

@@ -39,7 +39,7 @@ export interface ModelRuntime {
 }
 
 /** Reads a series CSV's text into a table of the columns `opt` names (CSV parsing stays on the Node side). */
-export type CsvTableReader = (text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets'>) => CsvTable;
+export type CsvTableReader = (text: string | Buffer, path: string, delimiter: string, opt: Pick<SeriesOptions, 'time' | 'group' | 'features' | 'targets' | 'categorical'>) => CsvTable;
 
 /** Text generation: `length` characters after `prime`, drawn at `temperature` from the seed's stream. */
 export interface TextSampleOptions {
@@ -235,7 +235,7 @@ export class Model {
       }
       return next.times;
     });
-    const levels = forecastRecursively(meta, data.series, steps, (windows) => this.forward!.run(windows));
+    const levels = forecastRecursively(meta, data.series, steps, (windows) => this.forward!.run(windows, data.series.map((s) => s.categories)));
     const columns = this.recursiveColumns;
     return data.series.flatMap((s, i) => levels[i].map((row, k) => {
       const values: Record<string, number> = {};
@@ -253,7 +253,7 @@ export class Model {
     const windows = forecastWindows(data.series, meta.seqLen, meta.futureFeatures.length > 0);
     const T = meta.seqLen, G = meta.targets.length, shift = meta.difference ? 1 : 0;
     const inputs = Array.from(windows.starts, (start, w) => windowInputs(meta, data.series[windows.series[w]], start));
-    const outputs = this.forward!.run(inputs);
+    const outputs = this.forward!.run(inputs, Array.from(windows.series, (i) => data.series[i].categories));
     const timeCells = meta.time === null ? null : table.columns.get(meta.time)!.text!;
     const Q = meta.quantiles?.length ?? 1, suffixes = meta.quantiles ? meta.quantiles.map(quantileSuffix) : [''];
     const sorted = new Float64Array(G * meta.horizon * Q), outputsOfQuantile = new Float64Array(G * meta.horizon);
@@ -278,7 +278,7 @@ export class Model {
   /** The columns the model reads, each named in the data (else bad input with a did-you-mean). */
   private checkColumns(header: string[], path: string): void {
     const meta = this.seriesMeta('forecast');
-    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets, ...meta.futureFeatures].filter((c): c is string => c !== null);
+    const needed = [meta.time, meta.group, ...meta.features, ...meta.targets, ...meta.futureFeatures, ...categoricalColumns(meta)].filter((c): c is string => c !== null);
     for (const name of new Set(needed)) {
       if (header.includes(name)) continue;
       const guess = closest(name, header);
@@ -289,7 +289,8 @@ export class Model {
   private uses(header: string[]): (ColumnUse | null)[] {
     const meta = this.seriesMeta('forecast');
     const numbers = [...meta.features, ...meta.targets, ...meta.futureFeatures];
-    return header.map((name) => (name === meta.time || name === meta.group ? 'text' : numbers.includes(name) ? 'number' : null));
+    const texts = [meta.time, meta.group, ...categoricalColumns(meta)];
+    return header.map((name) => (texts.includes(name) ? 'text' : numbers.includes(name) ? 'number' : null));
   }
 
   private options(meta: SeriesMeta): SeriesOptions {
@@ -297,6 +298,7 @@ export class Model {
       time: meta.time, group: meta.group, features: meta.features, targets: meta.targets, futureFeatures: meta.futureFeatures, seqLen: meta.seqLen,
       horizon: meta.horizon, stride: 1, valFraction: 0, normalize: meta.normalization.kind, missing: meta.missing,
       difference: meta.difference, outputs: this.cfg.outputs, quantiles: meta.quantiles,
+      ...categoryOptions(meta),
     };
   }
 
@@ -383,6 +385,16 @@ export function checkSampling(vocabulary: string | null | undefined, cfg: ModelC
     if (!vocab.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
   }
   return vocab;
+}
+
+/** The categorical columns a series model reads (each series' level). */
+function categoricalColumns(meta: SeriesMeta): string[] {
+  return meta.categorical.map((c) => c.column);
+}
+
+/** Series options for the categorical columns: the checkpoint's level lists, so an unseen level reads as `<unk>`. */
+function categoryOptions(meta: SeriesMeta): Pick<SeriesOptions, 'categorical' | 'categoryLevels'> {
+  return meta.categorical.length > 0 ? { categorical: categoricalColumns(meta), categoryLevels: meta.categorical.map((c) => c.levels) } : {};
 }
 
 /** The model input of the window of series s starting at model row `start`: [seqLen · (F + FF)]. */
