@@ -6,15 +6,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { checkRerunsIdentical, checkWorkersAgree } from '../helpers/equivalence.js';
+import { checkRerunsIdentical, checkWorkersAgree, type EquivalenceTask } from '../helpers/equivalence.js';
 import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js';
 import { readMetrics, runRecur, tempDir, writeExperiment } from '../helpers/cli.js';
 import { sampleText } from '../helpers/text.js';
 
 /** The worker counts compared with 1 worker: fewer on blas, to keep the suite short. */
-const setups: { cell: 'lstm' | 'rnn'; task: 'text' | 'adding'; counts: Record<Kernels, number[]> }[] = [
+const setups: { cell: 'lstm' | 'rnn'; task: EquivalenceTask; counts: Record<Kernels, number[]> }[] = [
   { cell: 'lstm', task: 'text', counts: { ts: [2, 3, 4], wasm: [2, 3, 4], blas: [2, 3] } },
   { cell: 'rnn', task: 'adding', counts: { ts: [2, 3, 4], wasm: [2, 3, 4], blas: [2] } },
+  // Categorical series columns: each sequence's embedding rows, and their gradients, per shard.
+  { cell: 'lstm', task: 'series', counts: { ts: [2, 3], wasm: [2, 3], blas: [2] } },
 ];
 
 const listed = (counts: number[]): string => [1, ...counts].join(', ').replace(/, (\d+)$/, ' and $1');

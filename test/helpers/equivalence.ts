@@ -14,12 +14,30 @@ import { worse } from './max-error.js';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
 
-function experiment(dir: string, cell: 'lstm' | 'rnn', task: 'text' | 'adding', workers: number, kernels: Kernels) {
+/**
+ * Three series (`g`) in two regions, both columns categorical, so every sequence of a batch
+ * reads two embedding rows and the shards' categories differ.
+ */
+function seriesCsv(): string {
+  const lines = ['g,region,t,v'];
+  for (const [k, g] of ['a', 'b', 'c'].entries()) {
+    for (let r = 0; r < 40; r++) lines.push(`${g},${k === 1 ? 'south' : 'north'},${r},${(Math.sin(r / (3 + k)) * (k + 1) + 0.1 * r).toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export type EquivalenceTask = 'text' | 'adding' | 'series';
+
+function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels) {
   const textPath = join(dir, 'text.txt');
   writeFileSync(textPath, TEXT);
+  const seriesPath = join(dir, 'series.csv');
+  writeFileSync(seriesPath, seriesCsv());
   const data = task === 'text'
     ? { task, path: textPath, seqLen: 12, valFraction: 0.1 }
-    : { task, seqLen: 10, trainSize: 70, valSize: 8 };
+    : task === 'series'
+      ? { task, path: seriesPath, time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 6, valFraction: 0.2 }
+      : { task, seqLen: 10, trainSize: 70, valSize: 8 };
   return parseExperiment({
     name: `${cell}-${workers}`,
     seed: 5,
@@ -31,14 +49,14 @@ function experiment(dir: string, cell: 'lstm' | 'rnn', task: 'text' | 'adding', 
   }, join(dir, 'exp.yaml'), dir);
 }
 
-async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: 'text' | 'adding', workers: number, kernels: Kernels, outName: string) {
+async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string) {
   const exp = experiment(dir, cell, task, workers, kernels);
   const result = await train(exp, { file: 'exp.yaml', outDir: join(dir, outName) });
   return readSafetensors(result.checkpoint).tensors;
 }
 
 /** 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within atol 1e-6 + rtol 1e-5. */
-export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: 'text' | 'adding', kernels: Kernels, counts = [2, 3, 4]): Promise<void> {
+export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4]): Promise<void> {
   const dir = t.testdir();
   const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1');
   for (const workers of counts) {
