@@ -11,11 +11,25 @@ import { differingTensors } from './tensors.js';
 import type { Kernels } from './kernels.js';
 import { sampleText } from './text.js';
 
-export function experiment(dir: string, steps: number, kernels: Kernels = 'ts'): Record<string, unknown> {
+/** What the run trains on: characters, or a series with categorical columns (embedding tables and their Adam state). */
+export type ResumeData = 'text' | 'categorical';
+
+/** Three series in two regions; `g` and `region` are categorical. */
+export function categoricalCsv(): string {
+  const lines = ['g,region,t,v'];
+  for (const [k, g] of ['a', 'b', 'c'].entries()) {
+    for (let r = 0; r < 50; r++) lines.push(`${g},${k === 2 ? 'west' : 'east'},${r},${(Math.cos(r / (2 + k)) * (k + 2) - 0.05 * r).toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function experiment(dir: string, steps: number, kernels: Kernels = 'ts', data: ResumeData = 'text'): Record<string, unknown> {
   return {
     seed: 7,
-    data: { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1 },
-    model: { cell: 'lstm', hidden: 8 },
+    data: data === 'text'
+      ? { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1 }
+      : { task: 'series', path: path.join(dir, 'series.csv'), time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 8, valFraction: 0.2 },
+    model: data === 'text' ? { cell: 'lstm', hidden: 8 } : { cell: 'lstm', hidden: 8, categoricalEmbedding: 3 },
     train: {
       batch: 8, steps, workers: 2, kernels, shuffle: true,
       optimizer: { name: 'adam', lr: 0.01 }, clip: 1, evalEvery: 4, checkpointEvery: 5, logEvery: 1,
@@ -30,11 +44,12 @@ export const ok = (t: { equal(found: unknown, wanted: unknown, message: string):
 };
 
 /** 5 steps + --resume to 12 == 12 steps straight with `kernels`: params, optimizer state, losses, bit for bit. */
-export async function checkResumeBitExact(t: Test, kernels: Kernels): Promise<void> {
+export async function checkResumeBitExact(t: Test, kernels: Kernels, data: ResumeData = 'text'): Promise<void> {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
-  const expA = writeExperiment(dir, 'a', experiment(dir, 12, kernels));
-  const expB = writeExperiment(dir, 'b', experiment(dir, 5, kernels));
+  fs.writeFileSync(path.join(dir, 'series.csv'), categoricalCsv());
+  const expA = writeExperiment(dir, 'a', experiment(dir, 12, kernels, data));
+  const expB = writeExperiment(dir, 'b', experiment(dir, 5, kernels, data));
   const runA = path.join(dir, 'run-a');
   const runB = path.join(dir, 'run-b');
   const runC = path.join(dir, 'run-c');
@@ -61,6 +76,11 @@ export async function checkResumeBitExact(t: Test, kernels: Kernels): Promise<vo
   t.same(differingTensors(ckpt(runA), ckpt(runB)), [], 'every tensor (rnn.*, head.*, optim.*) is byte-identical');
   t.same(differingTensors(ckpt(runA), ckpt(runC)), [], 'changing the log/eval/checkpoint intervals on resume changes no bit either');
   t.equal(B.vocab, A.vocab, 'same vocabulary');
+  if (data === 'categorical') {
+    t.same(B.cfg.categorical, A.cfg.categorical, 'same categorical embeddings');
+    t.ok(A.params.length > 0 && [...A.optim.get('m')!].some((v) => v !== 0), 'Adam moments are saved');
+    t.same(B.data, A.data, 'same data metadata (the level lists included)');
+  }
 
   const mA = readMetrics(runA);
   const mB = readMetrics(runB);

@@ -20,6 +20,7 @@ import { errorLines, merge, readMetrics, runRecur, stackLines, tempDir, writeExp
 for (const kernels of KERNELS_UNDER_TEST) {
   t.test(`resume is bit-exact with ${kernels} kernels: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)`, skipFor(kernels), (t) => checkResumeBitExact(t, kernels));
 }
+t.test('resume is bit-exact for a series with categorical columns (their embeddings and Adam state): 5 steps + --resume to 12 == 12 steps straight', (t) => checkResumeBitExact(t, 'wasm', 'categorical'));
 
 t.test('--resume continues rather than reruns: only the remaining steps run, the logged past is kept, and the checkpoint is what it continues from', async (t) => {
   const dir = tempDir(t);
