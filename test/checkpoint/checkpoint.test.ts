@@ -156,6 +156,27 @@ t.test('output recurrence: weight_yh_l0 replaces weight_hh_l0', async (t) => {
   t.same(decodeCheckpoint(withoutConfig, FILE).cfg, OUTPUT_RECURRENT, 'recurrence inferred from weight_yh_l0');
 });
 
+t.test('categorical embeddings: static.<column>.weight after the encoders\' place, config and level lists round trip', async (t) => {
+  const cfg: ModelConfig = { ...RNN1, inputSize: 2, outputs: 'last', categorical: [{ column: 'store', levels: 3, width: 2 }, { column: 'kind', levels: 2, width: 4 }] };
+  const data = {
+    task: 'series' as const, time: null, group: 'store', features: ['a', 'b'], targets: ['a', 'b'], futureFeatures: [], seqLen: 4, horizon: 1, stride: 1,
+    missing: 'error' as const, difference: false, delimiter: ',', quantiles: null,
+    normalization: { kind: 'none' as const, columns: { a: { shift: 0, scale: 1 }, b: { shift: 0, scale: 1 } } },
+    categorical: [{ column: 'store', levels: ['<unk>', 'north', 'south'] }, { column: 'kind', levels: ['<unk>', 'x'] }],
+  };
+  const ck = checkpointOf(cfg, { data });
+  const bytes = encodeCheckpoint(ck);
+  t.same(headerShapes(bytes).slice(0, 3), [['static.store.weight', [3, 2]], ['static.kind.weight', [2, 4]], ['rnn.weight_ih_l0', [6, 8]]], 'the tables first; layer 0 reads 2 features + 2 + 4');
+  const back = decodeCheckpoint(bytes, FILE);
+  t.same(back.cfg, cfg, 'config with its embeddings');
+  t.same(back.data, data, 'level lists');
+  t.same(elements(back.params), elements(ck.params), 'every parameter');
+  const fewer = { ...data, categorical: [data.categorical[0]!, { column: 'kind', levels: ['<unk>', 'x', 'y'] }] };
+  expectKeyed(t, () => decodeCheckpoint(encodeCheckpoint({ ...ck, data: fewer }), FILE), '__metadata__.data.categorical', /lists store \(3 levels\), kind \(3 levels\); the model embeds store \(3 levels\), kind \(2 levels\)/);
+  const noUnk = { ...data, categorical: [{ column: 'store', levels: ['north', 'south', 'west'] }, data.categorical[1]!] };
+  expectKeyed(t, () => decodeCheckpoint(encodeCheckpoint({ ...ck, data: noUnk }), FILE), '__metadata__.data.categorical.0.levels', /must be a list of distinct levels, '<unk>' first/);
+});
+
 t.test('optimizer state round trip', async (t) => {
   const m = filledBlock(LSTM2, 100);
   const v = filledBlock(LSTM2, 200);
