@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 79;
+const EXPECTED_CASES = 85;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -59,7 +59,10 @@ fs.writeFileSync(file('seq-no-y.jsonl'), jsonl({ x: [1, 2], y: 'a' }, { x: [3] }
 fs.writeFileSync(file('seq-val-unseen.jsonl'), jsonl({ x: [[1, 1]], y: 'down' }, { x: [[2, 2]], y: 'sideways' }));
 // Daily dates, and the same dates with gaps at every other row (no period to continue).
 const DAYS = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2020, 0, 1 + i)).toISOString().slice(0, 10));
-fs.writeFileSync(file('series-dates.csv'), `date,temp,wind\n${DAYS.map((d, i) => `${d},${i % 7},${i % 3}`).join('\n')}\n`);
+fs.writeFileSync(file('series-dates.csv'), `date,temp,wind,site\n${DAYS.map((d, i) => `${d},${i % 7},${i % 3},north`).join('\n')}\n`);
+// Two sites of 15 days each; site b's `kind` changes on its fifth row (line 21).
+const SITES = ['a', 'b'].flatMap((site) => Array.from({ length: 15 }, (_, i) => `${site},${site === 'b' && i === 4 ? 'dry' : `wet-${site}`},${i + 1},${i % 5}`));
+fs.writeFileSync(file('series-sites.csv'), `site,kind,day,temp\n${SITES.join('\n')}\n`);
 const GAPPY = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2020, 0, 1 + i + 3 * Math.floor(i / 2))).toISOString().slice(0, 10));
 fs.writeFileSync(file('series-gappy-dates.csv'), `date,temp,wind\n${GAPPY.map((d, i) => `${d},${i % 7},${i % 3}`).join('\n')}\n`);
 // The same characters plus one the model has never seen.
@@ -95,6 +98,7 @@ const SERIES_MODELS = {
   otherFeature: { features: ['temp', 'wind'], targets: ['temp'], horizon: 1 },
   recursive: { features: ['temp'], horizon: 1 },
   calendar: { features: ['temp'], futureFeatures: ['wind'], horizon: 1 },
+  categorical: { features: ['temp'], categorical: ['site'], horizon: 1 },
 } as const;
 const seriesModel = (name: keyof typeof SERIES_MODELS): string => file(`run-steps-${name}/checkpoint.safetensors`);
 
@@ -224,6 +228,16 @@ function cases(base: string): Case[] {
   steps('--steps without the future rows', seriesModel('calendar'), 'series-dates.csv', '2', [file('series-dates.csv'), '--steps'], [/the series has 0 rows after its last observed one; forecasting 2 needs the futureFeatures \(wind\)/]);
   train('future-feature-also-a-feature', series({ path: file('series-dates.csv'), time: 'date', features: ['temp', 'wind'], futureFeatures: ['wind'] }), ['data.futureFeatures[0]'], [/"wind" is also in data\.features/]);
   steps('--steps not a number', seriesModel('recursive'), 'series-dates.csv', 'many', ['--steps'], [/^error: --steps: expected a positive integer, got NaN$/]);
+  // Categorical series columns (data.categorical, model.categoricalEmbedding).
+  const sites = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+    series({ path: file('series-sites.csv'), group: 'site', categorical: ['kind'], seqLen: 3, ...over });
+  dataFault('categorical-varies-within-series', sites(), [file('series-sites.csv'), 'line 21, column "kind"'], [/"dry" differs from "wet-b" on line 17 of series "b"; a categorical column \(data\.categorical\) must be constant within a series$/]);
+  train('categorical-missing-column', sites({ categorical: ['knd'] }), ['data.categorical[0]'], [/no column "knd"/, /did you mean "kind"\?/]);
+  train('categorical-also-a-feature', sites({ features: ['temp', 'kind'] }), ['data.categorical.0'], [/"kind" is also in data\.features/]);
+  train('categorical-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, categorical: ['kind'] } }), ['data.categorical'], [/only for task 'series', got 'text'$/]);
+  train('categorical-embedding-without-columns', { ...series(), model: { cell: 'lstm', hidden: 4, categoricalEmbedding: 3 } }, ['model.categoricalEmbedding'], [/needs data\.categorical/]);
+  add({ name: 'predict without the categorical column', args: ['predict', '--checkpoint', seriesModel('categorical'), '--data', file('series-gappy-dates.csv'), '--out', file('predict-out.csv')],
+    names: [file('series-gappy-dates.csv'), 'line 1'], match: [/no column "site"/] });
   train('series-key-on-text', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, horizon: 2 } }), ['data.horizon'], [/only for task 'series'/]);
   dataFault('sequences-empty-file', sequences({ path: file('empty.jsonl') }), [file('empty.jsonl'), 'line 1'], [/empty/]);
   dataFault('sequences-line-not-json', sequences({ path: file('seq-not-json.jsonl') }), [file('seq-not-json.jsonl'), 'line 2'], [/not JSON/]);

@@ -159,6 +159,42 @@ for (const [cell, kind] of [['lstm', 'zscore'], ['gru', 'minmax'], ['rnn', 'zsco
   });
 }
 
+t.test('series with two categorical columns: a categories [B, C] int64 input, embedding rows after the features, unseen levels as <unk>', async (t) => {
+  const T = 4, rows = 9, rng = new Rng(8, 3);
+  const stores = [['north', 'x'], ['south', 'x'], ['east', 'y']] as const; // east and y: never seen in training
+  const meta: SeriesMeta = {
+    task: 'series', time: null, group: 'store', features: ['a'], targets: ['a'], futureFeatures: [], seqLen: T, horizon: 1, stride: 1,
+    missing: 'error', difference: false, delimiter: ',', normalization: { kind: 'zscore', columns: { a: { shift: 20, scale: 3 } } }, quantiles: null,
+    categorical: [{ column: 'store', levels: ['<unk>', 'north', 'south'] }, { column: 'kind', levels: ['<unk>', 'x'] }],
+  };
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: 1, hidden: 7, layers: 2, outputSize: 1, recurrence: 'hidden', outputs: 'last', categorical: [{ column: 'store', levels: 3, width: 2 }, { column: 'kind', levels: 2, width: 3 }] };
+  const ck = checkpoint(cfg, 41, { data: meta as DataMeta });
+  const dir = tempDir(t);
+  const file = path.join(dir, 'model.safetensors');
+  saveCheckpoint(file, ck);
+  const values = stores.map(() => Array.from({ length: rows }, (_, r) => 20 + 3 * Math.sin(r) + rng.normal()));
+  const csv = 'store,kind,a\n' + stores.flatMap(([store, kind], i) => values[i]!.map((v) => `${store},${kind},${v}`)).join('\n') + '\n';
+  const forecasts = loadModelSync(file).forecastCsv(csv, 'series.csv');
+  const windows = rows - T + 1, B = stores.length * windows;
+  t.equal(forecasts.length, B, 'a forecast after every full window of every store');
+  const x = new Float32Array(B * T), categories = new BigInt64Array(B * 2);
+  const ids = [[1n, 1n], [2n, 1n], [0n, 0n]];
+  stores.forEach((_, i) => {
+    for (let w = 0; w < windows; w++) {
+      for (let k = 0; k < T; k++) x[(i * windows + w) * T + k] = values[i]![w + k]!;
+      categories.set(ids[i]!, (i * windows + w) * 2);
+    }
+  });
+  const s = await session(ck);
+  t.same(s.inputNames, ['x', 'categories']);
+  const out = await s.run({ x: new ort.Tensor('float32', x, [B, T, 1]), categories: new ort.Tensor('int64', categories, [B, 2]) });
+  const expected = forecasts.map((f) => f.values['a_t+1']!);
+  t.ok(relativeError(out.y!.data as Float32Array, expected) <= TOLERANCE, `forecasts in the data's units: ${relativeError(out.y!.data as Float32Array, expected).toExponential(2)}`);
+  categories.fill(1n);
+  const same = await s.run({ x: new ort.Tensor('float32', x, [B, T, 1]), categories: new ort.Tensor('int64', categories, [B, 2]) });
+  t.ok(relativeError(same.y!.data as Float32Array, expected) > 1e-3, 'the categories change the forecasts');
+});
+
 t.test('series with quantiles: sorted like recur\'s predictions, in the data\'s units', async (t) => {
   const T = 5, horizon = 2, quantiles = [0.1, 0.5, 0.9], Q = quantiles.length;
   const rows = 14, rng = new Rng(6, 3);

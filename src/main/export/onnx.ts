@@ -5,7 +5,8 @@
  *
  * The graph, batch-first as users feed it:
  *   x [B, T, In] float (data units) ─(x − shift) / scale─┐        tokens [B, T] int64 ─OneHot─┐
- *                                                        └─ Transpose → [T, B, In] ─ LSTM/GRU/RNN × layers
+ *   categories [B, C] int64 ─Gather rows─Expand over T─ Concat ┘ (series with data.categorical)
+ *                                                        └─ Transpose → [T, B, In₀] ─ LSTM/GRU/RNN × layers
  *   outputs last: Y_h of the top layer → Gemm(head) → y [B, O]
  *   outputs all:  Y of the top layer → [B, T, H] → MatMul + Add(head) → y [B, T, O]
  *   then quantile outputs sorted per value (TopK), y · scale + shift (data units); classifiers add
@@ -14,7 +15,7 @@
  * The classic exporter bug is the gate order: GATE_ORDER is the one table that converts it.
  */
 import onnxProto, { type onnx as pb } from 'onnx-proto';
-import { gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model/model-config.js';
+import { firstLayerInputSize, gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model/model-config.js';
 import { paramLayout, tensorViews } from '../../shared/model/layout.js';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import type { DataMeta } from '../data/metadata.js';
@@ -84,6 +85,10 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
     x = 'x';
     const scales = inputScales(ck.data, In);
     if (scales) x = g.scale(x, scales, 'input', 'in');
+    if (cfg.categorical?.length) {
+      graphInputs.push(valueInfo('categories', onnx.TensorProto.DataType.INT64, ['batch', cfg.categorical.length]));
+      x = appendCategories(g, cfg, tensorViews(paramLayout(cfg), ck.params), x);
+    }
   }
   let lengths = '';
   if (sig.lengths) {
@@ -98,7 +103,7 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   let layerIn = g.node('Transpose', [x], { perm: [1, 0, 2] });
   let Y = '', Yh = '';
   for (let k = 0; k < cfg.layers; k++) {
-    const inK = k === 0 ? In : H;
+    const inK = k === 0 ? firstLayerInputSize(cfg) : H;
     const W = g.float(`W_l${k}`, reorderRows(views.get(`rnn.weight_ih_l${k}`)!, order, H, inK), [1, G * H, inK]);
     const R = g.float(`R_l${k}`, reorderRows(views.get(`rnn.weight_hh_l${k}`)!, order, H, H), [1, G * H, H]);
     // ONNX adds Wb and Rb; recur's LSTM and RNN keep one bias (Rb = 0), a GRU both (Rb holds b_hn, inside r ⊙ (…)).
@@ -159,6 +164,24 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * Each step's input followed by its sequence's categorical embedding rows, as recur's layer 0
+ * reads it: per column c, Gather(static.<column>.weight, categories[:, c]) → [B, E_c]; the rows
+ * side by side → [B, ΣE], expanded over the steps → [B, T, ΣE], concatenated after x [B, T, In].
+ */
+function appendCategories(g: GraphBuilder, cfg: ModelConfig, views: Map<string, Float32Array>, x: string): string {
+  const rows = cfg.categorical!.map((c, i) => {
+    const ids = g.node('Gather', ['categories', g.int64(`categories.column${i}`, [i], [])], { axis: 1 }); // [B]
+    return g.node('Gather', [g.float(`static.${c.column}.weight`, views.get(`static.${c.column}.weight`)!, [c.levels, c.width]), ids], { axis: 0 }); // [B, E_c]
+  });
+  const side = rows.length === 1 ? rows[0]! : g.node('Concat', rows, { axis: 1 });
+  const perSequence = g.node('Unsqueeze', [side, g.int64('categories.step_axis', [1], [1])]); // [B, 1, ΣE]
+  const steps = g.node('Shape', [x], { start: 1, end: 2 }); // [T]
+  const one = g.int64('categories.one', [1], [1]);
+  const everyStep = g.node('Expand', [perSequence, g.node('Concat', [one, steps, one], { axis: 0 })]); // [B, T, ΣE]
+  return g.node('Concat', [x, everyStep], { axis: 2 });
+}
+
 /** `recur.config` (the checkpoint's config metadata) and `recur.data` (what the inputs and outputs mean). */
 export function onnxMetadata(ck: CheckpointData, sig: OnnxSignature): Record<string, string> {
   const { cfg } = ck;
@@ -167,6 +190,7 @@ export function onnxMetadata(ck: CheckpointData, sig: OnnxSignature): Record<str
     recurrence: cfg.recurrence, outputs: cfg.outputs,
   };
   if (ck.vocab !== undefined) config.vocab = ck.vocab;
+  if (cfg.categorical?.length) config.categorical = cfg.categorical;
   const data: Record<string, unknown> = { input: sig.input, outputs: sig.outputs, lengths: sig.lengths };
   if (ck.vocab !== undefined) data.vocab = ck.vocab;
   if (ck.data) {
