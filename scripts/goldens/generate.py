@@ -77,6 +77,11 @@ CASES = {
                    clip=None, optimizer=dict(name='sgd', lr=0.5)),
     # Pinball loss (train.loss quantile): a two-column series, horizon 2, three quantiles, so
     # output (k*G + g)*Q + q is exercised; one full-batch SGD step.
+    # Categorical series columns (data.categorical): three stores of two kinds, each column an
+    # nn.Embedding whose row is concatenated after the features at every step; one Adam step.
+    'categorical': dict(seed=1011, cell='lstm', layers=1, hidden=6, data='series-categorical', seqLen=5, rows=16,
+                        stores=[('s1', 'x'), ('s2', 'y'), ('s3', 'x')], widths={'store': 2, 'kind': 3}, steps=1,
+                        clip=None, optimizer=dict(name='adam', lr=0.05)),
     'quantile': dict(seed=1010, cell='lstm', layers=1, hidden=8, data='series', seqLen=6, rows=30, horizon=2,
                      quantiles=[0.1, 0.5, 0.9], steps=1, clip=None, optimizer=dict(name='sgd', lr=0.5)),
 }
@@ -122,10 +127,14 @@ def write_safetensors(path, tensors, dtype, metadata=None):
 class Model(torch.nn.Module):
     """nn.LSTM / nn.RNN (attribute rnn) + nn.Linear (attribute head): SPEC section 3's state_dict."""
 
-    def __init__(self, cell, input_size, hidden, layers, output_size, outputs):
+    def __init__(self, cell, input_size, hidden, layers, output_size, outputs, categorical=()):
         super().__init__()
         kind = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN}[cell]
-        self.rnn = kind(input_size, hidden, num_layers=layers)
+        # Categorical columns (column, levels, width): `static.<column>.weight`, before the rnn.
+        self.categorical = list(categorical)
+        if self.categorical:
+            self.static = torch.nn.ModuleDict({c: torch.nn.Embedding(levels, width) for c, levels, width in self.categorical})
+        self.rnn = kind(input_size + sum(w for _, _, w in self.categorical), hidden, num_layers=layers)
         self.head = torch.nn.Linear(hidden, output_size)
         self.outputs = outputs
         for name, p in self.rnn.named_parameters():
@@ -134,7 +143,10 @@ class Model(torch.nn.Module):
                 # zero and untrained. A GRU's bias_hh is its own trained tensor.
                 p.requires_grad_(False)
 
-    def forward(self, x):  # x: [T, B, In]
+    def forward(self, x, categories=None):  # x: [T, B, In]; categories: [B, C] level ids
+        if self.categorical:
+            rows = torch.cat([self.static[c](categories[:, i]) for i, (c, _, _) in enumerate(self.categorical)], dim=1)
+            x = torch.cat([x, rows.unsqueeze(0).expand(x.shape[0], -1, -1)], dim=2)
         h, _ = self.rnn(x)
         return self.head(h if self.outputs == 'all' else h[-1])
 
@@ -154,8 +166,8 @@ def state(model):
 
 def mean_loss(model, batch):
     """Mean loss over every predicted step of every sequence of the batch."""
-    x, target, kind = batch
-    y = model(x)
+    x, target, kind = batch[:3]
+    y = model(x, *batch[3:])
     if kind == 'ce':
         return torch.nn.functional.cross_entropy(y.reshape(-1, y.shape[-1]), target.reshape(-1))
     if kind == 'quantile':
@@ -226,6 +238,32 @@ def series_batch(values, seq_len, horizon, quantiles):
     return (x, (target, torch.tensor(quantiles)), 'quantile'), n
 
 
+def categorical_series(seed, rows, stores):
+    """Per store two noisy waves of its own phase and level; columns store, kind, a, b."""
+    gen = np.random.default_rng(seed)
+    t = np.arange(rows)
+    out = []
+    for i, (store, kind) in enumerate(stores):
+        a = np.round(np.sin(t / 3 + i) + 0.5 * i + 0.3 * gen.standard_normal(rows), 3)
+        b = np.round(np.cos(t / 4 - i) - 0.3 * i + 0.3 * gen.standard_normal(rows), 3)
+        out.append((store, kind, np.stack([a, b], axis=1)))
+    return out
+
+
+def categorical_batch(series, seq_len, levels):
+    """SPEC section 4's windows, series by series (normalize none, valFraction 0, stride 1,
+    horizon 1, outputs last), with each window's level ids: `<unk>` 0, then the levels sorted by
+    code points (Python's str order)."""
+    xs, targets, ids = [], [], []
+    for store, kind, values in series:
+        for s in range(len(values) - seq_len):
+            xs.append(values[s:s + seq_len])
+            targets.append(values[s + seq_len])
+            ids.append([levels['store'].index(store), levels['kind'].index(kind)])
+    x = torch.tensor(np.stack(xs, axis=1))
+    return (x, torch.tensor(np.stack(targets)), 'mse', torch.tensor(ids)), len(xs)
+
+
 def pinball(y, target, quantiles):
     """PyTorch Forecasting's QuantileLoss: mean over every output of max((q-1)e, q e), e = target - y.
     y [n, h*G*Q] is output (k*G + g)*Q + q; torch.maximum splits the gradient at a tie, as recur does."""
@@ -248,6 +286,7 @@ def generate(name, case):
     out = os.path.join(FIXTURES, name)
     os.makedirs(out, exist_ok=True)
     seed = case['seed']  # of the initial weights
+    categorical = []  # (column, levels, width) of each categorical column
     if case['data'] == 'text':
         text = TEXT
         with open(os.path.join(out, 'data.txt'), 'w', encoding='utf8') as f:
@@ -274,6 +313,22 @@ def generate(name, case):
         data_keys = {'task': 'series', 'path': 'data.csv', 'features': ['a', 'b'], 'seqLen': case['seqLen'],
                      'horizon': h, 'valFraction': 0, 'normalize': 'none'}
         seed_keys = {}
+    elif case['data'] == 'series-categorical':
+        series = categorical_series(seed, case['rows'], case['stores'])
+        with open(os.path.join(out, 'data.csv'), 'w') as f:
+            f.write('store,kind,a,b\n' + ''.join(f'{store},{kind},{a:.3f},{b:.3f}\n' for store, kind, values in series for a, b in values))
+        levels = {'store': ['<unk>'] + sorted({s for s, _ in case['stores']}), 'kind': ['<unk>'] + sorted({k for _, k in case['stores']})}
+        batch, n = categorical_batch(series, case['seqLen'], levels)
+        with open(os.path.join(out, 'data.json'), 'w') as f:
+            json.dump({'inputs': batch[0].permute(1, 0, 2).tolist(), 'targets': batch[1].tolist(), 'categories': batch[3].tolist(),
+                       'levels': levels}, f)
+            f.write('\n')
+        vocab = None
+        input_size, output_size, outputs = 2, 2, 'last'
+        categorical = [(c, len(levels[c]), case['widths'][c]) for c in ('store', 'kind')]
+        data_keys = {'task': 'series', 'path': 'data.csv', 'group': 'store', 'features': ['a', 'b'], 'categorical': ['store', 'kind'],
+                     'seqLen': case['seqLen'], 'horizon': 1, 'valFraction': 0, 'normalize': 'none'}
+        seed_keys = {}
     else:
         path = os.path.join(out, 'data.json')
         if not os.path.exists(path):
@@ -286,11 +341,14 @@ def generate(name, case):
         data_keys = {'task': 'adding', 'seqLen': case['seqLen'], 'trainSize': case['trainSize'], 'valSize': data['valSize']}
         seed_keys = {'seed': data['seed']}
 
-    model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs)
+    model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs, categorical)
     gen = torch.Generator().manual_seed(seed)
     init = {}
     for pname, p in model.named_parameters():
-        w = torch.empty(p.shape, dtype=torch.float32).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen)
+        if pname.startswith('static.'):  # as nn.Embedding: N(0, 1)
+            w = torch.empty(p.shape, dtype=torch.float32).normal_(generator=gen)
+        else:
+            w = torch.empty(p.shape, dtype=torch.float32).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen)
         init[pname] = (w if p.requires_grad else torch.zeros_like(w)).numpy().astype(np.float64)
     load_weights(model, init)
 
@@ -298,6 +356,8 @@ def generate(name, case):
               'outputSize': output_size, 'recurrence': 'hidden', 'outputs': outputs}
     if vocab is not None:
         config['vocab'] = vocab
+    if categorical:
+        config['categorical'] = [{'column': c, 'levels': levels, 'width': width} for c, levels, width in categorical]
     metadata = {'config': json.dumps(config)}
     write_safetensors(os.path.join(out, 'model.safetensors'), init, 'F32', metadata)
 

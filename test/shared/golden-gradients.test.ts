@@ -38,12 +38,14 @@ function caseInput(dir: string, seqLen: number, vocab: string | undefined): { in
     return { input: { tokens, inputs: null, targetIds, targetValues: null }, B, loss: 'ce', quantiles: null };
   }
   // Values after the last step: the adding task's sums, or a series' next rows (quantile loss).
-  const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { inputs: number[][][]; targets: (number | number[])[]; quantiles?: number[] };
+  // A series with categorical columns adds each sequence's level ids [C].
+  const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')) as { inputs: number[][][]; targets: (number | number[])[]; quantiles?: number[]; categories?: number[][] };
   const B = data.targets.length, T = seqLen, In = data.inputs[0]![0]!.length;
   const inputs = new Float64Array(T * B * In);
   for (let j = 0; j < B; j++) for (let s = 0; s < T; s++) for (let c = 0; c < In; c++) inputs[(s * B + j) * In + c] = data.inputs[j]![s]![c]!;
   const targetValues = Float64Array.from(data.targets.flat());
-  return { input: { tokens: null, inputs, targetIds: null, targetValues }, B, loss: data.quantiles ? 'quantile' : 'mse', quantiles: data.quantiles ?? null };
+  const categories = data.categories ? Int32Array.from(data.categories.flat()) : null;
+  return { input: { tokens: null, inputs, targetIds: null, targetValues, categories }, B, loss: data.quantiles ? 'quantile' : 'mse', quantiles: data.quantiles ?? null };
 }
 
 t.ok(cases.length >= 11, `${cases.length} golden cases with gradients: ${cases.join(', ')}`);

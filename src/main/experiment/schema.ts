@@ -70,8 +70,8 @@ export const seriesDataSchema = taskData('series', {
   targets: is.names().nullable().default(null),
   /** Columns known in advance (calendar, holidays), read one row ahead; null = none. */
   futureFeatures: is.names().nullable().default(null),
-  /** Columns constant within each series (store, region), each read through a learned embedding; absent = none. */
-  categorical: is.names().optional(),
+  /** Columns constant within each series (store, region), each read through a learned embedding; absent or null = none. */
+  categorical: is.names().nullable().optional(),
   horizon: is.positiveInt().default(1),
   stride: is.positiveInt().default(1),
   normalize,
@@ -151,7 +151,7 @@ export function quantileLossProblem(data: { task: Task }, model: Pick<ModelConfi
  * the time column. The group column may be one (the series' own id as a category, as DeepAR's
  * item embedding). The problem is `data.categorical`'s (the first offending column).
  */
-export function categoricalColumnProblem(data: { task: Task; time?: string | null; features?: string[] | null; targets?: string[] | null; futureFeatures?: string[] | null; categorical?: string[] }): { index: number; problem: string } | null {
+export function categoricalColumnProblem(data: { task: Task; time?: string | null; features?: string[] | null; targets?: string[] | null; futureFeatures?: string[] | null; categorical?: string[] | null }): { index: number; problem: string } | null {
   const columns = data.categorical ?? [];
   for (const [index, name] of columns.entries()) {
     if (columns.indexOf(name) !== index) return { index, problem: `${JSON.stringify(name)} is named twice` };
@@ -164,8 +164,8 @@ export function categoricalColumnProblem(data: { task: Task; time?: string | nul
 }
 
 /** model.categoricalEmbedding sizes the embeddings of data.categorical: without those it has nothing to size. */
-export function categoricalEmbeddingProblem(data: { categorical?: string[] }): string | null {
-  return data.categorical === undefined ? 'needs data.categorical (the columns it embeds)' : null;
+export function categoricalEmbeddingProblem(data: { categorical?: string[] | null }): string | null {
+  return data.categorical == null ? 'needs data.categorical (the columns it embeds)' : null;
 }
 
 /**
@@ -326,7 +326,7 @@ export const experimentSchema = fileSchema
       const categorical = categoricalColumnProblem(data);
       if (categorical !== null) reportProblem(ctx, ['data', 'categorical', categorical.index], categorical.problem);
     }
-    if (model?.categoricalEmbedding !== undefined) reportProblem(ctx, ['model', 'categoricalEmbedding'], categoricalEmbeddingProblem(data as { categorical?: string[] }));
+    if (model?.categoricalEmbedding !== undefined) reportProblem(ctx, ['model', 'categoricalEmbedding'], categoricalEmbeddingProblem(data as { categorical?: string[] | null }));
     if (train.loss === 'quantile') reportProblem(ctx, ['train', 'loss'], quantileLossProblem(data, model));
     else if (train.quantiles !== null) reportProblem(ctx, ['train', 'quantiles'], "needs train.loss 'quantile'");
     if (!model) {
