@@ -103,3 +103,19 @@ t.test('a trained model: level lists in the checkpoint, the column read at predi
   t.not(forecast('sideways'), forecast('down'), '<unk> is its own row, not the first level\'s');
   t.throws(() => model.forecast(rows('up').map(({ kind: _, ...rest }) => rest)), /^rows: line 1: no column "kind"; the model .* reads t, s, v, kind/);
 });
+
+t.test('the shipped experiment: stocks by symbol, its test split the last 12 months of each company after 13 of context', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { loadExperiment } = await import('../../src/main/experiment/experiment.js');
+  const { REPO_ROOT } = await import('../helpers/cli.js');
+  const exp = loadExperiment(join(REPO_ROOT, 'experiments', 'stocks-by-symbol.yaml'));
+  t.same(exp.data.task === 'series' && [exp.data.group, exp.data.categorical, exp.data.path], ['symbol', ['symbol'], join(REPO_ROOT, 'data', 'stocks-train.csv')]);
+  const rows = (name: string) => readFileSync(join(REPO_ROOT, 'data', name), 'utf8').trim().split('\n').slice(1);
+  const all = rows('stocks.csv'), train = rows('stocks-train.csv'), test = rows('stocks-test.csv');
+  const symbols = [...new Set(all.map((r) => r.split(',')[0]))];
+  for (const symbol of symbols) {
+    const of = (list: string[]) => list.filter((r) => r.startsWith(`${symbol},`));
+    t.same(of(train), of(all).slice(0, -12), `${symbol}: training file = all but the last 12 months`);
+    t.same(of(test), of(all).slice(-25), `${symbol}: test file = the last 12 months after 13 of context`);
+  }
+});
