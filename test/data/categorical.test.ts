@@ -119,3 +119,21 @@ t.test('the shipped experiment: stocks by symbol, its test split the last 12 mon
     t.same(of(test), of(all).slice(-25), `${symbol}: test file = the last 12 months after 13 of context`);
   }
 });
+
+t.test('recursive forecasts (--steps) read each series\' level at every step', async (t) => {
+  const dir = t.testdir();
+  const lines = ['s,kind,t,v'];
+  for (const [s, sign] of [['up', 1], ['down', -1]] as const) for (let r = 0; r < 60; r++) lines.push(`${s},${s},${r},${sign * (r % 4)}`);
+  writeFileSync(join(dir, 'data.csv'), lines.join('\n') + '\n');
+  const exp = parseExperiment({
+    seed: 4, data: { task: 'series', path: 'data.csv', time: 't', group: 's', features: ['v'], categorical: ['kind'], seqLen: 3, valFraction: 0.2 },
+    model: { cell: 'lstm', hidden: 6 }, train: { batch: 16, steps: 40, workers: 1, kernels: 'ts', optimizer: { name: 'adam', lr: 0.03 } },
+    output: { dir: join(dir, 'run') },
+  }, EXP, dir);
+  const model = await loadModel((await train(exp, { file: EXP })).checkpoint, { kernels: 'ts' });
+  const rows = (kind: string) => [0, 1, 2].map((r) => ({ s: 'x', kind, t: r, v: 1 }));
+  const ahead = (kind: string) => model.forecast(rows(kind), { steps: 3 }).map((f) => f.values.v!);
+  t.equal(ahead('up').length, 3);
+  t.not(ahead('up')[2], ahead('down')[2], 'the third step still reads the level');
+  t.same(ahead('never seen'), ahead('unknown too'), 'unseen levels: <unk> at every step');
+});
