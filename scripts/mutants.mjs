@@ -226,6 +226,16 @@ const MUTANTS = [
     edits: [['src/shared/model/network.ts', 'addTo(dTable, input.categories![(r % B) * C + c] * W', 'addTo(dTable, input.categories![(Math.floor(r / B) % B) * C + c] * W']],
     tests: ['gradcheck'], grep: ['categorical'],
   },
+  {
+    id: '13c', point: 13, bug: 'a shard\'s categories are written at the sequence\'s place in the whole batch, so on N workers the levels shift (1 worker is unaffected)',
+    edits: [['src/main/data/series.ts', 'out.categories![j * C + c] = s.categories[c]', 'out.categories![(start + j) * C + c] = s.categories[c]']],
+    tests: ['engine-equivalence'], grep: ['series'],
+  },
+  {
+    id: '13d', point: 13, bug: 'a level unseen in training reads the first known level\'s row instead of <unk>',
+    edits: [['src/main/data/series-build.ts', 'index[c].get(level) ?? 0', 'index[c].get(level) ?? 1']],
+    tests: ['categorical'], grep: ['unseen'],
+  },
 ];
 
 const args = process.argv.slice(2);
