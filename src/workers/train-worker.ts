@@ -13,7 +13,7 @@
  * main thread chose (WorkerData.blasLibrary).
  */
 import { workerData } from 'piscina';
-import { CONTROL, OP, SCALARS, type SharedPlan } from '../shared/memory/shared-memory.js';
+import { CONTROL, OP, SCALARS, regularised, type SharedPlan } from '../shared/memory/shared-memory.js';
 import { sharedViews, workerModel } from '../shared/memory/views.js';
 import type { WorkerData, WorkerTask } from '../shared/memory/protocol.js';
 import { Profile, profiledOps } from '../shared/profile.js';
@@ -74,7 +74,7 @@ export default function serve(task: WorkerTask): string {
     phase('forward+backward', () => {
       views.grads[rank].fill(0);
       if (B > 0) {
-        const dropout = spec.dropout && spec.dropout.p > 0
+        const dropout = spec.dropout && regularised(spec)
           ? { seed: spec.dropout.seed, step, firstSequence: firstSequence(views.shardSizes, rank) }
           : null;
         loss = model.net.forward(model.params, model.shard, B, {

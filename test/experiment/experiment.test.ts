@@ -25,9 +25,9 @@ t.test('a minimal experiment gets every default', async (t) => {
     seed: 1,
     data: {
       task: 'text', path: join(folder, 'corpus.txt'), seqLen: 16, valFraction: 0.05,
-      trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10, stateful: false,
+      trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10, stateful: false, randomOffset: false,
     },
-    model: { cell: 'lstm', hidden: 8, layers: 1, recurrence: 'hidden', outputs: 'all', forgetBias: 1, initScale: null, dropout: 0 },
+    model: { cell: 'lstm', hidden: 8, layers: 1, recurrence: 'hidden', outputs: 'all', forgetBias: 1, initScale: null, dropout: 0, lockedDropout: 0, weightDrop: 0 },
     train: {
       batch: 32, steps: 1000, workers: null,
       optimizer: { name: 'adam', lr: 0.002, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, nesterov: false },

@@ -5,6 +5,8 @@
 import { Rng } from '../../shared/model/rng.js';
 
 const SHUFFLE_STREAM_BASE = 1000;
+/** Far above any shuffle stream (1000 + epoch), so an offset never reuses a permutation's numbers. */
+const WINDOW_OFFSET_STREAM_BASE = 0x40000000;
 
 /**
  * Order of training sequences for an epoch: identity when !shuffle, else
@@ -16,6 +18,14 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   return order;
+}
+
+/**
+ * data.randomOffset: where an epoch's training windows start, in [0, seqLen):
+ * Rng(seed, 2³⁰ + epoch).int(seqLen), a pure function of (seed, epoch) as epochOrder is.
+ */
+export function windowOffset(seed: number, epoch: number, seqLen: number): number {
+  return new Rng(seed, WINDOW_OFFSET_STREAM_BASE + epoch).int(seqLen);
 }
 
 /**

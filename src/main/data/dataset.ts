@@ -48,6 +48,11 @@ export interface Dataset {
   lengthOf?(split: Split, index: number): number;
   /** Tasks with metrics in the data's units (series, sequences): a fresh accumulator per evaluation. */
   scorer?(split: Split): Scorer;
+  /**
+   * Text with data.randomOffset: the training windows start `offset` characters (in [0, seqLen))
+   * later from now on; validation windows never move. The trainer sets it at each epoch.
+   */
+  shiftTrainWindows?(offset: number): void;
   /** Number of sequences in the split. */
   size(split: Split): number;
   /**

@@ -38,7 +38,11 @@ export function loadText(spec: DataSpec, seqLen: number, file: string, forcedVoc
     throw inputError(file, 'data.seqLen', `${seqLen} is too long for ${path}: the text is ${length} characters, ` +
       `which gives ${windows} window(s), all taken for validation by valFraction ${valFraction}, and no training window`);
   }
-  return new TextDataset(symbolIds, vocab, seqLen, trainWindows, valWindows);
+  const randomOffset = spec.task === 'text' && spec.randomOffset === true;
+  if (randomOffset && trainWindows < 2) {
+    throw inputError(file, 'data.randomOffset', `needs 2 training windows, ${path} gives ${trainWindows} with seqLen ${seqLen}`);
+  }
+  return new TextDataset(symbolIds, vocab, seqLen, trainWindows, valWindows, randomOffset);
 }
 
 /** Unicode code points of `text` (not UTF-16 units), so an astral character is one symbol. */
@@ -90,12 +94,26 @@ class TextDataset implements Dataset {
     readonly seqLen: number,
     private readonly trainWindows: number,
     private readonly valWindows: number,
+    /**
+     * data.randomOffset: the training windows start `trainOffset` characters on (shiftTrainWindows).
+     * A shifted window reads up to T − 1 characters past its unshifted end, so the last training
+     * window is left out: none reaches into the validation text.
+     */
+    private readonly randomOffset = false,
   ) {
     this.inputSize = this.outputSize = Array.from(vocab).length;
   }
 
   size(split: Split): number {
-    return split === 'train' ? this.trainWindows : this.valWindows;
+    return split === 'train' ? this.trainWindows - (this.randomOffset ? 1 : 0) : this.valWindows;
+  }
+
+  private trainOffset = 0;
+
+  shiftTrainWindows(offset: number): void {
+    if (!this.randomOffset) throw new Error('the training windows shift only with data.randomOffset');
+    if (!(Number.isInteger(offset) && offset >= 0 && offset < this.seqLen)) throw new RangeError(`window offset ${offset} is not in [0, ${this.seqLen})`);
+    this.trainOffset = offset;
   }
 
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
@@ -107,7 +125,7 @@ class TextDataset implements Dataset {
     const firstWindow = split === 'train' ? 0 : this.trainWindows;
     const ids = this.symbolIds;
     for (let j = 0; j < count; j++) {
-      const offset = (firstWindow + indices[start + j]!) * T;
+      const offset = (firstWindow + indices[start + j]!) * T + (split === 'train' ? this.trainOffset : 0);
       for (let t = 0; t < T; t++) out.tokens[t * count + j] = ids[offset + t]!;
       if (outputs === 'all') {
         for (let t = 0; t < T; t++) out.targetIds[t * count + j] = ids[offset + t + 1]!;

@@ -56,7 +56,11 @@ function syntheticData<const T extends 'adding' | 'copy' | 'sine'>(task: T) {
   return taskData(task, { path: is.nonEmptyString().optional(), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor(task) });
 }
 
-const textData = taskData('text', { path: pathRequiredFor('text'), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor('text') });
+const textData = taskData('text', {
+  path: pathRequiredFor('text'), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor('text'),
+  /** Each epoch shifts the training windows by one seeded offset in [0, seqLen). */
+  randomOffset: is.boolean().default(false),
+});
 
 /** series (SPEC §4): columns, window shape, scaling, gaps, differencing, CSV delimiter. */
 export const seriesDataSchema = taskData('series', {
@@ -176,6 +180,18 @@ export function categoricalWidth(given: number | undefined, trainingLevels: numb
   return given ?? Math.min(8, Math.max(1, Math.ceil(trainingLevels / 2)));
 }
 
+/** lockedDropout and weightDrop (SPEC §2); the problem is the key named with it. */
+export function regulariserProblem(model: Pick<ModelConfig, 'recurrence'> & { dropout: number; lockedDropout: number; weightDrop: number }): { key: 'lockedDropout' | 'weightDrop'; problem: string } | null {
+  if (model.lockedDropout > 0 && model.dropout > 0) return { key: 'lockedDropout', problem: 'replaces model.dropout on the layers\' outputs: give only one of them (set model.dropout to 0)' };
+  if (model.weightDrop > 0 && model.recurrence === 'output') return { key: 'weightDrop', problem: "needs model.recurrence 'hidden' (it masks weight_hh)" };
+  return null;
+}
+
+/** randomOffset cuts the text anew each epoch; a stateful stream's windows must follow each other. */
+export function randomOffsetProblem(data: { stateful: boolean; randomOffset?: boolean }): string | null {
+  return data.randomOffset && data.stateful ? 'cannot be used with data.stateful (a stream\'s windows must follow each other)' : null;
+}
+
 function reportProblem(ctx: z.core.$RefinementCtx, path: PropertyKey[], problem: string | null): void {
   if (problem !== null) ctx.addIssue({ code: 'custom', path, message: problem });
 }
@@ -197,8 +213,16 @@ const modelSchema = is
     dropout: is.unitInterval().default(0),
     /** Width of every data.categorical column's embedding; absent = per column min(8, ⌈levels/2⌉). */
     categoricalEmbedding: is.positiveInt().optional(),
+    /** Variational dropout on every layer's output: one mask per sequence for all steps (training only). */
+    lockedDropout: is.unitInterval().default(0),
+    /** DropConnect on every layer's weight_hh: one mask per step (training only). */
+    weightDrop: is.unitInterval().default(0),
   })
-  .superRefine((model, ctx) => reportProblem(ctx, ['layers'], outputRecurrenceProblem(model)));
+  .superRefine((model, ctx) => {
+    reportProblem(ctx, ['layers'], outputRecurrenceProblem(model));
+    const regulariser = regulariserProblem(model);
+    if (regulariser) reportProblem(ctx, [regulariser.key], regulariser.problem);
+  });
 
 const scheduleSchema = is.section({
   name: is.oneOf(SCHEDULE_NAMES).default('constant'),
@@ -302,6 +326,8 @@ export const experimentSchema = fileSchema
         dropout: model.dropout,
         // Only when given, so the experiments of models without categories read as before.
         ...(model.categoricalEmbedding === undefined ? {} : { categoricalEmbedding: model.categoricalEmbedding }),
+        lockedDropout: model.lockedDropout,
+        weightDrop: model.weightDrop,
       },
       train: {
         ...train,
@@ -327,6 +353,7 @@ export const experimentSchema = fileSchema
       if (categorical !== null) reportProblem(ctx, ['data', 'categorical', categorical.index], categorical.problem);
     }
     if (model?.categoricalEmbedding !== undefined) reportProblem(ctx, ['model', 'categoricalEmbedding'], categoricalEmbeddingProblem(data as { categorical?: string[] | null }));
+    if (data.task === 'text') reportProblem(ctx, ['data', 'randomOffset'], randomOffsetProblem(data));
     if (train.loss === 'quantile') reportProblem(ctx, ['train', 'loss'], quantileLossProblem(data, model));
     else if (train.quantiles !== null) reportProblem(ctx, ['train', 'quantiles'], "needs train.loss 'quantile'");
     if (!model) {

@@ -7,7 +7,7 @@ import type { ModelConfig } from '../../shared/model/model-config.js';
 import { initParams } from '../../shared/model/init.js';
 import { optimizerSlots } from '../../shared/model/optim.js';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
-import { BatchSchedule } from '../data/batching.js';
+import { BatchSchedule, windowOffset } from '../data/batching.js';
 import type { Dataset } from '../data/dataset.js';
 import { StreamSchedule } from '../data/streams.js';
 import { readCarriedStates, resetCarriedStates, writeCarriedStates } from '../engine/carried.js';
@@ -129,11 +129,18 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   let lossSinceLog = 0, stepsSinceLog = 0, lastLogTime = performance.now();
   let lastLoss: number | null = null, lastVal: number | null = null, lastRate = 0;
   let step = startStep;
+  /** data.randomOffset: the epoch whose offset the training windows have (set at each epoch's first step, and on resume). */
+  const shiftsWindows = exp.data.task === 'text' && exp.data.randomOffset;
+  let shiftedEpoch = -1;
   let status: TrainResult['status'] = state.earlyStopped ? 'early-stopped' : 'completed';
   try {
     while (step < steps && !state.earlyStopped) {
       if (opts.stopSignal?.aborted) { status = 'interrupted'; break; }
-      const { indices } = batches.at(step);
+      const { indices, epoch } = batches.at(step);
+      if (shiftsWindows && epoch !== shiftedEpoch) {
+        dataset.shiftTrainWindows!(windowOffset(exp.seed, epoch, dataset.seqLen));
+        shiftedEpoch = epoch;
+      }
       if (streams?.startsEpoch(step)) resetCarriedStates(engine);
       loadShards(engine, dataset, cfg, 'train', indices, 0, B);
       const lr = state.lr(step + 1);
@@ -191,7 +198,8 @@ function startEngine(exp: Experiment, cfg: ModelConfig, dataset: Dataset, worker
     cfg, loss: dataset.loss, input: dataset.input, seqLen: dataset.seqLen, batch: exp.train.batch, workers,
     optimizer: exp.train.optimizer, clip: exp.train.clip, teacherForcing: exp.train.teacherForcing,
     kernels, variableLengths: dataset.variableLengths,
-    dropout: { p: exp.model?.dropout ?? 0, seed: exp.seed }, stateful: exp.data.stateful, quantiles: dataset.quantiles,
+    dropout: { p: exp.model?.dropout ?? 0, lockedDropout: exp.model?.lockedDropout ?? 0, weightDrop: exp.model?.weightDrop ?? 0, seed: exp.seed },
+    stateful: exp.data.stateful, quantiles: dataset.quantiles,
   });
   const { views, plan } = engine;
   if (source) views.params.set(source.params);

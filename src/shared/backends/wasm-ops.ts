@@ -9,7 +9,9 @@
  * In the network the B operand of `abt` and `ab` is always a weight tensor of the parameter
  * block. Each weight gets two packed copies in this thread's kernel scratch (packBT for `abt`,
  * packB for `ab`), made on first use after `invalidateWeights()`: once per optimizer step, not
- * once per product. The one-hot input weight gets instead a table [V][G·H] with the bias folded
+ * once per product. A weightDrop pass's masked copies of weight_hh live in the activation block
+ * and get packs too; the network reports each rewrite (weightChanged), which repacks only it.
+ * The one-hot input weight gets instead a table [V][G·H] with the bias folded
  * in, so the input projection copies rows, and an accumulator of the same shape for its
  * gradient. `atb` (weight gradients, both operands activations) packs as it goes into the
  * gemmAtB scratch at the end of the region.
@@ -20,7 +22,7 @@
  * the only fallbacks, by shape. The losses return the sum in float64 like the TS (the softmax's
  * row sums and the loss accumulate in float64).
  */
-import { alignUp, findTensor, isEmbeddingTensor, type FloatArray, type ParamLayout } from '../model/layout.js';
+import { alignUp, findTensor, isEmbeddingTensor, type ActivationLayout, type FloatArray, type ParamLayout } from '../model/layout.js';
 import { referenceOps, type NetworkOps } from '../model/network.js';
 import { atbScratchFloats, packedSize, type WasmNetworkModules } from './wasm-modules.js';
 
@@ -29,8 +31,10 @@ const PACK_ALIGN_BYTES = 64;
 
 /** Byte offsets below are from the start of the kernel scratch region. */
 export interface PackedWeightSlot {
-  /** Element offset of the weight [rows, cols] in the parameter block. */
+  /** Element offset of the weight [rows, cols] in the parameter block (or in the activation block: inActivations). */
   tensorOffset: number;
+  /** A masked copy of a weight in the thread's activation block (weightDrop), not a parameter. */
+  inActivations: boolean;
   rows: number;
   cols: number;
   abtPack: number;
@@ -58,11 +62,15 @@ export interface KernelScratchLayout {
   bytes: number;
 }
 
+/** Activation tensors that enter products as weights: the masked weight_hh copies of weightDrop. */
+const ACTIVATION_WEIGHT = /^layers\.\d+\.droppedWeightHh$/;
+
 /**
  * Plans a kernel scratch region for a model of `layout`. `maxRows` bounds K of every `atb`: each
- * computes a weight gradient [rows, cols] summed over at most T·B rows.
+ * computes a weight gradient [rows, cols] summed over at most T·B rows. `activations`: the
+ * thread's activation layout, whose masked weight copies get packs as well.
  */
-export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHotInput: boolean): KernelScratchLayout {
+export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHotInput: boolean, activations: ActivationLayout | null = null): KernelScratchLayout {
   let cursor = 0;
   const take = (floats: number): number => {
     const at = cursor;
@@ -79,12 +87,13 @@ export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHot
   }
   const weights: PackedWeightSlot[] = [];
   let atbFloats = 0;
-  for (const t of layout.tensors) {
+  const activationWeights = activations?.tensors.filter((t) => ACTIVATION_WEIGHT.test(t.name)) ?? [];
+  for (const t of [...layout.tensors, ...activationWeights]) {
     if (t.shape.length !== 2 || t === oneHotWeight) continue;
     if (isEmbeddingTensor(t.name) && !(tied && t.name === 'embedding.weight')) continue;
     const [rows, cols] = t.shape;
     weights.push({
-      tensorOffset: t.offset, rows, cols,
+      tensorOffset: t.offset, inActivations: activationWeights.includes(t), rows, cols,
       abtPack: take(packedSize(rows, cols)), // B = Wᵀ: N = rows, K = cols
       abPack: take(packedSize(cols, rows)), // B = W: K = rows, N = cols
     });
@@ -98,6 +107,8 @@ export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHot
 export interface WasmOpsPlacement {
   /** Byte offset of the parameter block in the memory. */
   paramsByteOffset: number;
+  /** Byte offset of the thread's activation block (needed when the scratch packs masked weights). */
+  activationsByteOffset?: number;
   scratchByteOffset: number;
   scratch: KernelScratchLayout;
 }
@@ -120,11 +131,16 @@ interface WeightPacks {
 
 export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPlacement): WasmNetworkOps {
   const { paramsByteOffset, scratchByteOffset, scratch } = placement;
+  const blockOffset = (w: PackedWeightSlot): number => {
+    if (!w.inActivations) return paramsByteOffset;
+    if (placement.activationsByteOffset === undefined) throw new Error('the kernel scratch packs masked weights, but the activation block\'s place was not given');
+    return placement.activationsByteOffset;
+  };
   if (scratchByteOffset + scratch.bytes > modules.memory.buffer.byteLength) {
     throw new Error(`the kernel scratch [${scratchByteOffset}, +${scratch.bytes}) lies outside the memory (${modules.memory.buffer.byteLength} bytes)`);
   }
   const allPacks: WeightPacks[] = scratch.weights.map((w) => ({
-    rows: w.rows, cols: w.cols, source: paramsByteOffset + w.tensorOffset * 4,
+    rows: w.rows, cols: w.cols, source: blockOffset(w) + w.tensorOffset * 4,
     abtPack: scratchByteOffset + w.abtPack, abPack: scratchByteOffset + w.abPack,
     abtFresh: false, abFresh: false,
   }));
@@ -256,6 +272,10 @@ export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPl
     },
     multiply(out, outOff, a, aOff, m, mOff, n) {
       modules.multiply(pointer(out, outOff), pointer(a, aOff), pointer(m, mOff), n);
+    },
+    weightChanged(w) {
+      const packs = packsBySource.get(pointer(w, 0));
+      if (packs) packs.abtFresh = packs.abFresh = false;
     },
     invalidateWeights() {
       for (let k = 0; k < allPacks.length; k++) {

@@ -80,8 +80,11 @@ export interface EngineSpec {
   kernels: EngineKernels;
   /** Sequences of the batch may be shorter than seqLen (padded; lengths written per shard). */
   variableLengths?: boolean;
-  /** model.dropout (default 0) and the run's seed, which with the step fixes every mask. */
-  dropout?: { p: number; seed: number };
+  /**
+   * The recurrent regularisers and the run's seed, which with the step fixes every mask: p is
+   * model.dropout; lockedDropout and weightDrop the model's keys of those names (each default 0).
+   */
+  dropout?: { p: number; seed: number; lockedDropout?: number; weightDrop?: number };
   /** data.stateful: every worker keeps its streams' states from one training step to the next. */
   stateful?: boolean;
   /** loss 'quantile': train.quantiles, ascending. */
@@ -154,9 +157,9 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     lengths: take(spec.variableLengths ? shardCapacity * 4 : 0),
     categories: take(shardCapacity * (cfg.categorical?.length ?? 0) * 4),
   }));
-  const activations = activationLayout(cfg, shardCapacity, T, spec.dropout?.p ?? 0);
+  const activations = activationLayout(cfg, shardCapacity, T, outputDropout(spec), spec.dropout?.weightDrop ?? 0);
   const scratch = Array.from({ length: N }, () => take(activations.size * 4));
-  const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, projectsOneHot(cfg, spec.input)).bytes : 0;
+  const kernelScratchBytes = spec.kernels !== 'ts' ? kernelScratchLayout(layout, rows, projectsOneHot(cfg, spec.input), activations).bytes : 0;
   const kernelScratch = Array.from({ length: N }, () => take(kernelScratchBytes));
   const stateBytes = spec.stateful ? stateFloats(cfg, shardCapacity) * 4 : 0;
   const states = Array.from({ length: N }, () => take(stateBytes));
@@ -165,6 +168,16 @@ export function planSharedMemory(spec: EngineSpec, optimizerSlotCount: number): 
     params, grads, optimizerSlots, shards, scratch, kernelScratch, states, chunks: splitChunks(P, N),
     totalBytes: alignUp(cursor, WASM_PAGE),
   };
+}
+
+/** The p of the dropout on the layers' outputs: model.dropout, or model.lockedDropout (the same buffers). */
+export function outputDropout(spec: Pick<EngineSpec, 'dropout'>): number {
+  return Math.max(spec.dropout?.p ?? 0, spec.dropout?.lockedDropout ?? 0);
+}
+
+/** Whether a training pass needs a dropout stream: any of the regularisers is on. */
+export function regularised(spec: Pick<EngineSpec, 'dropout'>): boolean {
+  return outputDropout(spec) > 0 || (spec.dropout?.weightDrop ?? 0) > 0;
 }
 
 /** Target values per predicted row: one per output, or per Q outputs with the quantile loss. */

@@ -114,7 +114,11 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
   }
   const ops = networkOps(memory, plan, rank, choice.kernels ?? spec.kernels, choice.blas ?? null);
   const net = new Network(
-    { cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen, dropout: spec.dropout?.p ?? 0, quantiles: spec.quantiles ?? null },
+    {
+      cfg: spec.cfg, loss: spec.loss, input: spec.input, batch: plan.shardCapacity, seqLen: spec.seqLen,
+      dropout: spec.dropout?.p ?? 0, lockedDropout: spec.dropout?.lockedDropout ?? 0, weightDrop: spec.dropout?.weightDrop ?? 0,
+      quantiles: spec.quantiles ?? null,
+    },
     regionAllocator(memory, plan.scratch[rank]),
     choice.wrap ? choice.wrap(ops) : ops,
   );
@@ -125,11 +129,12 @@ export function workerModel(memory: WebAssembly.Memory, plan: SharedPlan, views:
 function networkOps(memory: WebAssembly.Memory, plan: SharedPlan, rank: number, kernels: EngineKernels, blas: Blas | null): NetworkOps & { invalidateWeights(): void } {
   if (kernels === 'ts') return { ...referenceOps, invalidateWeights() {} };
   if (kernels === 'blas' && !blas) throw new Error('the blas kernels need the BLAS the main thread chose');
-  const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, projectsOneHot(plan.spec.cfg, plan.spec.input));
+  const scratch = kernelScratchLayout(plan.layout, plan.spec.seqLen * plan.shardCapacity, projectsOneHot(plan.spec.cfg, plan.spec.input), plan.activations);
   const region = plan.kernelScratch[rank];
   if (scratch.bytes > region.byteLength) throw new Error(`the plan has no kernel scratch for the ${kernels} kernels`);
   const wasmOps: WasmNetworkOps = wasmNetworkOps(instantiateNetworkModules(memory), {
     paramsByteOffset: plan.params.byteOffset,
+    activationsByteOffset: plan.scratch[rank].byteOffset,
     scratchByteOffset: region.byteOffset,
     scratch,
   });

@@ -29,6 +29,26 @@ export function dropoutKey(seed: number, step: number, sequence: number, layer: 
 }
 
 /**
+ * The time part of a locked (variational) dropout mask's key: fixed, so a sequence keeps the same
+ * units at every step (SPEC §2, lockedDropout). Real steps are ≥ 0, so no step's key collides.
+ */
+export const LOCKED_TIME = -1;
+
+/**
+ * The sequence part of a weightDrop mask's key: one mask for the whole batch, whatever shard a
+ * worker holds (real sequences are ≥ 0).
+ */
+const WHOLE_BATCH = -1;
+
+/**
+ * Fills mask[0 .. n) with layer `layer`'s DropConnect mask of its recurrent matrix for this step:
+ * a function of (seed, step, layer) only, never of the shard, so every worker draws the same.
+ */
+export function fillWeightDropMask(mask: FloatArray, p: number, stream: DropoutStream, layer: number, n: number): void {
+  fillDropoutMask(mask, 0, p, { seed: stream.seed, step: stream.step, firstSequence: WHOLE_BATCH }, layer, 0, 1, n);
+}
+
+/**
  * Fills mask[off ..] for B sequences × H units of one layer at one time step: 0 with probability
  * p, else 1/(1−p) (inverted dropout: the expected output is unchanged, evaluation needs no scale).
  * Unit j of a sequence keeps iff fmix32(key + j·φ) / 2³² ≥ p.

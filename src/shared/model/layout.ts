@@ -79,9 +79,11 @@ function blockLayout(shapes: [string, number[]][]): BlockLayout {
  * One shard's activations, time-major, for shards of up to `batch` sequences of `seqLen` steps
  * (a smaller shard of B uses the first B·… of each buffer, packed with stride B). Buffers of
  * [T+1, B, ·] are states: slot 0 is the initial state, slot t+1 the state after step t.
- * `dropout` > 0 adds the masks and dropped outputs a training pass with dropout needs.
+ * `dropout` > 0 (model.dropout, or model.lockedDropout: the same buffers) adds the masks and
+ * dropped outputs a training pass with dropout needs; `weightDrop` > 0 adds each layer's mask and
+ * masked copy of its recurrent matrix, and one gradient of a masked copy.
  */
-export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number, dropout = 0): ActivationLayout {
+export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number, dropout = 0, weightDrop = 0): ActivationLayout {
   const B = batch, T = seqLen, H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
   const shapes: [string, number[]][] = [];
   for (let k = 0; k < cfg.layers; k++) {
@@ -103,6 +105,10 @@ export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number
       at('mask', [T, B, H]); // dropout mask of the layer's output: 0 or 1/(1−p)
       at('dropped', [T + 1, B, H]); // the layer's output after dropout, slots as in h
     }
+    if (weightDrop > 0) {
+      at('weightDropMask', [GH, H]); // DropConnect mask of weight_hh: 0 or 1/(1−p)
+      at('droppedWeightHh', [GH, H]); // weight_hh ⊙ mask, the matrix this pass's recurrence uses
+    }
   }
   shapes.push(['y', [T, B, O]]); // head outputs (logits or regression values); 'last' uses row block 0 (hidden) or T−1 (output recurrence)
   shapes.push(['probs', [T, B, O]]); // softmax probabilities (ce)
@@ -113,6 +119,7 @@ export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number
   }
   shapes.push(['dGates', [T, B, GH]]); // gate gradients of the layer being back-propagated
   if (cfg.cell === 'gru') shapes.push(['dGatesH', [T, B, GH]]); // gate gradients of the recurrent side (n scaled by r)
+  if (weightDrop > 0) shapes.push(['dDroppedWeightHh', [GH, H]]); // gradient of the layer being back-propagated's masked weight_hh
   shapes.push(['dcCarry', [B, H]]); // dL/dc (LSTM) or dL/dh through z⊙h_{t-1} (GRU) carried backward through time
   return blockLayout(shapes);
 }

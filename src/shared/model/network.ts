@@ -11,12 +11,12 @@
  * Generic over Float32Array / Float64Array: training runs in float32, gradient checks in float64.
  */
 import { assemblesInput, firstLayerInputSize, type LossKind, type ModelConfig } from './model-config.js';
-import { activationLayout, blockView, type ActivationLayout, type FloatArray, type ModelViews } from './layout.js';
+import { activationLayout, blockView, type ActivationLayout, type FloatArray, type LayerViews, type ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
 import { createCell, type Cell, type CellOps } from './cells.js';
 import { meanSquaredError, quantileLoss, softmaxCrossEntropy, softmaxRows } from './loss.js';
-import { fillDropoutMask, type DropoutStream } from './dropout.js';
+import { fillDropoutMask, fillWeightDropMask, LOCKED_TIME, type DropoutStream } from './dropout.js';
 
 /** The matrix products a pass needs. */
 export interface GemmOps {
@@ -33,6 +33,11 @@ export interface NetworkOps extends GemmOps, CellOps {
   softmaxRows: typeof softmaxRows;
   meanSquaredError: typeof meanSquaredError;
   multiply: typeof multiply;
+  /**
+   * The values of a weight a product reads (one not of the parameter block: a masked copy) were
+   * just rewritten; kernels that keep a packed copy of it must repack. Absent: nothing kept.
+   */
+  weightChanged?(w: FloatArray): void;
 }
 
 export const referenceOps: NetworkOps = {
@@ -73,6 +78,10 @@ export interface NetworkShape {
   seqLen: number;
   /** Dropout probability on every layer's output (training passes given a DropoutStream); default 0. */
   dropout?: number;
+  /** Variational dropout on every layer's output: one mask per sequence and layer for all steps; default 0. Not with `dropout`. */
+  lockedDropout?: number;
+  /** DropConnect on every layer's weight_hh: one mask per step for the whole batch; default 0. Hidden recurrence only. */
+  weightDrop?: number;
   /** loss 'quantile': the levels, ascending; the outputs are Q per target (SPEC §4). */
   quantiles?: readonly number[] | null;
 }
@@ -163,6 +172,18 @@ export class Network<A extends FloatArray> {
   private masked = false;
   /** Whether the current pass applies dropout (set by forward, used by backward). */
   private dropping = false;
+  /** The output dropout's p: model.dropout, or model.lockedDropout (the same masks, the time part of their key fixed). */
+  private readonly outputDropout: number;
+  /** Per layer with weightDrop: its mask of weight_hh and the masked copy its cell reads; else empty. */
+  private readonly weightDrops: { mask: A; weights: A }[] = [];
+  /** Per layer, the layer's weight views with wRec the masked copy (refreshed each training pass, never reallocated). */
+  private readonly droppedViews: LayerViews<A>[] = [];
+  /** Per layer, its gradient views with wRec the masked copy's gradient. */
+  private readonly droppedGradViews: LayerViews<A>[] = [];
+  /** [G·H, H] gradient of the masked weight_hh of the layer being back-propagated (weightDrop). */
+  private readonly dDroppedWeight: A | null;
+  /** Whether the current pass drops weight_hh entries (set by forward, used by backward). */
+  private weightDropping = false;
 
   /** `alloc` is called once, for the whole block of activationLayout(…).size elements. */
   constructor(shape: NetworkShape, alloc: (n: number) => A, readonly ops: NetworkOps = referenceOps) {
@@ -174,8 +195,12 @@ export class Network<A extends FloatArray> {
       // ŷ_{t-1} fed back is O wide, a teacher-forced target O / Q: no meaning for quantiles.
       if (cfg.recurrence === 'output') throw new Error('the quantile loss needs hidden recurrence');
     }
-    const dropout = (shape.dropout ?? 0) > 0;
-    this.layout = activationLayout(cfg, B, T, shape.dropout ?? 0);
+    if ((shape.dropout ?? 0) > 0 && (shape.lockedDropout ?? 0) > 0) throw new Error('lockedDropout replaces dropout on the layers\' outputs: give one of them');
+    const weightDrop = shape.weightDrop ?? 0;
+    if (weightDrop > 0 && cfg.recurrence === 'output') throw new Error('weightDrop needs hidden recurrence');
+    this.outputDropout = (shape.lockedDropout ?? 0) > 0 ? shape.lockedDropout! : shape.dropout ?? 0;
+    const dropout = this.outputDropout > 0;
+    this.layout = activationLayout(cfg, B, T, this.outputDropout, weightDrop);
     const block = alloc(this.layout.size);
     const view = (name: string): A => blockView(this.layout, block, name);
     this.y = view('y');
@@ -190,6 +215,7 @@ export class Network<A extends FloatArray> {
     if (assembled && cfg.recurrence === 'output') throw new Error('embeddings need hidden recurrence');
     this.x0 = assembled ? view('layers.0.x') : null;
     this.dX0 = assembled ? view('layers.0.dX') : null;
+    this.dDroppedWeight = weightDrop > 0 ? view('dDroppedWeightHh') : null;
     const feedback = this.yHat ? { states: this.yHat, width: cfg.outputSize } : null;
     for (let k = 0; k < cfg.layers; k++) {
       const at = (name: string): A => view(`layers.${k}.${name}`);
@@ -199,6 +225,11 @@ export class Network<A extends FloatArray> {
         dropped: dropout ? at('dropped') : null,
       });
       this.cells.push(createCell(cfg.cell, k, { view, ops, hidden: cfg.hidden, seqLen: T, feedback }));
+      if (weightDrop > 0) {
+        this.weightDrops.push({ mask: at('weightDropMask'), weights: at('droppedWeightHh') });
+        this.droppedViews.push(emptyLayerViews(at('droppedWeightHh')));
+        this.droppedGradViews.push(emptyLayerViews(this.dDroppedWeight!));
+      }
     }
     this.stepRows = new Int32Array(T);
   }
@@ -269,6 +300,7 @@ export class Network<A extends FloatArray> {
     this.lastB = B;
     this.masked = this.setLengths(input.lengths, B, opt);
     this.startDropout(opt.dropout ?? null, B);
+    this.dropWeights(p, opt.dropout ?? null);
     const H = cfg.hidden, O = cfg.outputSize;
     const state = opt.state ?? null, carry = opt.carryState === true;
     if (state && cfg.recurrence === 'output') throw new Error('a carried state needs hidden recurrence');
@@ -309,13 +341,52 @@ export class Network<A extends FloatArray> {
 
   /** Draws this pass's masks when it trains with dropout. */
   private startDropout(stream: DropoutStream | null, B: number): void {
-    const { cfg, seqLen: T } = this.shape, p = this.shape.dropout ?? 0, H = cfg.hidden;
+    const { cfg, seqLen: T } = this.shape, p = this.outputDropout, H = cfg.hidden;
     this.dropping = stream !== null && p > 0;
     if (!this.dropping) return;
+    const locked = (this.shape.lockedDropout ?? 0) > 0;
     for (let k = 0; k < cfg.layers; k++) {
       const mask = this.layers[k].mask!;
-      for (let t = 0; t < T; t++) fillDropoutMask(mask, t * B * H, p, stream!, k, t, B, H);
+      for (let t = 0; t < T; t++) fillDropoutMask(mask, t * B * H, p, stream!, k, locked ? LOCKED_TIME : t, B, H);
     }
+  }
+
+  /**
+   * weightDrop, training passes only: each layer's mask of weight_hh for this step, and the masked
+   * copy its cell reads in this block (the shared weights are never written).
+   */
+  private dropWeights(p: ModelViews<A>, stream: DropoutStream | null): void {
+    const q = this.shape.weightDrop ?? 0;
+    this.weightDropping = stream !== null && q > 0;
+    if (!this.weightDropping) return;
+    for (let k = 0; k < this.weightDrops.length; k++) {
+      const { mask, weights } = this.weightDrops[k], n = mask.length;
+      fillWeightDropMask(mask, q, stream!, k, n);
+      this.ops.multiply(weights, 0, p.layers[k].wRec, 0, mask, 0, n);
+      this.ops.weightChanged?.(weights);
+      Object.assign(this.droppedViews[k], p.layers[k]).wRec = weights;
+    }
+  }
+
+  /** The weights layer k's cell runs with: the model's, or with weight_hh masked in a weightDrop pass. */
+  private recurrentWeights(p: ModelViews<A>, k: number): LayerViews<A> {
+    return this.weightDropping ? this.droppedViews[k] : p.layers[k];
+  }
+
+  /**
+   * The recurrent weight (and b_hh) gradients of layer k into g. With weightDrop, the cell's
+   * gradient is the masked copy's; dU = dU_masked ⊙ mask, the entries the mask dropped get none.
+   */
+  private recurrentWeightGradients(g: ModelViews<A>, k: number, B: number): void {
+    if (!this.weightDropping) {
+      this.cells[k].weightGradients(g.layers[k], B);
+      return;
+    }
+    const dMasked = this.dDroppedWeight!, mask = this.weightDrops[k].mask, views = this.droppedGradViews[k];
+    Object.assign(views, g.layers[k]).wRec = dMasked;
+    dMasked.fill(0);
+    this.cells[k].weightGradients(views, B);
+    addProduct(g.layers[k].wRec, dMasked, mask, mask.length);
   }
 
   /** Layer k's output as the layer above and the head see it: h, or h after dropout. */
@@ -467,7 +538,7 @@ export class Network<A extends FloatArray> {
     for (let k = 0; k < cfg.layers; k++) {
       this.inputProjection(k, p, input, B);
       // h_{-1} = 0 contributes nothing unless a state is carried in.
-      this.cells[k].forward(p.layers[k], B, 0, T, this.stepRows, !carry);
+      this.cells[k].forward(this.recurrentWeights(p, k), B, 0, T, this.stepRows, !carry);
       this.dropRows(k, 1, B, T);
     }
     const top = this.output(cfg.layers - 1);
@@ -522,8 +593,8 @@ export class Network<A extends FloatArray> {
       const cell = this.cells[k];
       this.dropGradientRows(k, 0, B, T);
       this.dcCarry.fill(0, 0, B * H);
-      cell.backward(p.layers[k], B, 0, T, this.stepRows);
-      cell.weightGradients(g.layers[k], B);
+      cell.backward(this.recurrentWeights(p, k), B, 0, T, this.stepRows);
+      this.recurrentWeightGradients(g, k, B);
       this.inputGradients(k, p, g, input, B, k > 0 ? this.layers[k - 1].dH : null);
     }
   }
@@ -601,6 +672,16 @@ export function addColumnSums(out: FloatArray, m: FloatArray, off: number, rows:
     const row = off + r * cols;
     for (let j = 0; j < cols; j++) out[j] += m[row + j];
   }
+}
+
+/** out[i] += a[i] · m[i] for n elements (a masked gradient added to the weight's). */
+function addProduct(out: FloatArray, a: FloatArray, m: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] += a[i] * m[i];
+}
+
+/** A layer's views to be filled by Object.assign before use (so no pass allocates one). */
+function emptyLayerViews<A extends FloatArray>(wRec: A): LayerViews<A> {
+  return { wIh: wRec, wRec, bias: wRec, biasHh: null, inSize: 0, recSize: 0 };
 }
 
 /** out[outOff + i] = a[aOff + i] · m[mOff + i] for n elements (a dropout mask; out may be a). */
