@@ -23,6 +23,10 @@ interface Case {
   model?: Partial<ModelConfig>;
   /** Variable lengths, longest first. */
   lengths?: number[];
+  /** Variational dropout (one mask per sequence and layer, every step), fixed by the same stream. */
+  lockedDropout?: number;
+  /** DropConnect on weight_hh (one mask per step), fixed by the same stream. */
+  weightDrop?: number;
 }
 
 const DROPOUT_STREAM = { seed: 5, step: 3, firstSequence: 2 };
@@ -60,8 +64,11 @@ function check(c: Case): { maxRel: number; params: number; zeroTensors: string[]
   const grads = new Float64Array(layout.size);
   const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);
   const quantiles = c.loss === 'quantile' ? QUANTILES : null;
-  const net = new Network({ cfg, loss: c.loss, input: c.input, batch: B, seqLen: T, dropout: c.dropout, quantiles }, (n) => new Float64Array(n));
-  const dropout = c.dropout ? DROPOUT_STREAM : null;
+  const net = new Network(
+    { cfg, loss: c.loss, input: c.input, batch: B, seqLen: T, dropout: c.dropout, lockedDropout: c.lockedDropout, weightDrop: c.weightDrop, quantiles },
+    (n) => new Float64Array(n),
+  );
+  const dropout = c.dropout || c.lockedDropout || c.weightDrop ? DROPOUT_STREAM : null;
   const input = makeInput(c, new Rng(11, 3));
   const rows = c.outputs === 'all' ? T * B : B;
   const scale = 1 / rows;
@@ -141,11 +148,20 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'last', layers: 1, teacherForcing: false, model: { embedding: 2 }, lengths: [5, 4, 1], dropout: 0.4 });
 }
 
-t.equal(cases.length, 72, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases, 2 quantile cases and 4 embedding cases per cell');
+// The recurrent regularisers with fixed masks: weightDrop (the cell's recurrence and its weight
+// gradient through the mask), lockedDropout (one mask for every step), and both together.
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, weightDrop: 0.4 });
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, lockedDropout: 0.4 });
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, lockedDropout: 0.3, weightDrop: 0.5 });
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false, lockedDropout: 0.4 });
+}
+
+t.equal(cases.length, 84, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases, 2 quantile cases, 4 embedding cases and 4 regulariser cases per cell');
 
 for (const c of cases) {
   const extras = [c.model ? JSON.stringify(c.model) : '', c.lengths ? `lengths=${c.lengths}` : ''].filter(Boolean).join(' ');
-  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}${extras ? ` ${extras}` : ''}`;
+  const name = `${c.cell} ${c.recurrence}/${c.outputs} ${c.loss} ${c.input} layers=${c.layers}${c.teacherForcing ? ' teacher-forcing' : ''}${c.dropout ? ` dropout=${c.dropout}` : ''}${c.lockedDropout ? ` lockedDropout=${c.lockedDropout}` : ''}${c.weightDrop ? ` weightDrop=${c.weightDrop}` : ''}${extras ? ` ${extras}` : ''}`;
   t.test(name, async (t) => {
     const { maxRel, params, zeroTensors } = check(c);
     t.ok(params > 50, `checked all ${params} parameters`);
