@@ -28,13 +28,19 @@ function seriesCsv(): string {
 
 export type EquivalenceTask = 'text' | 'adding' | 'series';
 
-function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels) {
+/**
+ * The AWD-LSTM regularisers, all at once: weightDrop and lockedDropout masks, and (text) windows
+ * shifted each epoch — 5 steps of batch 7 over 34 training windows cross an epoch.
+ */
+export const REGULARISED = { model: { weightDrop: 0.3, lockedDropout: 0.3 }, data: { randomOffset: true } };
+
+function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, regularised: boolean) {
   const textPath = join(dir, 'text.txt');
   writeFileSync(textPath, TEXT);
   const seriesPath = join(dir, 'series.csv');
   writeFileSync(seriesPath, seriesCsv());
   const data = task === 'text'
-    ? { task, path: textPath, seqLen: 12, valFraction: 0.1 }
+    ? { task, path: textPath, seqLen: 12, valFraction: 0.1, ...(regularised ? REGULARISED.data : {}) }
     : task === 'series'
       ? { task, path: seriesPath, time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 6, valFraction: 0.2 }
       : { task, seqLen: 10, trainSize: 70, valSize: 8 };
@@ -42,25 +48,28 @@ function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, wo
     name: `${cell}-${workers}`,
     seed: 5,
     data,
-    model: { cell, hidden: 9, layers: 2 },
+    model: { cell, hidden: 9, layers: 2, ...(regularised ? REGULARISED.model : {}) },
     // batch 7: not divisible by 2, 3 or 4 workers, so shards differ in size.
     train: { batch: 7, steps: 5, workers, kernels, shuffle: true, clip: 1, evalEvery: 5, optimizer: { name: 'adam', lr: 0.01 } },
     output: { dir: join(dir, `run-${cell}-${workers}`) },
   }, join(dir, 'exp.yaml'), dir);
 }
 
-async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string) {
-  const exp = experiment(dir, cell, task, workers, kernels);
+async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string, regularised = false) {
+  const exp = experiment(dir, cell, task, workers, kernels, regularised);
   const result = await train(exp, { file: 'exp.yaml', outDir: join(dir, outName) });
   return readSafetensors(result.checkpoint).tensors;
 }
 
-/** 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within atol 1e-6 + rtol 1e-5. */
-export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4]): Promise<void> {
+/**
+ * 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within
+ * atol 1e-6 + rtol 1e-5. `regularised`: with REGULARISED's keys on.
+ */
+export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4], regularised = false): Promise<void> {
   const dir = t.testdir();
-  const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1');
+  const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1', regularised);
   for (const workers of counts) {
-    const many = await trainedTensors(dir, cell, task, workers, kernels, `w${workers}`);
+    const many = await trainedTensors(dir, cell, task, workers, kernels, `w${workers}`, regularised);
     let worst = 0, names = 0;
     for (const [name, ref] of one) {
       const got = many.get(name)!;
