@@ -11,8 +11,13 @@ import { differingTensors } from './tensors.js';
 import type { Kernels } from './kernels.js';
 import { sampleText } from './text.js';
 
-/** What the run trains on: characters, or a series with categorical columns (embedding tables and their Adam state). */
-export type ResumeData = 'text' | 'categorical';
+/**
+ * What the run trains on: characters; characters with the AWD-LSTM regularisers (weightDrop and
+ * lockedDropout on, and randomOffset with batch 40: 4 batches an epoch over the 167 training
+ * windows, so the run crosses epochs and resumes inside one); or a series with categorical
+ * columns (embedding tables and their Adam state).
+ */
+export type ResumeData = 'text' | 'regularised' | 'categorical';
 
 /** Three series in two regions; `g` and `region` are categorical. */
 export function categoricalCsv(): string {
@@ -24,14 +29,16 @@ export function categoricalCsv(): string {
 }
 
 export function experiment(dir: string, steps: number, kernels: Kernels = 'ts', data: ResumeData = 'text'): Record<string, unknown> {
+  const regularised = data === 'regularised';
   return {
     seed: 7,
-    data: data === 'text'
-      ? { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1 }
-      : { task: 'series', path: path.join(dir, 'series.csv'), time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 8, valFraction: 0.2 },
-    model: data === 'text' ? { cell: 'lstm', hidden: 8 } : { cell: 'lstm', hidden: 8, categoricalEmbedding: 3 },
+    data: data === 'categorical'
+      ? { task: 'series', path: path.join(dir, 'series.csv'), time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 8, valFraction: 0.2 }
+      : { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1, ...(regularised ? { randomOffset: true } : {}) },
+    model: data === 'categorical' ? { cell: 'lstm', hidden: 8, categoricalEmbedding: 3 }
+      : { cell: 'lstm', hidden: 8, ...(regularised ? { layers: 2, weightDrop: 0.3, lockedDropout: 0.4 } : {}) },
     train: {
-      batch: 8, steps, workers: 2, kernels, shuffle: true,
+      batch: regularised ? 40 : 8, steps, workers: 2, kernels, shuffle: true,
       optimizer: { name: 'adam', lr: 0.01 }, clip: 1, evalEvery: 4, checkpointEvery: 5, logEvery: 1,
     },
   };

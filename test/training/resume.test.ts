@@ -19,6 +19,7 @@ import { errorLines, merge, readMetrics, runRecur, stackLines, tempDir, writeExp
 // On every kernel set; blas skipped, saying what to install, where no BLAS loads.
 for (const kernels of KERNELS_UNDER_TEST) {
   t.test(`resume is bit-exact with ${kernels} kernels: 5 steps + --resume to 12 == 12 steps straight (params, optimizer state, losses)`, skipFor(kernels), (t) => checkResumeBitExact(t, kernels));
+  t.test(`resume is bit-exact with weightDrop, lockedDropout and randomOffset (${kernels} kernels), resuming inside an epoch`, skipFor(kernels), (t) => checkResumeBitExact(t, kernels, 'regularised'));
 }
 t.test('resume is bit-exact for a series with categorical columns (their embeddings and Adam state): 5 steps + --resume to 12 == 12 steps straight', (t) => checkResumeBitExact(t, 'wasm', 'categorical'));
 
