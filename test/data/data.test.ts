@@ -1,6 +1,6 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { BatchSchedule, epochOrder } from '../../src/main/data/batching.js';
+import { BatchSchedule, epochOrder, windowOffset } from '../../src/main/data/batching.js';
 import type { BatchArrays, Dataset, Split } from '../../src/main/data/dataset.js';
 import type { DataSpec } from '../../src/main/data/spec.js';
 import { loadDataset } from '../../src/main/data/load.js';
@@ -83,6 +83,33 @@ t.test('the last ⌈valFraction · windows⌉ windows are the validation split',
   const dataset = textDataset(t, text, { seqLen: 10, valFraction: 0.25 });
   const val = fillBatch(dataset, 'val', [2], 'all');
   t.same(decode(dataset, val.targetIds.subarray(0, 10)), 'bcdefghijk', 'val window 2 is the last window of the text');
+});
+
+t.test('randomOffset: each epoch shifts the training windows by its seeded offset; validation windows stay', async (t) => {
+  // 121 distinct characters, T = 10 → 12 windows: 3 for validation (from character 90), 9 − 1 = 8 for training.
+  const text = Array.from({ length: 121 }, (_, i) => String.fromCodePoint(0x100 + i)).join('');
+  const shifted = textDataset(t, text, { seqLen: 10, valFraction: 0.25, randomOffset: true });
+  t.same([shifted.size('train'), shifted.size('val')], [8, 3], 'one training window fewer, so no shifted window reaches the validation text');
+  const all = [0, 1, 2, 3, 4, 5, 6, 7];
+  const val = () => Array.from(fillBatch(shifted, 'val', [0, 1, 2], 'all').tokens.subarray(0, 30));
+  const valBefore = val();
+  const seen = new Set<string>();
+  for (let epoch = 0; epoch < 10; epoch++) {
+    const offset = windowOffset(1, epoch, 10);
+    t.equal(windowOffset(1, epoch, 10), offset, `epoch ${epoch}: the offset is a function of (seed, epoch)`);
+    shifted.shiftTrainWindows!(offset);
+    const batch = fillBatch(shifted, 'train', all, 'all');
+    const inputs = all.map((j) => decode(shifted, column(batch.tokens, 10, 8, j)));
+    const targets = all.map((j) => decode(shifted, column(batch.targetIds, 10, 8, j)));
+    t.same(inputs, all.map((i) => text.slice(offset + 10 * i, offset + 10 * i + 10)), `epoch ${epoch}: window i reads text[${offset} + 10i ..]`);
+    t.same(targets, all.map((i) => text.slice(offset + 10 * i + 1, offset + 10 * i + 11)), `epoch ${epoch}: its targets are the next characters`);
+    t.ok(offset + 10 * 7 + 10 < 90, `epoch ${epoch}: the last training target lies before the validation text`);
+    t.same(val(), valBefore, `epoch ${epoch}: the validation windows do not move`);
+    seen.add(inputs[0]!);
+  }
+  t.ok(seen.size >= 3, `the training windows differ between epochs (${seen.size} cuttings in 10 epochs)`);
+  t.throws(() => textDataset(t, text, { seqLen: 10 }).shiftTrainWindows!(3), /randomOffset/, 'without randomOffset the windows never shift');
+  t.throws(() => shifted.shiftTrainWindows!(10), RangeError, 'an offset of T or more is refused');
 });
 
 t.test('vocabulary is the sorted unique code points', async (t) => {
