@@ -236,6 +236,21 @@ const MUTANTS = [
     edits: [['src/main/data/series-build.ts', 'index[c].get(level) ?? 0', 'index[c].get(level) ?? 1']],
     tests: ['categorical'], grep: ['unseen'],
   },
+  {
+    id: '14a', point: 14, bug: 'weightDrop backward forgets the mask (dropped weight_hh entries get a gradient)',
+    edits: [['src/shared/model/network.ts', 'addProduct(g.layers[k].wRec, dMasked, mask, mask.length);', 'addProduct(g.layers[k].wRec, dMasked, this.weightDrops[k].weights.map(() => 1), mask.length);']],
+    tests: ['gradcheck'], grep: ['weightDrop'],
+  },
+  {
+    id: '14b', point: 14, bug: 'lockedDropout draws a new mask at every step (its time key not fixed)',
+    edits: [['src/shared/model/network.ts', 'locked ? LOCKED_TIME : t, B, H);', 't, B, H);']],
+    tests: ['recurrent-regularisers'], grep: ['^lockedDropout'],
+  },
+  {
+    id: '14c', point: 14, bug: 'randomOffset: every epoch gets epoch 0\'s offset',
+    edits: [['src/main/training/trainer.ts', 'windowOffset(exp.seed, epoch, dataset.seqLen)', 'windowOffset(exp.seed, 0, dataset.seqLen)']],
+    tests: ['random-offset'],
+  },
 ];
 
 const args = process.argv.slice(2);

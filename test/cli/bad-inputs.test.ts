@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { errorLines, runRecur, stackLines, tempDir, tinyExperiment, writeExperiment, type RunResult } from '../helpers/cli.js';
+import { errorLines, merge, runRecur, stackLines, tempDir, tinyExperiment, writeExperiment, type RunResult } from '../helpers/cli.js';
 
 interface Case {
   name: string;
@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 85;
+const EXPECTED_CASES = 91;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -32,7 +32,7 @@ function filesUnder(root: string): string[] {
 
 const TEXT = 'To be, or not to be, that is the question:\nWhether tis nobler in the mind to suffer\n'.repeat(6);
 
-// Each case is a process of its own (65 of them): on a loaded machine the file needs longer
+// Each case is a process of its own (EXPECTED_CASES of them): on a loaded machine the file needs longer
 // than the suite's default per-file timeout.
 t.setTimeout(900_000);
 
@@ -119,6 +119,13 @@ function cases(base: string): Case[] {
     const e = exp('zero-workers-flag', tinyExperiment());
     add({ name: '--workers 0', args: ['train', e.path, '--workers', '0'], names: ['--workers'], match: [/positive integer/], runDir: e.runDir });
   }
+  // The recurrent regularisers (SPEC §2, §4): each misuse names its key.
+  train('locked-dropout-with-dropout', textExperiment({ model: { dropout: 0.2, lockedDropout: 0.3 } }), ['model.lockedDropout'], [/give only one of them/]);
+  train('weight-drop-output-recurrence', textExperiment({ model: { recurrence: 'output', weightDrop: 0.3 } }), ['model.weightDrop'], [/needs model.recurrence 'hidden'/]);
+  train('weight-drop-one', textExperiment({ model: { weightDrop: 1 } }), ['model.weightDrop'], [/\[0, 1\)/]);
+  train('random-offset-stateful', merge(textExperiment(), { data: { stateful: true, randomOffset: true } }), ['data.randomOffset'], [/data.stateful/]);
+  train('random-offset-not-text', tinyExperiment({ data: { randomOffset: true } }), ['data.randomOffset'], [/only for task 'text'/]);
+  train('random-offset-one-window', merge(textExperiment(), { data: { path: file('short.txt'), seqLen: 4, randomOffset: true } }), ['data.randomOffset'], [/needs 2 training windows/]);
   train('unknown-cell', tinyExperiment({ model: { cell: 'cnn', hidden: 4 } }), ['model.cell'], [/'lstm', 'gru' or 'rnn'/]);
   train('misspelt-cell', tinyExperiment({ model: { cell: 'lstn', hidden: 4 } }), ['model.cell'], [/did you mean 'lstm'/]);
   {
