@@ -46,7 +46,7 @@ export interface KernelCase {
   shardSize: number;
   teacherForcing?: boolean;
   variableLengths?: boolean;
-  dropout?: { p: number; seed: number };
+  dropout?: EngineSpec['dropout'];
 }
 
 /** The engine spec of `ranks` workers on `planKernels` (which sizes the kernel scratch: none for 'ts'). */

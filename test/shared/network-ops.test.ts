@@ -29,6 +29,8 @@ interface Case {
   dropout?: number;
   /** Embedding keys (token embedding, tied head, categorical columns). */
   model?: Partial<ModelConfig>;
+  lockedDropout?: number;
+  weightDrop?: number;
 }
 
 /** Every rank draws the same masks: the same seed, step and first sequence. */
@@ -39,22 +41,24 @@ const T = 7, IN = 11, O = 9;
 const B = 5;
 
 const describe = (c: Case): string =>
-  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}${c.model ? ` ${JSON.stringify(c.model)}` : ''}`;
+  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}${c.lockedDropout ? ` lockedDropout ${c.lockedDropout}` : ''}${c.weightDrop ? ` weightDrop ${c.weightDrop}` : ''}${c.model ? ` ${JSON.stringify(c.model)}` : ''}`;
 
 function kernelCase(c: Case): KernelCase {
   return {
     cfg: { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs, ...c.model },
     loss: c.loss, input: c.input, seqLen: T, shardSize: B, teacherForcing: c.teacherForcing,
-    dropout: c.dropout ? { p: c.dropout, seed: DROPOUT_STREAM.seed } : undefined,
+    dropout: regularised(c) ? { p: c.dropout ?? 0, seed: DROPOUT_STREAM.seed, lockedDropout: c.lockedDropout, weightDrop: c.weightDrop } : undefined,
   };
 }
 
-const pass = (k: KernelModels, rank: number, c: Case): number => lossAndGradients(k, rank, kernelCase(c), { dropout: c.dropout ? DROPOUT_STREAM : null });
+const regularised = (c: Case): boolean => Boolean(c.dropout || c.lockedDropout || c.weightDrop);
+
+const pass = (k: KernelModels, rank: number, c: Case, stream = DROPOUT_STREAM): number => lossAndGradients(k, rank, kernelCase(c), { dropout: regularised(c) ? stream : null });
 
 /** Rank `rank` against rank `base` (both passes run now): loss within 1e-5 relative, gradients within 1e-4·max|g| per tensor. */
-function compare(t: Test, c: Case, k: KernelModels, base: number, rank: number, label: string): void {
-  const baseLoss = pass(k, base, c);
-  const loss = pass(k, rank, c);
+function compare(t: Test, c: Case, k: KernelModels, base: number, rank: number, label: string, stream = DROPOUT_STREAM): void {
+  const baseLoss = pass(k, base, c, stream);
+  const loss = pass(k, rank, c, stream);
   t.ok(Math.abs(loss - baseLoss) <= 1e-5 * Math.abs(baseLoss), `${label}: loss ${loss} vs ${baseLoss}`);
   const { worst, tensor } = worstTensorError(k.layout, k.views.grads[base]!, k.views.grads[rank]!);
   t.ok(worst <= 1e-4, `${label}: gradients within 1e-4·max|g| (worst ${(worst / 1e-4).toFixed(3)} of it, ${tensor})`);
@@ -82,6 +86,12 @@ cases.push({ cell: 'lstm', input: 'onehot', loss: 'ce', recurrence: 'hidden', ou
 cases.push({ cell: 'gru', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 13, dropout: 0.3 });
 cases.push({ cell: 'gru', input: 'onehot', loss: 'ce', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false, hidden: 12, dropout: 0.5 });
 cases.push({ cell: 'rnn', input: 'dense', loss: 'mse', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: true, hidden: 17, dropout: 0.5 });
+
+// weightDrop: the cells' products read a masked weight_hh in the activation block, which the wasm
+// kernels pack like a parameter; lockedDropout: the dropout kernels with one mask for every step.
+cases.push({ cell: 'lstm', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 20, weightDrop: 0.4 });
+cases.push({ cell: 'gru', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 13, weightDrop: 0.3, lockedDropout: 0.3 });
+cases.push({ cell: 'rnn', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false, hidden: 17, lockedDropout: 0.5 });
 
 // Shapes first chosen for the blas kernels, multiples of no tile.
 for (const [cell, input, recurrence, outputs, layers, hidden] of [
@@ -119,6 +129,8 @@ for (const c of cases) {
     t.ok(stale.worst > 1e-2, `stale packs give other gradients (${stale.tensor} off by ${stale.worst.toExponential(1)}·max|g|)`);
     k.models[1]!.invalidateWeights();
     compare(t, c, k, 0, 1, 'after invalidateWeights');
+    // A new step's masked weight_hh, with the params unchanged: the network's weightChanged repacks it.
+    if (c.weightDrop) compare(t, c, k, 0, 1, 'the next step\'s weightDrop mask, no invalidateWeights', { ...DROPOUT_STREAM, step: DROPOUT_STREAM.step + 1 });
   });
 
   t.test(`${describe(c)} (blas kernels): blas ops = reference = wasm ops`, skipFor('blas'), async (t) => {
