@@ -86,7 +86,7 @@ function greedy(views: ModelViews<Float32Array>, cfg: ModelConfig, vocab: string
 t.test('temperature reshapes the model\'s next-character distribution into softmax(y / t)', async (t) => {
   const { ck, views } = peakedModel();
   const prime = 'cab';
-  const y = outputsAfter(views, ck.cfg, ck.vocab!, prime);
+  const y = outputsAfter(views, ck.cfg, ck.vocab as string, prime);
   const N = 4000;
   let checked = 0;
   for (const temperature of [0.5, 1, 2.5]) {
@@ -110,7 +110,7 @@ t.test('a low temperature gives the argmax at every step; the prime sets the sta
   const { ck, views } = peakedModel();
   let primes = 0;
   for (const prime of ['a', 'eea', 'dcba', 'bbbbbbbbba']) {
-    const expected = greedy(views, ck.cfg, ck.vocab!, prime, 25);
+    const expected = greedy(views, ck.cfg, ck.vocab as string, prime, 25);
     const got = [1, 2, 3].map((seed) => sampleText(ck, 'ck', { length: 25, temperature: 1e-4, prime, seed }));
     t.equal(got[0], expected, `prime ${JSON.stringify(prime)}: the greedy continuation ${JSON.stringify(expected)}`);
     t.ok(got.every((g) => g === got[0]), 'whatever the seed: the prime, not the seed, decides it');
@@ -118,7 +118,7 @@ t.test('a low temperature gives the argmax at every step; the prime sets the sta
   }
   t.equal(primes, 4);
   // Primes ending in the same character lead to different greedy continuations: the whole prime is read.
-  const endings = new Set(['a', 'eea', 'dcba', 'bbbbbbbbba'].map((p) => greedy(views, ck.cfg, ck.vocab!, p, 25)));
+  const endings = new Set(['a', 'eea', 'dcba', 'bbbbbbbbba'].map((p) => greedy(views, ck.cfg, ck.vocab as string, p, 25)));
   t.ok(endings.size >= 2, `${endings.size} distinct continuations of primes ending in 'a'`);
 });
 
@@ -129,7 +129,7 @@ t.test('recur sample through the CLI prints the prime and its continuation', asy
   saveCheckpoint(path, ck);
   const res = await runRecur(['sample', '--checkpoint', path, '--length', '30', '--prime', 'dcba', '--temperature', '0.0001', '--seed', '5']);
   t.equal(res.code, 0, 'exit 0', { stderr: res.stderr });
-  t.equal(res.stdout, 'dcba' + greedy(views, ck.cfg, ck.vocab!, 'dcba', 30) + '\n', 'the prime, then the greedy continuation');
+  t.equal(res.stdout, 'dcba' + greedy(views, ck.cfg, ck.vocab as string, 'dcba', 30) + '\n', 'the prime, then the greedy continuation');
   t.match(res.stderr, /^sampling with kernels (blas|wasm) \(auto: [^\n]*\)\n$/, 'on stderr only the kernels line');
   const warm = await runRecur(['sample', '--checkpoint', path, '--length', '200', '--seed', '5']);
   t.equal(warm.code, 0, 'exit 0 with the defaults (temperature 1)');

@@ -58,7 +58,7 @@ for (const name of cases) {
     const { cfg } = ck;
     const layout = paramLayout(cfg);
     const params = Float64Array.from(ck.params), grads = new Float64Array(layout.size);
-    const { input, B, loss, quantiles } = caseInput(dir, expected.seqLen, ck.vocab);
+    const { input, B, loss, quantiles } = caseInput(dir, expected.seqLen, ck.vocab as string | undefined);
     const net = new Network({ cfg, loss, input: input.tokens ? 'onehot' : 'dense', batch: B, seqLen: expected.seqLen, quantiles }, (n) => new Float64Array(n));
     const rows = cfg.outputs === 'all' ? expected.seqLen * B : B;
     const pv = modelViews(cfg, layout, params), gv = modelViews(cfg, layout, grads);

@@ -12,12 +12,17 @@ import { inputError } from '../errors.js';
 import { outputRecurrenceProblem } from '../experiment/schema.js';
 import { firstIssueError, metadataSchemas as must } from '../experiment/schema-blocks.js';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors-codec.js';
+import type { Vocab } from '../data/dataset.js';
+import { UNKNOWN_TOKEN } from '../data/vocabulary.js';
+import { TEXT_TOKENS } from '../experiment/options.js';
 import { decodeDataMeta, encodeDataMeta, metaSizes, type DataMeta } from '../data/metadata.js';
 
 export interface CheckpointData {
   cfg: ModelConfig;
-  /** Text models only: the characters in index order. */
-  vocab?: string;
+  /** Text models only: the characters in index order (a string), or a word model's tokens (`<unk>` first). */
+  vocab?: Vocab;
+  /** Word models: the text is lowercased before it is tokenised. */
+  lowercase?: boolean;
   /** The parameters, laid out by `paramLayout(cfg)`. */
   params: Float32Array;
   /** Optimizer slot name (e.g. `m`, `v`) → a block in the same layout as `params`. */
@@ -54,8 +59,12 @@ const configMetadataSchema = must.section({
   outputSize: must.positiveInt().optional(),
   recurrence: must.oneOf(RECURRENCES).optional(),
   outputs: must.oneOf(OUTPUT_MODES).optional(),
-  /** Text models: the characters in index order. */
-  vocab: z.string({ error: 'must be a string of characters in index order' }).optional(),
+  /** Text models: the characters in index order; word models (tokens 'word'): the tokens, an array. */
+  vocab: z.union([z.string(), z.array(z.string())], { error: 'must be a string of characters, or an array of tokens, in index order' }).optional(),
+  /** Absent: characters. */
+  tokens: must.oneOf(TEXT_TOKENS).optional(),
+  /** Word models: fold case before tokenising. */
+  lowercase: must.boolean().optional(),
   /** Series with data.categorical: each column's embedding, `static.<column>.weight` [levels, width]. */
   categorical: z.array(must.section({ column: must.nonEmptyString(), levels: must.positiveInt(), width: must.positiveInt() }), { error: 'must be a list of {column, levels, width}' }).optional(),
 });
@@ -99,7 +108,11 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     recurrence: cfg.recurrence,
     outputs: cfg.outputs,
   };
-  if (data.vocab !== undefined) config.vocab = data.vocab;
+  if (data.vocab !== undefined) {
+    // A word model says so, and how its text is tokenised, beside its token list.
+    if (typeof data.vocab !== 'string') Object.assign(config, { tokens: 'word', lowercase: data.lowercase ?? false });
+    config.vocab = typeof data.vocab === 'string' ? data.vocab : [...data.vocab];
+  }
   if (cfg.categorical?.length) config.categorical = cfg.categorical;
   const metadata: Record<string, string> = { config: JSON.stringify(config) };
   if (data.experiment !== undefined) metadata.experiment = JSON.stringify(data.experiment);
@@ -127,9 +140,10 @@ export function checkpointFromSafetensors(
   file: string,
   opts: LoadCheckpointOptions,
 ): CheckpointData {
-  const { vocab, ...configFields } = parseConfigMetadata(metadata.config, file);
+  const { vocab, tokens, lowercase, ...configFields } = parseConfigMetadata(metadata.config, file);
   const cfg = completeConfig(configFields, tensors, file);
-  if (vocab !== undefined) checkVocabSize(vocab, cfg, file);
+  if (vocab !== undefined) checkVocabMetadata(vocab, tokens ?? 'char', cfg, file);
+  if (lowercase !== undefined && tokens !== 'word') throw inputError(file, `${CONFIG_KEY}.lowercase`, "only for a word model (tokens 'word')");
   const layout = paramLayout(cfg);
   const expectedNames = new Set(layout.tensors.map((spec) => spec.name));
 
@@ -206,6 +220,7 @@ export function checkpointFromSafetensors(
 
   const checkpoint: CheckpointData = { cfg, params, optim };
   if (vocab !== undefined) checkpoint.vocab = vocab;
+  if (tokens === 'word') checkpoint.lowercase = lowercase ?? false;
   if (carried.size > 0) checkpoint.carried = carried;
   if (metadata.experiment !== undefined) checkpoint.experiment = parseJsonMetadata(metadata.experiment, 'experiment', file);
   if (metadata.train !== undefined) {
@@ -309,11 +324,17 @@ function inferShape(
   return { cell, inputSize, hidden, layers, outputSize };
 }
 
-function checkVocabSize(vocab: string, cfg: ModelConfig, file: string): void {
-  const characters = [...vocab];
-  if (new Set(characters).size !== characters.length) throw inputError(file, `${CONFIG_KEY}.vocab`, 'has repeated characters');
-  if (characters.length !== cfg.inputSize) {
-    throw inputError(file, `${CONFIG_KEY}.vocab`, `has ${characters.length} characters but the model's inputSize is ${cfg.inputSize}`);
+/** Characters (a string) for tokens 'char', tokens (an array, `<unk>` first) for 'word'; distinct, one per input. */
+function checkVocabMetadata(vocab: Vocab, tokens: 'char' | 'word', cfg: ModelConfig, file: string): void {
+  const key = `${CONFIG_KEY}.vocab`;
+  if (tokens === 'word' && typeof vocab === 'string') throw inputError(file, key, "must be an array of tokens for a word model (tokens 'word')");
+  if (tokens === 'char' && typeof vocab !== 'string') throw inputError(file, key, "is an array of tokens, but tokens is not 'word'");
+  if (typeof vocab !== 'string' && vocab[0] !== UNKNOWN_TOKEN) throw inputError(file, key, `must start with ${JSON.stringify(UNKNOWN_TOKEN)}, got ${JSON.stringify(vocab[0])}`);
+  const symbols = typeof vocab === 'string' ? [...vocab] : vocab;
+  const what = tokens === 'char' ? 'characters' : 'tokens';
+  if (new Set(symbols).size !== symbols.length) throw inputError(file, key, `has repeated ${what}`);
+  if (symbols.length !== cfg.inputSize) {
+    throw inputError(file, key, `has ${symbols.length} ${what} but the model's inputSize is ${cfg.inputSize}`);
   }
 }
 

@@ -9,6 +9,14 @@ import type { Scorer } from './scores.js';
 
 export type Split = 'train' | 'val';
 
+/** A text model's symbols in index order: a string of characters, or an array of word tokens (`<unk>` first). */
+export type Vocab = string | readonly string[];
+
+/** Symbols in a vocabulary (characters are code points, not UTF-16 units). */
+export function vocabSize(vocab: Vocab): number {
+  return typeof vocab === 'string' ? Array.from(vocab).length : vocab.length;
+}
+
 export interface BatchArrays {
   /** One-hot tasks: [T * n] time-major: tokens[t * n + j] = symbol of sequence j at step t. */
   tokens: Int32Array;
@@ -36,8 +44,10 @@ export interface Dataset {
   outputSize: number;
   /** T = time steps of every sequence. */
   seqLen: number;
-  /** Text only: characters in index order (sorted by code point). */
-  vocab?: string;
+  /** Text only: characters in index order (sorted by code point), or word tokens (`<unk>` first). */
+  vocab?: Vocab;
+  /** Word text: the text is lowercased before it is tokenised. */
+  lowercase?: boolean;
   outputsAllowed: ('all' | 'last')[];
   /** `series`, `sequences`: what prediction needs, saved in every checkpoint (SPEC §3). */
   meta?: DataMeta;

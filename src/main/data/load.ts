@@ -3,11 +3,12 @@ import { inputError } from '../errors.js';
 import { AddingDataset } from './adding.js';
 import { positiveInteger } from './checks.js';
 import { CopyDataset } from './copy.js';
-import type { Dataset } from './dataset.js';
+import type { Dataset, Vocab } from './dataset.js';
 import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 import { SineDataset } from './sine.js';
 import { syntheticSizes } from './synthetic.js';
 import { loadText } from './text.js';
+import { loadWordText } from './words.js';
 import type { DataMeta } from './metadata.js';
 import { loadSeries } from './series.js';
 import { loadSequences } from './sequences.js';
@@ -16,8 +17,8 @@ const DEFAULT_COPY_SYMBOLS = DATA_DEFAULTS.symbols;
 const DEFAULT_COPY_LENGTH = DATA_DEFAULTS.copyLength;
 
 export interface LoadOptions {
-  /** Text: a vocabulary to use (from a checkpoint). */
-  vocab?: string;
+  /** Text: a vocabulary to use (from a checkpoint): characters, or word tokens. */
+  vocab?: Vocab;
   /** series, sequences: the model's outputs, which decide the targets (default 'last'). */
   outputs?: 'all' | 'last';
   /** series, sequences: a checkpoint's metadata, whose statistics (and labels, quantiles) replace fitting. */
@@ -41,6 +42,11 @@ export function loadDataset(spec: DataSpec, seed: number, file: string, opts: Lo
   const vocab = opts.vocab;
   switch (spec.task) {
     case 'text':
+      if (spec.tokens === 'word') {
+        if (typeof vocab === 'string') throw inputError(file, 'data.tokens', "'word', but the checkpoint is a character model");
+        return loadWordText(spec, seqLen, file, vocab);
+      }
+      if (vocab !== undefined && typeof vocab !== 'string') throw inputError(file, 'data.tokens', "'char', but the checkpoint is a word model");
       return loadText(spec, seqLen, file, vocab);
     case 'adding':
       if (seqLen < 2) throw inputError(file, 'data.seqLen', `must be at least 2 for task adding (one marker in each half), got ${seqLen}`);

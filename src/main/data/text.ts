@@ -1,16 +1,27 @@
 /**
  * Character-level text (SPEC §4): one-hot symbols over the sorted unique characters; window i is
- * text[i·T .. i·T+T] (inputs and next-character targets); the last windows are validation.
+ * text[i·T .. i·T+T] (inputs and next-character targets); the last windows are validation. Word
+ * text (words.ts) reads the same windows over token ids.
  */
 import { inputError } from '../errors.js';
 import { checkBatch, checkCapacity } from './checks.js';
-import type { BatchArrays, Dataset, Split } from './dataset.js';
+import { vocabSize, type BatchArrays, type Dataset, type Split, type Vocab } from './dataset.js';
 import { decodeText, readDataFile } from './read.js';
 import { DATA_DEFAULTS, type DataSpec } from './spec.js';
 
 const DEFAULT_VAL_FRACTION = DATA_DEFAULTS.valFraction;
 
 export function loadText(spec: DataSpec, seqLen: number, file: string, forcedVocab: string | undefined): Dataset {
+  const { path, valFraction, text } = readTextData(spec, file);
+  const codePoints = toCodePoints(text);
+  const vocab = forcedVocab ?? sortedUniqueCharacters(codePoints);
+  const symbolIds = encode(codePoints, vocab, path, file);
+  const { trainWindows, valWindows } = textWindows(symbolIds.length, seqLen, valFraction, path, file, 'characters');
+  return new TextDataset(symbolIds, vocab, seqLen, trainWindows, valWindows, randomOffsetOf(spec, trainWindows, seqLen, path, file));
+}
+
+/** The text file (its path and valFraction checked), decoded; a BOM is not part of it. */
+export function readTextData(spec: DataSpec, file: string): { path: string; valFraction: number; text: string } {
   if (spec.path === undefined || spec.path === '') throw inputError(file, 'data.path', 'is required for task text');
   const path = spec.path;
   const valFraction = spec.valFraction ?? DEFAULT_VAL_FRACTION;
@@ -21,28 +32,32 @@ export function loadText(spec: DataSpec, seqLen: number, file: string, forcedVoc
   // A BOM marks the encoding, it is not a character of the text.
   const text = decodeText(readDataFile(path));
   if (text.length === 0) throw inputError(file, 'data.path', `${path} is empty`);
+  return { path, valFraction, text };
+}
 
-  const codePoints = toCodePoints(text);
-  const vocab = forcedVocab ?? sortedUniqueCharacters(codePoints);
-  const symbolIds = encode(codePoints, vocab, path, file);
-
-  const length = symbolIds.length;
+/** Windows of T symbols over `length` symbols (characters or tokens): the last ⌈valFraction·windows⌉ are validation. */
+export function textWindows(length: number, seqLen: number, valFraction: number, path: string, file: string, unit: 'characters' | 'tokens'): { trainWindows: number; valWindows: number } {
   const windows = Math.floor((length - 1) / seqLen);
   const valWindows = valFraction > 0 ? Math.ceil(valFraction * windows) : 0;
   const trainWindows = windows - valWindows;
   if (windows < 1) {
-    throw inputError(file, 'data.seqLen', `${seqLen} is too long for ${path}: the text is ${length} characters ` +
+    throw inputError(file, 'data.seqLen', `${seqLen} is too long for ${path}: the text is ${length} ${unit} ` +
       `and a window needs seqLen + 1 = ${seqLen + 1}`);
   }
   if (trainWindows < 1) {
-    throw inputError(file, 'data.seqLen', `${seqLen} is too long for ${path}: the text is ${length} characters, ` +
+    throw inputError(file, 'data.seqLen', `${seqLen} is too long for ${path}: the text is ${length} ${unit}, ` +
       `which gives ${windows} window(s), all taken for validation by valFraction ${valFraction}, and no training window`);
   }
+  return { trainWindows, valWindows };
+}
+
+/** data.randomOffset: shifted training windows leave the last one out, so they need two. */
+export function randomOffsetOf(spec: DataSpec, trainWindows: number, seqLen: number, path: string, file: string): boolean {
   const randomOffset = spec.task === 'text' && spec.randomOffset === true;
   if (randomOffset && trainWindows < 2) {
     throw inputError(file, 'data.randomOffset', `needs 2 training windows, ${path} gives ${trainWindows} with seqLen ${seqLen}`);
   }
-  return new TextDataset(symbolIds, vocab, seqLen, trainWindows, valWindows, randomOffset);
+  return randomOffset;
 }
 
 /** Unicode code points of `text` (not UTF-16 units), so an astral character is one symbol. */
@@ -80,7 +95,8 @@ function encode(codePoints: Int32Array, vocab: string, path: string, file: strin
   return ids;
 }
 
-class TextDataset implements Dataset {
+/** Windows over symbol ids: characters (vocab a string) or word tokens (vocab an array, `<unk>` first). */
+export class TextDataset implements Dataset {
   readonly task = 'text';
   readonly loss = 'ce';
   readonly input = 'onehot';
@@ -90,7 +106,7 @@ class TextDataset implements Dataset {
 
   constructor(
     private readonly symbolIds: Uint16Array | Int32Array,
-    readonly vocab: string,
+    readonly vocab: Vocab,
     readonly seqLen: number,
     private readonly trainWindows: number,
     private readonly valWindows: number,
@@ -100,8 +116,10 @@ class TextDataset implements Dataset {
      * window is left out: none reaches into the validation text.
      */
     private readonly randomOffset = false,
+    /** Word tokens only: the text was lowercased before tokenising. */
+    readonly lowercase?: boolean,
   ) {
-    this.inputSize = this.outputSize = Array.from(vocab).length;
+    this.inputSize = this.outputSize = vocabSize(vocab);
   }
 
   size(split: Split): number {

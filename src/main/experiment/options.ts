@@ -7,6 +7,9 @@
 export const TASKS = ['text', 'adding', 'copy', 'sine', 'series', 'sequences'] as const;
 export type Task = (typeof TASKS)[number];
 
+/** `data.tokens` (text): characters, or words (SPEC §4 word-level text); absent = `char`. */
+export const TEXT_TOKENS = ['char', 'word'] as const;
+
 /** `data.normalize` (series, sequences): how each column is scaled, fitted on training rows only. */
 export const NORMALIZE_KINDS = ['zscore', 'minmax', 'none'] as const;
 /** `data.missing` (series): what an empty or NA cell does. */

@@ -17,6 +17,7 @@ import {
   SCHEDULE_NAMES,
   SEQUENCE_TARGETS,
   TASKS,
+  TEXT_TOKENS,
   type ScheduleSpec,
   type Task,
 } from './options.js';
@@ -57,10 +58,32 @@ function syntheticData<const T extends 'adding' | 'copy' | 'sine'>(task: T) {
 }
 
 const textData = taskData('text', {
-  path: pathRequiredFor('text'), seqLen: is.positiveInt(), ...everyTask, stateful: statefulFor('text'),
+  path: pathRequiredFor('text'),
+  seqLen: is.positiveInt(),
+  ...everyTask,
+  stateful: statefulFor('text'),
   /** Each epoch shifts the training windows by one seeded offset in [0, seqLen). */
   randomOffset: is.boolean().default(false),
+  // Default 'char'; a character experiment resolves without the word keys, so it reads as before.
+  tokens: is.oneOf(TEXT_TOKENS).optional(),
+  /** Words seen fewer times in the training split read as `<unk>`; default 1 (tokens word). */
+  minCount: is.positiveInt().optional(),
+  /** Fold case before tokenising; default false (tokens word). */
+  lowercase: is.boolean().optional(),
 });
+
+/** minCount and lowercase shape a token vocabulary: the problem is theirs. */
+export function wordKeysProblem(data: z.output<typeof dataSchema>): { key: 'minCount' | 'lowercase'; problem: string } | null {
+  if (data.task !== 'text' || data.tokens === 'word') return null;
+  const key = data.minCount !== undefined ? 'minCount' : data.lowercase !== undefined ? 'lowercase' : null;
+  return key && { key, problem: "needs data.tokens 'word'" };
+}
+
+/** Word text with its defaults filled; any other data as given. */
+function resolveData(data: z.output<typeof dataSchema>): z.output<typeof dataSchema> {
+  if (data.task !== 'text' || data.tokens !== 'word') return data;
+  return { ...data, minCount: data.minCount ?? 1, lowercase: data.lowercase ?? false };
+}
 
 /** series (SPEC §4): columns, window shape, scaling, gaps, differencing, CSV delimiter. */
 export const seriesDataSchema = taskData('series', {
@@ -314,7 +337,7 @@ export const experimentSchema = fileSchema
     return {
       name,
       seed,
-      data,
+      data: resolveData(data),
       model: model && {
         cell: model.cell,
         hidden: model.hidden,
@@ -354,6 +377,8 @@ export const experimentSchema = fileSchema
     }
     if (model?.categoricalEmbedding !== undefined) reportProblem(ctx, ['model', 'categoricalEmbedding'], categoricalEmbeddingProblem(data as { categorical?: string[] | null }));
     if (data.task === 'text') reportProblem(ctx, ['data', 'randomOffset'], randomOffsetProblem(data));
+    const wordKeys = wordKeysProblem(data);
+    if (wordKeys) reportProblem(ctx, ['data', wordKeys.key], wordKeys.problem);
     if (train.loss === 'quantile') reportProblem(ctx, ['train', 'loss'], quantileLossProblem(data, model));
     else if (train.quantiles !== null) reportProblem(ctx, ['train', 'quantiles'], "needs train.loss 'quantile'");
     if (!model) {

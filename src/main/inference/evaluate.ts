@@ -32,6 +32,8 @@ export interface EvalResult extends Scores {
   tokens: number;
   /** Cross-entropy in bits (text models); null for regression. */
   bitsPerChar: number | null;
+  /** e^loss, text models (characters or words); null otherwise. */
+  perplexity: number | null;
 }
 
 const DEFAULT_EVAL_BATCH = 64;
@@ -50,7 +52,9 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   } else if (opt.data !== undefined) {
     const seqLen = opt.seqLen ?? stored?.data.seqLen;
     if (seqLen === undefined) throw inputError('--seq-len', null, 'required with --data when the checkpoint does not record one');
-    dataset = loadDataset({ task: 'text', path: opt.data, seqLen, valFraction: 0 }, seed, '--data', { vocab: ck.vocab });
+    // A word model tokenises the file as it was trained.
+    const tokens = typeof ck.vocab === 'string' || ck.vocab === undefined ? {} : { tokens: 'word' as const, lowercase: ck.lowercase ?? false };
+    dataset = loadDataset({ task: 'text', path: opt.data, seqLen, valFraction: 0, ...tokens }, seed, '--data', { vocab: ck.vocab });
     split = 'train';
   } else {
     if (!stored) throw inputError(path, '__metadata__.experiment', 'the checkpoint does not record its data; pass --data and --seq-len');
@@ -78,7 +82,12 @@ export async function evaluateCheckpoint(path: string, opt: EvalOptions): Promis
   try {
     engine.views.params.set(ck.params);
     const { loss, tokens, scores } = await evaluateSplit(engine, dataset, cfg, split, null);
-    return { loss, tokens, bitsPerChar: dataset.loss === 'ce' && dataset.task !== 'sequences' ? loss / Math.LN2 : null, ...scores };
+    return {
+      loss, tokens,
+      bitsPerChar: dataset.loss === 'ce' && dataset.task !== 'sequences' ? loss / Math.LN2 : null,
+      perplexity: dataset.task === 'text' ? Math.exp(loss) : null,
+      ...scores,
+    };
   } finally {
     await engine.close();
   }

@@ -14,6 +14,9 @@ import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
 import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
 import { continueTimes } from '../data/period.js';
+import type { Vocab } from '../data/dataset.js';
+import { joinWords, LINE_BREAK, tokenizeWords } from '../data/word-tokens.js';
+import { tokenId, vocabularyIndex } from '../data/vocabulary.js';
 import { forecastRecursively, recursiveProblem } from './recursive.js';
 import { buildSeries, forecastWindows, stepInput, toLevels, type Series, type SeriesOptions } from '../data/series-build.js';
 import type { ResolvedKernels } from '../engine/kernel-choice.js';
@@ -98,8 +101,10 @@ export class Model {
     readonly cfg: ModelConfig,
     /** Series and sequences models: what prediction needs besides the weights; null for a text model. */
     readonly meta: DataMeta | null,
-    /** Text models: the characters in index order; else null. */
-    readonly vocab: string | null,
+    /** Text models: the characters (a string) or word tokens (an array) in index order; else null. */
+    readonly vocab: Vocab | null,
+    /** Word models: the text is lowercased before it is tokenised. */
+    readonly lowercase: boolean,
     private readonly params: Float32Array,
     /** The kernels this model runs on and why (describeKernels says it in a line). */
     readonly resolvedKernels: ResolvedKernels,
@@ -116,7 +121,7 @@ export class Model {
    * `runtime`'s kernels: a series or sequences model predicts, a text model samples.
    */
   static fromCheckpoint(ck: CheckpointData, path: string, runtime: ModelRuntime): Model {
-    return new Model(path, ck.cfg, ck.data ?? null, ck.vocab ?? null, ck.params, runtime.kernels, runtime.blas ?? null, runtime.batch ?? DEFAULT_PREDICT_BATCH, runtime.readTable ?? null);
+    return new Model(path, ck.cfg, ck.data ?? null, ck.vocab ?? null, ck.lowercase ?? false, ck.params, runtime.kernels, runtime.blas ?? null, runtime.batch ?? DEFAULT_PREDICT_BATCH, runtime.readTable ?? null);
   }
 
   /** The kernels in use. */
@@ -333,20 +338,19 @@ export class Model {
   }
 
   /**
-   * Text models: `length` characters generated after `prime`, one step at a time with the state
-   * carried (what `recur sample` prints). The same seed gives the same text, here and in a browser.
+   * Text models: `length` characters (or words) generated after `prime`, one step at a time with
+   * the state carried (what `recur sample` prints after the prime: words joined as joinWords
+   * would join them after the prime's). The same seed gives the same text, here and in a browser.
    */
   sample(opt: TextSampleOptions): string {
-    const vocab = checkSampling(this.vocab, this.cfg, this.path, opt);
-    const prime = Array.from(opt.prime ?? (vocab.includes('\n') ? '\n' : vocab[0]));
-    const ids = prime.map((ch) => vocab.indexOf(ch));
+    const { symbols, primeIds: ids, words } = checkSampling(this.vocab, this.cfg, this.path, opt, this.lowercase);
+    const generated: string[] = [];
     const cfg = this.cfg;
     this.sampler ??= singleThreadModel({ cfg, loss: 'ce', input: 'onehot', seqLen: 1, batch: 1, kernels: this.kernels }, this.params, this.blas).model;
     const { net, params, shard } = this.sampler;
     const token = shard.tokens!;
     const rng = new Rng(opt.seed, 9);
     const weights = new Float64Array(cfg.outputSize);
-    let out = '';
     let first = true;
     const feed = (id: number): void => {
       token[0] = id;
@@ -364,27 +368,47 @@ export class Model {
         r -= weights[o];
         if (r < 0) { next = o; break; }
       }
-      out += vocab[next];
+      generated.push(symbols[next]!);
       feed(next);
     }
-    return out;
+    if (!words) return generated.join('');
+    const primeTokens = ids.map((id) => symbols[id]!);
+    return joinWords([...primeTokens, ...generated]).slice(joinWords(primeTokens).length);
   }
 }
 
 
+/** What sampling reads and writes: the symbols in index order, the prime's ids, and whether they are words. */
+export interface SamplingPlan {
+  symbols: readonly string[];
+  primeIds: number[];
+  /** Word tokens: joined with joinWords; characters: concatenated. */
+  words: boolean;
+}
+
 /**
- * Why `opt` cannot sample from a model (bad input), else its vocabulary: a text model that
- * predicts the next character at every step, a positive temperature, a prime in the vocabulary.
+ * Why `opt` cannot sample from a model (bad input), else what it samples over: a text model that
+ * predicts the next symbol at every step, a positive temperature, a prime in the vocabulary (a
+ * word model reads a word it lacks as `<unk>`). The default prime is a line break if the
+ * vocabulary has one, else its first symbol.
  */
-export function checkSampling(vocabulary: string | null | undefined, cfg: ModelConfig, file: string, opt: TextSampleOptions): string[] {
-  const vocab = vocabulary === null || vocabulary === undefined ? null : Array.from(vocabulary);
-  if (!vocab) throw inputError(file, 'config.vocab', 'the checkpoint has no vocabulary; sampling needs a text model');
-  if (cfg.outputs !== 'all' || cfg.outputSize !== vocab.length) throw inputError(file, 'config.outputs', 'sampling needs a model that predicts the next character at every step');
+export function checkSampling(vocabulary: Vocab | null | undefined, cfg: ModelConfig, file: string, opt: TextSampleOptions, lowercase = false): SamplingPlan {
+  if (vocabulary === null || vocabulary === undefined) throw inputError(file, 'config.vocab', 'the checkpoint has no vocabulary; sampling needs a text model');
+  const words = typeof vocabulary !== 'string';
+  const symbols = words ? vocabulary : Array.from(vocabulary);
+  if (cfg.outputs !== 'all' || cfg.outputSize !== symbols.length) throw inputError(file, 'config.outputs', `sampling needs a model that predicts the next ${words ? 'word' : 'character'} at every step`);
   if (!(opt.temperature > 0)) throw inputError('--temperature', null, `must be positive, got ${opt.temperature}`);
-  for (const ch of opt.prime ?? '') {
-    if (!vocab.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
+  const fallback = symbols.includes(LINE_BREAK) ? LINE_BREAK : symbols[0]!;
+  if (words) {
+    const index = vocabularyIndex(symbols);
+    const tokens = opt.prime === undefined ? [] : tokenizeWords(opt.prime, lowercase);
+    return { symbols, primeIds: (tokens.length > 0 ? tokens : [fallback]).map((token) => tokenId(index, token)), words };
   }
-  return vocab;
+  const prime = Array.from(opt.prime ?? fallback);
+  for (const ch of prime) {
+    if (!symbols.includes(ch)) throw inputError('--prime', null, `character ${JSON.stringify(ch)} is not in the model's vocabulary`);
+  }
+  return { symbols, primeIds: prime.map((ch) => symbols.indexOf(ch)), words };
 }
 
 /** The categorical columns a series model reads (each series' level). */

@@ -14,7 +14,7 @@ export interface SampleOptions extends TextSampleOptions {
 
 export function sampleText(ck: CheckpointData, file: string, opt: SampleOptions): string {
   // Bad input is reported before the kernels are chosen (and said).
-  checkSampling(ck.vocab, ck.cfg, file, opt);
+  checkSampling(ck.vocab, ck.cfg, file, opt, ck.lowercase);
   const kernels = resolveCheckpointKernels(ck, file, opt.kernels, 'calling-thread');
   opt.onNotice?.(`sampling with kernels ${describeKernels(kernels)}`);
   return Model.fromCheckpoint(ck, file, { kernels, blas: kernels.kernels === 'blas' ? loadedBlas() : null }).sample(opt);

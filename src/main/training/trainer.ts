@@ -8,7 +8,7 @@ import { initParams } from '../../shared/model/init.js';
 import { optimizerSlots } from '../../shared/model/optim.js';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import { BatchSchedule, windowOffset } from '../data/batching.js';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, Vocab } from '../data/dataset.js';
 import { StreamSchedule } from '../data/streams.js';
 import { readCarriedStates, resetCarriedStates, writeCarriedStates } from '../engine/carried.js';
 import { Engine } from '../engine/engine.js';
@@ -61,7 +61,7 @@ export interface TrainResult {
   best: (BestStep & { checkpoint: string }) | null;
   experiment: Experiment;
   cfg: ModelConfig;
-  vocab?: string;
+  vocab?: Vocab;
 }
 
 /**
@@ -95,7 +95,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<TrainR
   const elapsed = (): number => priorElapsed + (performance.now() - started) / 1000;
   /** The model, optimizer and run state now, as a checkpoint (best.safetensors too, so it can seed train.init). */
   const snapshot = (step: number, extra: Record<string, unknown> = {}): CheckpointData => ({
-    cfg, vocab: dataset.vocab, params: views.params,
+    cfg, vocab: dataset.vocab, lowercase: dataset.lowercase, params: views.params,
     optim: new Map(slots.map((s, i) => [s, views.optimizerSlots[i]])),
     experiment: resolved,
     train: { step, seed: exp.seed, workers, elapsedSec: elapsed(), kernels: kernels.kernels, ...state.metadata(), ...extra },
