@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 91;
+const EXPECTED_CASES = 95;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -156,6 +156,12 @@ function cases(base: string): Case[] {
   const tiny = corrupt('tiny.safetensors', (b) => b.subarray(0, 5));
   train('five-byte-init', init('five-byte-init', tiny), ['train.init', tiny, 'header'], [/too short/]);
   train('missing-init', init('missing-init', file('no-such.safetensors')), ['train.init', file('no-such.safetensors')], [/not found/]);
+  // Word-level text: minCount and lowercase shape a word vocabulary; a character checkpoint has none.
+  train('min-count-on-characters', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, minCount: 2 } }), ['data.minCount'], [/needs data.tokens 'word'/]);
+  train('lowercase-on-characters', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, tokens: 'char', lowercase: true } }), ['data.lowercase'], [/needs data.tokens 'word'/]);
+  train('unknown-tokens', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, tokens: 'words' } }), ['data.tokens'], [/did you mean 'word'/]);
+  train('word-init-from-characters', init('word-init-from-characters', base, { data: { task: 'text', path: file('text.txt'), seqLen: 8, valFraction: 0.1, tokens: 'word' } }),
+    ['data.tokens'], [/character model/]);
   train('vocab-mismatch', init('vocab-mismatch', base, { data: { task: 'text', path: file('text-plus-z.txt'), seqLen: 8, valFraction: 0.1 } }),
     ['data.path'], [/"Z"|Z/, /vocabulary/]);
   train('shape-mismatch', init('shape-mismatch', base, { model: { cell: 'lstm', hidden: 8 } }), ['model.hidden'], [/: model\.hidden: the checkpoint \S+ has 4, the experiment says 8$/]);

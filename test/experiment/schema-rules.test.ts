@@ -75,7 +75,7 @@ t.test('malformed checkpoint metadata: recur exits 2 with one error line naming 
     ['data', JSON.stringify({ ...meta, labels: ['a', 'b', 'a'] }), '__metadata__.data.labels', 'has a repeated label'],
     ['data', '[]', '__metadata__.data', 'must be a JSON object'],
     ['config', JSON.stringify({ ...cfg, layers: 'two' }), '__metadata__.config.layers', 'must be a positive integer, got "two"'],
-    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, vocab, categorical)'],
+    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, vocab, tokens, lowercase, categorical)'],
   ];
   for (const [i, [entry, text, key, problem]] of cases.entries()) {
     const file = join(dir, `damaged-${i}.safetensors`);
