@@ -37,7 +37,7 @@ export function loadDataset(spec: DataSpec, seed: number, file: string, opts: Lo
     const categoryLevels = opts.fitted?.task === 'series' ? opts.fitted.categorical.map((c) => c.levels) : (opts.categoryLevels ?? null);
     return loadSeries(spec, opts.outputs ?? 'last', file, fitted, quantiles, categoryLevels);
   }
-  if (spec.task === 'sequences') return loadSequences(spec, seed, file, opts.fitted?.task === 'sequences' ? opts.fitted : null);
+  if (spec.task === 'sequences') return loadSequences(spec, seed, file, opts.fitted?.task === 'sequences' ? opts.fitted : null, opts.quantiles ?? null);
   const seqLen = positiveInteger(spec.seqLen, 'seqLen', file);
   const vocab = opts.vocab;
   switch (spec.task) {

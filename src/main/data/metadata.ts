@@ -19,12 +19,11 @@ const normalizationSchema = must.section({
 });
 
 const QUANTILES = 'null or a non-empty ascending list of numbers in (0, 1)';
-const quantilesSchema = z
+const quantileLevels = z
   .array(z.number(mustBeError(QUANTILES)).gt(0, mustBeError(QUANTILES)).lt(1, mustBeError(QUANTILES)), mustBeError(QUANTILES))
   .min(1, mustBeError(QUANTILES))
-  .refine((list) => list.every((q, i) => i === 0 || q > list[i - 1]!), { error: (issue) => mustBe(QUANTILES, issue.input) })
-  .nullable()
-  .default(null);
+  .refine((list) => list.every((q, i) => i === 0 || q > list[i - 1]!), { error: (issue) => mustBe(QUANTILES, issue.input) });
+const quantilesSchema = quantileLevels.nullable().default(null);
 
 const LEVELS = "a list of distinct levels, '<unk>' first";
 const categoricalLevelsSchema = must.section({
@@ -84,12 +83,15 @@ const sequencesMetaSchema = must
       .default(null),
     /** value: every line's `y` was a plain number (predictions are written as one too). */
     scalarTarget: must.boolean(),
+    /** value, train.loss quantile: the levels, ascending; output g·Q + q. Absent: one output per value. */
+    quantiles: quantileLevels.optional(),
     /** Per feature (and, for values, per target) column name. */
     normalization: normalizationSchema,
   })
   .superRefine((meta, ctx) => {
     if (meta.target === 'class' && meta.labels === null) ctx.addIssue({ code: 'custom', path: ['labels'], message: mustBe(LABELS, null) });
     if (meta.target === 'value' && meta.labels !== null) ctx.addIssue({ code: 'custom', path: ['labels'], message: mustBe('null for this target', meta.labels) });
+    if (meta.target === 'class' && meta.quantiles !== undefined) ctx.addIssue({ code: 'custom', path: ['quantiles'], message: mustBe('absent for class targets', meta.quantiles) });
     checkScaledColumns(meta.normalization, meta.target === 'value' ? [...meta.features, ...meta.targets] : meta.features, ctx);
   });
 
@@ -138,5 +140,5 @@ export function decodeDataMeta(text: string, file: string): DataMeta {
 export function metaSizes(meta: DataMeta): { inputSize: number; outputSize: number } {
   const inputSize = meta.features.length;
   if (meta.task === 'series') return { inputSize: inputSize + meta.futureFeatures.length, outputSize: meta.targets.length * meta.horizon * (meta.quantiles?.length ?? 1) };
-  return { inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length };
+  return { inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length * (meta.quantiles?.length ?? 1) };
 }

@@ -20,7 +20,8 @@ import type { BatchArrays, Dataset, Split } from './dataset.js';
 import type { SequencesMeta } from './metadata.js';
 import { fitColumn, scaleValue, unscaleValue, type ColumnScale, type Normalization, type NormalizeKind } from './normalize.js';
 import { readDataFile, readJsonLines } from './read.js';
-import { AccuracySums, ErrorSums, majorityLabel, type Scorer } from './scores.js';
+import { middleQuantile, sortedQuantiles } from './quantiles.js';
+import { AccuracySums, CoverageSums, ErrorSums, majorityLabel, type Scorer } from './scores.js';
 import { SEQUENCES_DEFAULTS, type SequencesSpec } from './spec.js';
 
 
@@ -47,6 +48,8 @@ export interface SequencesOptions {
   /** Without a validation file: the fraction of lines drawn (seeded) for validation. */
   valFraction: number;
   seed: number;
+  /** train.loss quantile (value targets): the levels, Q outputs per target; absent or null: one output each. */
+  quantiles?: number[] | null;
 }
 
 /** One sequence ready for the model. */
@@ -79,19 +82,23 @@ const SPLIT_STREAM = 77;
  * Loads a sequences experiment's JSON Lines file(s): each line read and checked as it is parsed,
  * then split, labelled and scaled. `fitted` (a checkpoint's metadata) replaces fitting.
  */
-export function loadSequences(spec: SequencesSpec, seed: number, file: string, fitted: SequencesMeta | null = null): SequencesDataset {
+export function loadSequences(spec: SequencesSpec, seed: number, file: string, fitted: SequencesMeta | null = null, quantiles: number[] | null = null): SequencesDataset {
   if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'sequences'");
   const train = parseSequences(readDataFile(spec.path), spec.path);
   const val = spec.valPath === undefined ? null : parseSequences(readDataFile(spec.valPath), spec.valPath, train.features);
   const data = buildSequences(train, val, {
-    target: spec.target ?? SEQUENCES_DEFAULTS.target, normalize: spec.normalize ?? SEQUENCES_DEFAULTS.normalize, valFraction: spec.valFraction ?? SEQUENCES_DEFAULTS.valFraction, seed,
+    target: spec.target ?? SEQUENCES_DEFAULTS.target, normalize: spec.normalize ?? SEQUENCES_DEFAULTS.normalize, valFraction: spec.valFraction ?? SEQUENCES_DEFAULTS.valFraction, seed, quantiles,
   }, file, fitted);
   return new SequencesDataset(data);
 }
 
 export class SequencesDataset implements Dataset {
   readonly task = 'sequences' as const;
-  readonly loss: 'ce' | 'mse';
+  readonly loss: 'ce' | 'mse' | 'quantile';
+  /** Value targets under train.loss quantile: the levels (Q outputs per target, output g·Q + q). */
+  readonly quantiles: number[] | null;
+  /** Targets per sequence: 1 class, or G values (each with Q outputs under the quantile loss). */
+  private readonly targetWidth: number;
   readonly input = 'dense' as const;
   readonly inputSize: number;
   readonly outputSize: number;
@@ -105,9 +112,11 @@ export class SequencesDataset implements Dataset {
   constructor(readonly data: SequencesData) {
     this.meta = data.meta;
     this.splits = { train: data.train, val: data.val };
-    this.loss = data.meta.target === 'class' ? 'ce' : 'mse';
+    this.quantiles = data.meta.quantiles ?? null;
+    this.loss = data.meta.target === 'class' ? 'ce' : this.quantiles ? 'quantile' : 'mse';
     this.inputSize = data.meta.features.length;
-    this.outputSize = data.meta.target === 'class' ? data.meta.labels!.length : data.meta.targets.length;
+    this.targetWidth = data.meta.targets.length;
+    this.outputSize = data.meta.target === 'class' ? data.meta.labels!.length : this.targetWidth * (this.quantiles?.length ?? 1);
     this.seqLen = Math.max(...[...data.train, ...data.val].map((s) => s.length));
   }
 
@@ -130,24 +139,32 @@ export class SequencesDataset implements Dataset {
       const sums = new AccuracySums(majorityLabel(this.splits.train.map((s) => s.label), O));
       return { add: (index, y, offset) => sums.add(y, offset, O, seqs[index].label), result: () => sums.result() };
     }
-    const sums = new ErrorSums(), scales = this.meta.targets.map((name) => this.meta.normalization.columns[name]);
+    // Quantile models: errors of the middle quantile, coverage of the outer ones (sorted, so they never cross).
+    const G = this.targetWidth, Q = this.quantiles?.length ?? 1, middle = this.quantiles ? middleQuantile(this.quantiles) : 0;
+    const sums = new ErrorSums(), coverage = this.quantiles ? new CoverageSums() : null;
+    const scales = this.meta.targets.map((name) => this.meta.normalization.columns[name]);
+    const sorted = new Float64Array(G * Q);
     return {
       add: (index, y, offset) => {
         const s = seqs[index];
-        for (let g = 0; g < O; g++) sums.add(unscaleValue(scales[g], y[offset + g]), s.raw[g], NaN);
+        sortedQuantiles(y, offset, G, Q, sorted);
+        for (let g = 0; g < G; g++) {
+          sums.add(unscaleValue(scales[g], sorted[g * Q + middle]), s.raw[g], NaN);
+          coverage?.add(unscaleValue(scales[g], sorted[g * Q]), unscaleValue(scales[g], sorted[g * Q + Q - 1]), s.raw[g]);
+        }
       },
-      result: () => sums.result(false),
+      result: () => ({ ...sums.result(false), ...coverage?.result() }),
     };
   }
 
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
     checkBatch(this, split, indices, start, count, outputs);
-    const T = this.seqLen, F = this.inputSize, O = this.outputSize;
+    const T = this.seqLen, F = this.inputSize, G = this.targetWidth;
     checkCapacity(out.inputs, 'inputs', T * count * F);
     if (!out.lengths) throw new RangeError('out.lengths is needed for variable-length sequences');
     checkCapacity(out.lengths, 'lengths', count);
     if (this.loss === 'ce') checkCapacity(out.targetIds, 'targetIds', count);
-    else checkCapacity(out.targetValues, 'targetValues', count * O);
+    else checkCapacity(out.targetValues, 'targetValues', count * G);
     for (let j = 0; j < count; j++) {
       const s = this.splits[split][indices[start + j]];
       out.lengths[j] = s.length;
@@ -158,7 +175,7 @@ export class SequencesDataset implements Dataset {
         else out.inputs.fill(0, to, to + F);
       }
       if (this.loss === 'ce') out.targetIds[j] = s.label;
-      else for (let g = 0; g < O; g++) out.targetValues[j * O + g] = s.y[g];
+      else for (let g = 0; g < G; g++) out.targetValues[j * G + g] = s.y[g];
     }
   }
 }
@@ -276,7 +293,10 @@ export function buildSequences(file: SequencesFile, val: SequencesFile | null, o
     const y = Float32Array.from(raw, (v, g) => scaleValue(normalization.columns[targets[g]], v));
     return { line: s.line, length: s.length, x, label: -1, y, raw };
   };
+  const quantiles = fitted ? (fitted.quantiles ?? null) : (opt.quantiles ?? null);
+  if (quantiles && target === 'class') throw inputError(experiment, 'train.loss', `'quantile' needs value targets, but ${file.path} has class labels (data.target: auto)`);
   const meta: SequencesMeta = { task: 'sequences', features, targets, target, labels, scalarTarget, normalization };
+  if (quantiles) meta.quantiles = quantiles;
   if (target === 'class' && labels!.length < 2 && !fitted) {
     throw inputError(file.path, 'y', `the training split has only one label (${JSON.stringify(labels![0])}); classification needs at least two`);
   }

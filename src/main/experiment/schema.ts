@@ -166,9 +166,13 @@ export function teacherForcingProblem(model: Pick<ModelConfig, 'recurrence' | 'o
   return null;
 }
 
-/** The quantile loss predicts intervals of a series' values: the problem is `train.loss`'s. */
-export function quantileLossProblem(data: { task: Task }, model: Pick<ModelConfig, 'recurrence'> | undefined): string | null {
-  if (data.task !== 'series') return `'quantile' needs task 'series', got '${data.task}'`;
+/**
+ * The quantile loss predicts intervals of values: a series', or value sequences' (a `target: auto`
+ * that turns out to be classes is refused when the data is read). The problem is `train.loss`'s.
+ */
+export function quantileLossProblem(data: { task: Task; target?: string }, model: Pick<ModelConfig, 'recurrence'> | undefined): string | null {
+  if (data.task === 'sequences' && data.target === 'class') return "'quantile' needs value targets, got data.target 'class'";
+  if (data.task !== 'series' && data.task !== 'sequences') return `'quantile' needs task 'series' or 'sequences', got '${data.task}'`;
   if (model?.recurrence === 'output') return "'quantile' needs model.recurrence 'hidden' (the fed-back output would be Q values per target)";
   return null;
 }

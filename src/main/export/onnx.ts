@@ -131,7 +131,7 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   }
   // Quantile models: each value's Q outputs sorted ascending, as recur's predictions are, so the
   // quantiles never cross (TopK over [.., O/Q, Q], then back to the output's own shape).
-  const Q = ck.data?.task === 'series' ? (ck.data.quantiles?.length ?? 1) : 1;
+  const Q = ck.data?.quantiles?.length ?? 1;
   if (Q > 1) {
     const grouped = g.node('Reshape', [y, g.int64('quantile_groups', cfg.outputs === 'last' ? [0, -1, Q] : [0, 0, -1, Q], [cfg.outputs === 'last' ? 3 : 4])]);
     const [sorted] = g.nodeOutputs('TopK', [grouped, g.int64('quantile_count', [Q], [1])], 2, { axis: -1, largest: 0, sorted: 1 }, 'quantiles');
@@ -222,10 +222,10 @@ function inputScales(meta: DataMeta | undefined, In: number): ColumnScale[] | nu
   return scales.every(isIdentity) ? null : scales;
 }
 
-/** Per output, the transform to undo: series output (k·G + g)·Q + q is target g; class logits have none. */
+/** Per output, the transform to undo: series output (k·G + g)·Q + q (sequences g·Q + q) is target g; class logits have none. */
 function outputScales(meta: DataMeta | undefined, O: number): ColumnScale[] | null {
   if (!meta || (meta.task === 'sequences' && meta.target === 'class')) return null;
-  const G = meta.targets.length, Q = meta.task === 'series' ? (meta.quantiles?.length ?? 1) : 1;
+  const G = meta.targets.length, Q = meta.quantiles?.length ?? 1;
   const scales = Array.from({ length: O }, (_, o) => meta.normalization.columns[meta.targets[Math.floor(o / Q) % G]!] ?? { shift: 0, scale: 1 });
   return scales.every(isIdentity) ? null : scales;
 }

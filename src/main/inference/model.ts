@@ -12,7 +12,7 @@ import type { ColumnUse, CsvTable } from '../data/parse.js';
 import type { DataMeta, SequencesMeta, SeriesMeta } from '../data/metadata.js';
 import { scaleValue, unscaleValue } from '../data/normalize.js';
 import { tableFromRecords, type RecordCell } from '../data/records.js';
-import { quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
+import { middleQuantile, quantileSuffix, sortedQuantiles } from '../data/quantiles.js';
 import { continueTimes } from '../data/period.js';
 import type { Vocab } from '../data/dataset.js';
 import { joinWords, LINE_BREAK, tokenizeWords } from '../data/word-tokens.js';
@@ -84,7 +84,13 @@ export interface ForecastOptions {
 /** A sequence model's answer for one sequence. */
 export type Prediction =
   | { label: string | number; probs: Record<string, number> }
-  | { value: number | number[] };
+  | ValuePrediction;
+
+/** Values; a quantile model adds one key per quantile, `value_q0.1`, `value_q0.5`, …, and `value` is its middle one. */
+export interface ValuePrediction {
+  value: number | number[];
+  [quantile: `value_q${string}`]: number | number[];
+}
 
 /** One sequence as the JSONL's `x`: steps of features, or plain numbers (one feature). */
 export type SequenceInput = readonly (readonly number[])[] | readonly number[];
@@ -320,6 +326,17 @@ export class Model {
         if (v > e[best]) best = k;
       });
       return { label: labels[best], probs };
+    }
+    if (meta.quantiles) {
+      // The point forecast (the middle quantile) and one key per quantile, sorted so they never cross.
+      const Q = meta.quantiles.length, sorted = sortedQuantiles(y, 0, meta.targets.length, Q, new Float64Array(y.length));
+      const at = (q: number): number | number[] => {
+        const values = meta.targets.map((name, g) => unscaleValue(meta.normalization.columns[name], sorted[g * Q + q]));
+        return meta.scalarTarget ? values[0] : values;
+      };
+      const answer: ValuePrediction = { value: at(middleQuantile(meta.quantiles)) };
+      meta.quantiles.forEach((level, q) => { answer[`value${quantileSuffix(level)}` as `value_q${string}`] = at(q); });
+      return answer;
     }
     const values = meta.targets.map((name, k) => unscaleValue(meta.normalization.columns[name], y[k]));
     return { value: meta.scalarTarget ? values[0] : values };
