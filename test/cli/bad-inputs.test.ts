@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 95;
+const EXPECTED_CASES = 97;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -230,7 +230,12 @@ function cases(base: string): Case[] {
   train('quantile-level-out-of-range', quantile({ quantiles: [0, 0.5] }), ['train.quantiles.0'], [/quantile level in \(0, 1\), got 0$/]);
   train('quantiles-not-ascending', quantile({ quantiles: [0.9, 0.1] }), ['train.quantiles'], [/strictly ascending quantiles, got \[0\.9,0\.1\]$/]);
   train('quantiles-without-quantile-loss', quantile({ loss: 'auto', quantiles: [0.1, 0.9] }), ['train.quantiles'], [/needs train\.loss 'quantile'$/]);
-  train('quantile-loss-on-adding', tinyExperiment({ train: { loss: 'quantile' } }), ['train.loss'], [/needs task 'series', got 'adding'$/]);
+  train('quantile-loss-on-adding', tinyExperiment({ train: { loss: 'quantile' } }), ['train.loss'], [/needs task 'series' or 'sequences', got 'adding'$/]);
+  const classSequences = (target: 'class' | 'auto'): Record<string, unknown> => tinyExperiment({
+    data: { task: 'sequences', path: file('seq.jsonl'), target, valFraction: 0.25 }, train: { batch: 4, steps: 2, workers: 1, kernels: 'ts', loss: 'quantile' },
+  });
+  train('quantile-loss-on-class-sequences', classSequences('class'), ['train.loss'], [/needs value targets, got data\.target 'class'$/]);
+  train('quantile-loss-on-labels', classSequences('auto'), ['train.loss'], [/needs value targets, but \S+seq\.jsonl has class labels/]);
   train('quantile-loss-output-recurrence', { ...quantile({}), model: { cell: 'rnn', hidden: 4, recurrence: 'output' } }, ['train.loss'], [/needs model\.recurrence 'hidden'/]);
   const steps = (name: string, model: string, data: string, n: string, names: string[], match: RegExp[]): void =>
     add({ name, args: ['predict', '--checkpoint', model, '--data', file(data), '--steps', n, '--out', file('steps-out.csv')], names, match });

@@ -34,7 +34,11 @@ t.test('train.loss and train.quantiles: defaults and rules', async (t) => {
   expectKeyedInputError(t, () => parse({ loss: 'quantile', quantiles: [] }), EXP, 'train.quantiles', /non-empty list/);
   expectKeyedInputError(t, () => parse({ quantiles: [0.1, 0.9] }), EXP, 'train.quantiles', /needs train.loss 'quantile'$/);
   expectKeyedInputError(t, () => parse({ loss: 'quantiles' }), EXP, 'train.loss', /did you mean 'quantile'/);
-  expectKeyedInputError(t, () => parse({ loss: 'quantile' }, { task: 'sine', seqLen: 4 }), EXP, 'train.loss', /needs task 'series', got 'sine'$/);
+  expectKeyedInputError(t, () => parse({ loss: 'quantile' }, { task: 'sine', seqLen: 4 }), EXP, 'train.loss', /needs task 'series' or 'sequences', got 'sine'$/);
+  const sequences = (target: string) => ({ task: 'sequences', path: 'x.jsonl', target });
+  t.same(parse({ loss: 'quantile' }, sequences('value')).train.quantiles, [0.1, 0.5, 0.9], 'value sequences take the quantile loss');
+  t.same(parse({ loss: 'quantile' }, sequences('auto')).train.quantiles, [0.1, 0.5, 0.9], 'auto: decided when the data is read');
+  expectKeyedInputError(t, () => parse({ loss: 'quantile' }, sequences('class')), EXP, 'train.loss', /needs value targets, got data.target 'class'$/);
 });
 
 t.test('the pinball loss by hand: output (k·G + g)·Q + q, its gradient, a tie', async (t) => {
@@ -90,4 +94,36 @@ t.test('a quantile series model: eval, eval lines, predict columns, checkpoint m
   t.equal(csv[1], '2,40,50,60', 'sorted: the quantiles never cross');
   const model = await loadModel(result.checkpoint, { kernels: 'ts' });
   t.same(model.forecast([{ v: 1 }, { v: 2 }])[0]!.values, { 'v_t+1_q0.1': 40, 'v_t+1_q0.5': 50, 'v_t+1_q0.9': 60 }, 'Model.forecast: the same keys');
+});
+
+t.test('a quantile value-sequences model: eval, predictions one key per quantile, checkpoint metadata', async (t) => {
+  const jsonl = (ys: number[]) => ys.map((y, i) => JSON.stringify({ x: [[i, 1], [2, i]], y })).join('\n') + '\n';
+  const dir = t.testdir({ 'train.jsonl': jsonl([1, 4, 9, 16, 25, 36]), 'val.jsonl': jsonl([49, 64, 81]) });
+  const exp = parseExperiment({
+    seed: 1, data: { task: 'sequences', path: join(dir, 'train.jsonl'), valPath: join(dir, 'val.jsonl'), normalize: 'none' },
+    model: { cell: 'lstm', hidden: 4 },
+    train: { batch: 2, steps: 2, workers: 1, evalEvery: 1, loss: 'quantile', quantiles: [0.1, 0.5, 0.9], optimizer: { name: 'adam', lr: 0.01 } },
+    output: { dir: join(dir, 'run') },
+  }, join(dir, EXP), dir);
+  const result = await train(exp, { file: EXP });
+  const ck = loadCheckpoint(result.checkpoint);
+  t.same(ck.data?.task === 'sequences' && ck.data.quantiles, [0.1, 0.5, 0.9], 'the checkpoint records the quantiles');
+  t.equal(ck.cfg.outputSize, 3, 'one output per quantile of the one value');
+  const metrics = readFileSync(join(result.outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
+  t.ok(metrics.filter((l) => l.valLoss !== undefined).every((l) => l.valCoverage !== undefined && l.valMse !== undefined), 'eval lines carry valCoverage');
+
+  // A model that always says 60, 40, 50 for the quantiles 0.1, 0.5, 0.9 (crossed on purpose).
+  ck.params.fill(0);
+  tensorViews(paramLayout(ck.cfg), ck.params).get('head.bias')!.set([60, 40, 50]);
+  saveCheckpoint(result.checkpoint, ck);
+  const scores = await evaluateCheckpoint(result.checkpoint, { workers: 1, kernels: 'ts' });
+  // The validation values 49, 64, 81 as in the series case: a mean pinball loss of 90 / 9.
+  t.ok(Math.abs(scores.loss - 10) < 1e-5, `loss ${scores.loss}: the mean pinball loss, 90 / 9`);
+  t.ok(near(scores.mse, (1 + 14 ** 2 + 31 ** 2) / 3), `mse ${scores.mse} of the middle quantile (50 once sorted)`);
+  t.ok(near(scores.mae, (1 + 14 + 31) / 3), `mae ${scores.mae}`);
+  t.ok(near(scores.coverage, 1 / 3), `coverage ${scores.coverage}: only 49 lies in [40, 60]`);
+
+  const lines = predictFile(result.checkpoint, join(dir, 'val.jsonl'), { kernels: 'ts' }).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(lines[0], { value: 50, 'value_q0.1': 40, 'value_q0.5': 50, 'value_q0.9': 60 }, 'sorted quantiles, one key each; value is the middle one');
+  t.equal(lines.length, 3);
 });
