@@ -231,9 +231,8 @@ function cases(base: string): Case[] {
   train('quantiles-not-ascending', quantile({ quantiles: [0.9, 0.1] }), ['train.quantiles'], [/strictly ascending quantiles, got \[0\.9,0\.1\]$/]);
   train('quantiles-without-quantile-loss', quantile({ loss: 'auto', quantiles: [0.1, 0.9] }), ['train.quantiles'], [/needs train\.loss 'quantile'$/]);
   train('quantile-loss-on-adding', tinyExperiment({ train: { loss: 'quantile' } }), ['train.loss'], [/needs task 'series' or 'sequences', got 'adding'$/]);
-  const classSequences = (target: 'class' | 'auto'): Record<string, unknown> => tinyExperiment({
-    data: { task: 'sequences', path: file('seq.jsonl'), target, valFraction: 0.25 }, train: { batch: 4, steps: 2, workers: 1, kernels: 'ts', loss: 'quantile' },
-  });
+  const classSequences = (target: 'class' | 'auto'): Record<string, unknown> =>
+    ({ ...sequences({ target }), train: { batch: 4, steps: 2, workers: 1, kernels: 'ts', loss: 'quantile' } });
   train('quantile-loss-on-class-sequences', classSequences('class'), ['train.loss'], [/needs value targets, got data\.target 'class'$/]);
   train('quantile-loss-on-labels', classSequences('auto'), ['train.loss'], [/needs value targets, but \S+seq\.jsonl has class labels/]);
   train('quantile-loss-output-recurrence', { ...quantile({}), model: { cell: 'rnn', hidden: 4, recurrence: 'output' } }, ['train.loss'], [/needs model\.recurrence 'hidden'/]);
