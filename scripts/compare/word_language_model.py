@@ -15,8 +15,9 @@ steps, optimizer lr (plain SGD, as the example) and clip. The data pipeline is r
   consecutive windows, batch j holds window j of every stream, state carried and detached between
   batches, reset every L batches;
 - validation: every validation window from a zero state, the mean cross-entropy over its tokens.
-The input is one-hot over the vocabulary, as recur's (until model.embedding): nn.LSTM(V, H, layers,
-dropout) + dropout + nn.Linear(H, V). Initialisation is PyTorch's (the example's decoder: uniform
+The input is one-hot over the vocabulary, as recur's (until model.embedding): nn.LSTM(V, H, layers)
+with dropout after every layer (between layers, as nn.LSTM's, and before the head, as the example's)
++ nn.Linear(H, V). Initialisation is PyTorch's (the example's decoder: uniform
 +-0.1, bias 0), so the curves differ in detail, not in kind.
 
   /usr/bin/python3 scripts/compare/word_language_model.py [experiments/words.yaml] [--steps N]
@@ -90,20 +91,43 @@ def checkpoint_vocab(path):
 
 
 class RNNModel(nn.Module):
-    """The example's RNNModel (LSTM) with a one-hot encoder: recur reads tokens one-hot."""
+    """The example's RNNModel (LSTM) read one-hot, as recur reads tokens: nn.LSTM(V, H, layers)'s
+    parameters and initialisation, run step by step so that layer 0's input projection of a
+    one-hot token is a column gather of weight_ih_l0 (the same numbers as the dense product,
+    without a [T*B, V] one-hot matrix)."""
 
     def __init__(self, ntoken, nhid, nlayers, dropout):
         super().__init__()
-        self.ntoken = ntoken
+        self.ntoken, self.nhid, self.nlayers = ntoken, nhid, nlayers
         self.drop = nn.Dropout(dropout)
-        self.rnn = nn.LSTM(ntoken, nhid, nlayers, dropout=dropout if nlayers > 1 else 0.0)
+        self.rnn = nn.LSTM(ntoken, nhid, nlayers)
         self.head = nn.Linear(nhid, ntoken)
         nn.init.uniform_(self.head.weight, -0.1, 0.1)
         nn.init.zeros_(self.head.bias)
 
     def forward(self, x, hidden):
-        output, hidden = self.rnn(F.one_hot(x, self.ntoken).float(), hidden)
-        return self.head(self.drop(output)), hidden
+        T, B = x.shape
+        if hidden is None:
+            zeros = x.new_zeros((self.nlayers, B, self.nhid), dtype=torch.float)
+            hidden = (zeros, zeros)
+        h0, c0 = hidden
+        hs, cs = [], []
+        layer_in = None
+        for k in range(self.nlayers):
+            w_ih, w_hh = getattr(self.rnn, f'weight_ih_l{k}'), getattr(self.rnn, f'weight_hh_l{k}')
+            bias = getattr(self.rnn, f'bias_ih_l{k}') + getattr(self.rnn, f'bias_hh_l{k}')
+            # [T, B, 4H]: a gather of columns for the one-hot tokens, a product for a layer's input.
+            projected = (F.embedding(x, w_ih.t()) if k == 0 else layer_in @ w_ih.t()) + bias
+            h, c, outputs = h0[k], c0[k], []
+            for t in range(T):
+                i, f, g, o = (projected[t] + h @ w_hh.t()).chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outputs.append(h)
+            layer_in = self.drop(torch.stack(outputs))  # between layers, and before the head
+            hs.append(h)
+            cs.append(c)
+        return self.head(layer_in), (torch.stack(hs), torch.stack(cs))
 
 
 def main():
