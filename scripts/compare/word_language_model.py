@@ -21,7 +21,7 @@ with dropout after every layer (between layers, as nn.LSTM's, and before the hea
 +-0.1, bias 0), so the curves differ in detail, not in kind.
 
   /usr/bin/python3 scripts/compare/word_language_model.py [experiments/words.yaml] [--steps N]
-      [--checkpoint runs/words/checkpoint.safetensors] [--threads 2]
+      [--checkpoint runs/words/checkpoint.safetensors] [--threads 2] [--eval-windows N]
 """
 import argparse
 import json
@@ -137,6 +137,7 @@ def main():
     ap.add_argument('--checkpoint', help='a recur checkpoint of the same experiment: its vocabulary must equal ours')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--log-every', type=int, default=50)
+    ap.add_argument('--eval-windows', type=int, help='score only the first N validation windows (a quick check); default all, as recur eval')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -199,10 +200,11 @@ def main():
             print(f'step {step + 1} loss {loss.item():.4f} ({time.time() - started:.0f} s)', flush=True)
 
     net.eval()
+    scored = min(val_windows, args.eval_windows or val_windows)
     total, count = 0.0, 0
     with torch.no_grad():
-        for first in range(0, val_windows, 64):
-            starts = [(train_windows + w) * T for w in range(first, min(first + 64, val_windows))]
+        for first in range(0, scored, 64):
+            starts = [(train_windows + w) * T for w in range(first, min(first + 64, scored))]
             x, y = window_batch(starts)
             out, _ = net(x, None)
             total += F.cross_entropy(out.reshape(-1, V), y.reshape(-1), reduction='sum').item()

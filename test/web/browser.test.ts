@@ -41,6 +41,16 @@ function sequencesCheckpoint(target: 'class' | 'value'): CheckpointData {
   return { cfg, params, optim: new Map(), data };
 }
 
+/** A small word model made by hand: a lowercase vocabulary with punctuation and line breaks. */
+function wordCheckpoint(): CheckpointData {
+  const vocab = ['<unk>', 'the', 'cat', 'sat', '.', ',', '\n', '(', ')', 'mat'];
+  const cfg: ModelConfig = { cell: 'gru', inputSize: vocab.length, hidden: 8, layers: 1, outputSize: vocab.length, recurrence: 'hidden', outputs: 'all' };
+  const layout = paramLayout(cfg);
+  const params = new Float32Array(layout.size);
+  initParams(cfg, layout, params, 7, { scale: 1.5, forgetBias: 0 });
+  return { cfg, params, optim: new Map(), vocab, lowercase: true };
+}
+
 /** Sequences of 1 to 9 steps of two features, in the data's units. */
 function randomSequences(count: number): number[][][] {
   const rng = new Rng(11, 4);
@@ -106,6 +116,20 @@ t.test('the browser example in headless Chromium equals Node bit for bit', { ski
       t.ok(a.length === b.length && a.every((v, i) => v === b[i]), 'every number ===');
     });
   }
+
+  await t.test('a word model loaded from bytes samples as in Node (tokenised prime, joined words)', async (t) => {
+    const bytes = encodeCheckpoint(wordCheckpoint());
+    const file = join(dir, 'words.safetensors');
+    writeFileSync(file, bytes);
+    const opt = { prime: 'The CAT (sat', length: 80, temperature: 0.9, seed: 3 };
+    const node = (await loadModel(file, { kernels: 'wasm' })).sample(opt);
+    const inPage = await page.evaluate(async ({ bytes, opt }) => {
+      const { loadModel } = await import('/dist/web/recur.js' as string);
+      return (await loadModel(new Uint8Array(bytes))).sample(opt) as string;
+    }, { bytes: Array.from(bytes), opt });
+    t.equal(inPage, node, 'the same words, joined the same way');
+    t.notMatch(node, / [.,)]|\( /, 'joined: no space before . , ) nor after (');
+  });
 
   await t.test('nothing left 127.0.0.1, and the page raised no error', async (t) => {
     t.ok(record.requests.length >= 5, `${record.requests.length} requests`);
