@@ -12,6 +12,7 @@ import type { BatchArrays } from '../../src/main/data/dataset.js';
 import { loadDataset } from '../../src/main/data/load.js';
 import { joinWords, tokenizeWords } from '../../src/main/data/word-tokens.js';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
+import { resolveRun } from '../../src/main/training/resolve.js';
 import { paramLayout } from '../../src/shared/model/layout.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
 import { runRecur, tempDir } from '../helpers/cli.js';
@@ -196,6 +197,14 @@ t.test('a word model through the CLI: train, eval (perplexity = e^loss), sample,
   const dataScores = JSON.parse(onData.stdout) as { tokens: number; perplexity: number; loss: number };
   t.equal(dataScores.tokens, 8, 'its 16 tokens (two lines of 6 words, a full stop and a line break) make ⌊15/8⌋ = 1 window of the run\'s seqLen 8');
   t.ok(Math.abs(dataScores.perplexity - Math.exp(dataScores.loss)) <= 1e-9 * dataScores.perplexity);
+
+  // train.init from the word checkpoint: its vocabulary; its case folding must be the experiment's.
+  const initExp = (lowercase: boolean) => parseExperiment({
+    data: { task: 'text', path: text, tokens: 'word', lowercase, seqLen: 8, valFraction: 0.2 }, train: { batch: 4, init: ckPath },
+  }, join(dir, 'again.json'), dir);
+  const resumed = resolveRun(initExp(true), 'again.json');
+  t.same(resumed.dataset.vocab, ck.vocab, 'train.init: the checkpoint\'s vocabulary');
+  expectKeyedInputError(t, () => resolveRun(initExp(false), 'again.json'), 'again.json', 'data.lowercase', /the checkpoint \S+ has true, the experiment says false/);
 
   const sampled = await runRecur(['sample', '--checkpoint', ckPath, '--prime', 'The zebra sat', '--length', '40', '--seed', '2']);
   t.equal(sampled.code, 0, 'sample exits 0 with an unknown word in the prime', { stderr: sampled.stderr });

@@ -22,6 +22,10 @@ export interface ResolvedRun {
 export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const init = exp.train.init ? loadInitCheckpoint(exp.train.init, file) : null;
   const quantiles = exp.train.loss === 'quantile' ? exp.train.quantiles : null;
+  // A word checkpoint's vocabulary holds the tokens of its own case folding.
+  if (init?.lowercase !== undefined && exp.data.task === 'text' && exp.data.tokens === 'word' && (exp.data.lowercase ?? false) !== init.lowercase) {
+    throw inputError(file, 'data.lowercase', `the checkpoint ${exp.train.init} has ${init.lowercase}, the experiment says ${exp.data.lowercase ?? false}`);
+  }
   const categoryLevels = init?.data?.task === 'series' && init.data.categorical.length > 0 ? init.data.categorical.map((c) => c.levels) : null;
   const dataset = loadDataset(exp.data, exp.seed, file, { vocab: init?.vocab, outputs: init ? init.cfg.outputs : exp.model!.outputs, quantiles, categoryLevels });
   let cfg: ModelConfig;
