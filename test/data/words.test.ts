@@ -99,6 +99,8 @@ t.test('the vocabulary comes from the training split only; unknown and rare word
   t.same(load({ lowercase: true, minCount: 3 }).vocab, ['<unk>', 'the']);
   const lower = load({ lowercase: true });
   t.equal(lower.lowercase, true);
+  t.equal(load({ randomOffset: true }).size('train'), 1, 'randomOffset over tokens as over characters: the last training window is left out');
+  expectKeyedInputError(t, () => load({ randomOffset: true, valFraction: 0.5 }), EXP, 'data.randomOffset', /needs 2 training windows/);
 
   writeFileSync(join(dir, 'blank.txt'), ' \n');
   expectKeyedInputError(t, () => loadDataset(textExperiment({ tokens: 'word' }, join(dir, 'blank.txt')).data, 1, EXP), EXP, 'data.seqLen', /the text is 1 tokens/);
