@@ -59,6 +59,10 @@ const configMetadataSchema = must.section({
   outputSize: must.positiveInt().optional(),
   recurrence: must.oneOf(RECURRENCES).optional(),
   outputs: must.oneOf(OUTPUT_MODES).optional(),
+  /** Token models: the embedding width E (embedding.weight is [inputSize, E]). */
+  embedding: must.positiveInt().optional(),
+  /** The head's weight is embedding.weight (written twice, as PyTorch's state_dict has it). */
+  tieWeights: must.boolean().optional(),
   /** Text models: the characters in index order; word models (tokens 'word'): the tokens, an array. */
   vocab: z.union([z.string(), z.array(z.string())], { error: 'must be a string of characters, or an array of tokens, in index order' }).optional(),
   /** Absent: characters. */
@@ -86,6 +90,8 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     const layer = hasHiddenBias(cfg.cell) ? undefined : /^rnn\.bias_ih_l(\d+)$/.exec(spec.name)?.[1];
     if (layer !== undefined) tensors.push({ name: biasHhName(Number(layer)), shape: [biasSize], data: new Float32Array(biasSize) });
   }
+  const tiedHead = tiedHeadTensor(cfg, params);
+  if (tiedHead) tensors.splice(tensors.findIndex((t) => t.name === 'head.bias'), 0, tiedHead);
   for (const [slot, block] of data.optim) {
     // The slot is everything between `optim.` and the next dot, so it cannot contain one.
     if (!/^[^.]+$/.test(slot)) throw new Error(`checkpoint: optimizer slot name ${JSON.stringify(slot)} must be non-empty and dot-free`);
@@ -108,6 +114,8 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     recurrence: cfg.recurrence,
     outputs: cfg.outputs,
   };
+  if (cfg.embedding !== undefined) config.embedding = cfg.embedding;
+  if (cfg.tieWeights) config.tieWeights = true;
   if (data.vocab !== undefined) {
     // A word model says so, and how its text is tokenised, beside its token list.
     if (typeof data.vocab !== 'string') Object.assign(config, { tokens: 'word', lowercase: data.lowercase ?? false });
@@ -119,6 +127,30 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   if (data.train !== undefined) metadata.train = JSON.stringify(data.train);
   if (data.data !== undefined) metadata.data = encodeDataMeta(data.data);
   return encodeSafetensors(tensors, metadata);
+}
+
+/**
+ * A tied model's head.weight: the embedding's data under the head's name, so the file is a
+ * complete PyTorch state_dict (word_language_model's decoder.weight is encoder.weight). Null untied.
+ */
+function tiedHeadTensor(cfg: ModelConfig, params: Map<string, Float32Array>): TensorToEncode | null {
+  if (!cfg.tieWeights) return null;
+  return { name: TIED_HEAD, shape: [cfg.outputSize, cfg.hidden], data: params.get('embedding.weight')! };
+}
+
+const TIED_HEAD = 'head.weight';
+
+/** A tied model's head.weight, when the file has one, is its embedding.weight bit for bit. */
+function checkTiedHead(cfg: ModelConfig, tensors: Map<string, DecodedTensor>, embedding: Float32Array, file: string): void {
+  const head = tensors.get(TIED_HEAD);
+  if (!cfg.tieWeights || !head) return;
+  checkShape(file, TIED_HEAD, head, [cfg.outputSize, cfg.hidden]);
+  for (let i = 0; i < embedding.length; i++) {
+    // Compared as float32, the precision the model keeps (an F64 file's values are rounded once).
+    if (!Object.is(Math.fround(head.data[i]!), embedding[i])) {
+      throw inputError(file, TIED_HEAD, `differs from embedding.weight at element ${i} (${head.data[i]} vs ${embedding[i]}); a tied model (config.tieWeights) has one matrix for both`);
+    }
+  }
 }
 
 function checkBlockSize(block: Float32Array, layout: ParamLayout, what: string): Float32Array {
@@ -157,6 +189,7 @@ export function checkpointFromSafetensors(
     checkShape(file, spec.name, tensor, spec.shape);
     paramViews.get(spec.name)!.set(tensor.data);
   }
+  if (cfg.tieWeights) checkTiedHead(cfg, tensors, paramViews.get('embedding.weight')!, file);
 
   // PyTorch has two biases per layer where recur has one; their sum is the same model.
   // (A GRU's bias_hh is a parameter of its own, loaded above.)
@@ -177,7 +210,7 @@ export function checkpointFromSafetensors(
   const slots = new Map<string, Map<string, DecodedTensor>>();
   const carried = new Map<string, Float32Array>();
   for (const [name, tensor] of tensors) {
-    if (expectedNames.has(name) || biasHhNames.has(name)) continue;
+    if (expectedNames.has(name) || biasHhNames.has(name) || (cfg.tieWeights && name === TIED_HEAD)) continue;
     const [, slot, paramName] = /^optim\.([^.]+)\.(.+)$/.exec(name) ?? [];
     if (slot === CARRIED_SLOT && paramName !== undefined && CARRIED_NAME.test(paramName)) {
       if (tensor.shape.length !== 2 || tensor.shape[1] !== cfg.hidden) {
@@ -266,13 +299,21 @@ function completeConfig(given: Partial<ModelConfig>, tensors: Map<string, Decode
   // A file without `recurrence` is hidden-recurrent unless its tensors say otherwise.
   const recurrence = given.recurrence ?? (tensors.has('rnn.weight_yh_l0') ? 'output' : 'hidden');
   const outputs = given.outputs ?? 'all';
-  const { cell, inputSize, hidden, layers, outputSize } = given;
+  const { cell, inputSize, hidden, layers, outputSize, embedding, tieWeights } = given;
   const cfg: ModelConfig =
     cell !== undefined && inputSize !== undefined && hidden !== undefined && layers !== undefined && outputSize !== undefined
       ? { cell, inputSize, hidden, layers, outputSize, recurrence, outputs, ...categoricalOf(given) }
       : { ...inferShape(tensors, recurrence, file), ...given, recurrence, outputs };
+  // Only the keys that are set, so a config compares equal to one built without them.
+  const width = embedding ?? cfg.embedding;
+  delete cfg.embedding;
+  delete cfg.tieWeights;
+  if (width !== undefined) cfg.embedding = width;
+  if (tieWeights) cfg.tieWeights = true;
   const problem = outputRecurrenceProblem(cfg);
   if (problem !== null) throw inputError(file, `${CONFIG_KEY}.layers`, problem);
+  const tokenProblem = tokenConfigProblem(cfg);
+  if (tokenProblem !== null) throw inputError(file, `${CONFIG_KEY}.${tokenProblem[0]}`, tokenProblem[1]);
   return cfg;
 }
 
@@ -290,11 +331,21 @@ function checkCategoryLevels(data: DataMeta, cfg: ModelConfig, file: string): vo
   if (described !== describe(embeddings)) throw inputError(file, '__metadata__.data.categorical', `lists ${described}; the model embeds ${describe(embeddings)}`);
 }
 
+/** The key and problem of a token model's config that no network can run, else null. */
+function tokenConfigProblem(cfg: ModelConfig): [string, string] | null {
+  if (cfg.embedding !== undefined && cfg.recurrence !== 'hidden') return ['embedding', "needs recurrence 'hidden'"];
+  if (!cfg.tieWeights) return null;
+  if (cfg.embedding === undefined) return ['tieWeights', 'needs embedding'];
+  if (cfg.embedding !== cfg.hidden) return ['tieWeights', `needs embedding = hidden, got ${cfg.embedding} and ${cfg.hidden}`];
+  if (cfg.outputSize !== cfg.inputSize) return ['tieWeights', `needs outputSize = inputSize (the vocabulary), got ${cfg.outputSize} and ${cfg.inputSize}`];
+  return null;
+}
+
 function inferShape(
   tensors: Map<string, DecodedTensor>,
   recurrence: ModelConfig['recurrence'],
   file: string,
-): Pick<ModelConfig, 'cell' | 'inputSize' | 'hidden' | 'layers' | 'outputSize'> {
+): Pick<ModelConfig, 'cell' | 'inputSize' | 'hidden' | 'layers' | 'outputSize' | 'embedding'> {
   const matrixShape = (name: string): [number, number] => {
     const tensor = tensors.get(name);
     if (!tensor) {
@@ -306,8 +357,14 @@ function inferShape(
     }
     return [rows, cols];
   };
-  const [gateRows, inputSize] = matrixShape('rnn.weight_ih_l0');
+  const [gateRows, firstInput] = matrixShape('rnn.weight_ih_l0');
   const [outputSize, hidden] = matrixShape('head.weight');
+  // A state_dict with an nn.Embedding reads token ids: V rows of E = weight_ih_l0's columns.
+  const embedded = tensors.has('embedding.weight') ? matrixShape('embedding.weight') : null;
+  if (embedded && embedded[1] !== firstInput) {
+    throw inputError(file, 'embedding.weight', `has ${embedded[1]} columns but rnn.weight_ih_l0 reads ${firstInput}; both are the embedding width`);
+  }
+  const inputSize = embedded ? embedded[0] : firstInput;
   if (recurrence === 'hidden') {
     const [, recurrentCols] = matrixShape('rnn.weight_hh_l0');
     if (recurrentCols !== hidden) {
@@ -321,7 +378,7 @@ function inferShape(
   else throw inputError(file, 'rnn.weight_ih_l0', `${gateRows} rows is none of 4·H (LSTM), 3·H (GRU), H (RNN) for hidden size H = ${hidden}`);
   let layers = 1;
   while (tensors.has(`rnn.weight_ih_l${layers}`)) layers++;
-  return { cell, inputSize, hidden, layers, outputSize };
+  return { cell, inputSize, hidden, layers, outputSize, ...(embedded ? { embedding: firstInput } : {}) };
 }
 
 /** Characters (a string) for tokens 'char', tokens (an array, `<unk>` first) for 'word'; distinct, one per input. */

@@ -118,6 +118,8 @@ export const sequencesDataSchema = taskData('sequences', {
   /** Class labels (softmax-CE) or values (MSE); auto: class if any y is a string. */
   target: is.oneOf(SEQUENCE_TARGETS).default('auto'),
   normalize,
+  /** Token steps: a token seen fewer times in the training lines reads as `<unk>`. */
+  minCount: is.positiveInt().default(1),
 });
 
 const DATA_SHAPES = [
@@ -219,6 +221,29 @@ export function randomOffsetProblem(data: { stateful: boolean; randomOffset?: bo
   return data.randomOffset && data.stateful ? 'cannot be used with data.stateful (a stream\'s windows must follow each other)' : null;
 }
 
+/** Tasks whose steps may be tokens read through an embedding (SPEC §2). */
+const TOKEN_TASKS: readonly Task[] = ['text', 'sequences'];
+
+/** An embedding reads token ids; the problem is `model.embedding`'s. */
+export function embeddingProblem(data: { task: Task }, model: Pick<ModelConfig, 'embedding' | 'recurrence'>): string | null {
+  if (model.embedding === undefined) return null;
+  if (!TOKEN_TASKS.includes(data.task)) return `needs token steps (task 'text' or 'sequences'), got task '${data.task}'`;
+  if (model.recurrence !== 'hidden') return "needs model.recurrence 'hidden'";
+  return null;
+}
+
+/**
+ * A tied head multiplies the top layer's output by the embedding matrix, so E = H, and predicts
+ * the next token, so O = V (text); the problem is `model.tieWeights`'.
+ */
+export function tieWeightsProblem(data: { task: Task }, model: Pick<ModelConfig, 'embedding' | 'tieWeights' | 'hidden'>): string | null {
+  if (!model.tieWeights) return null;
+  if (model.embedding === undefined) return 'needs model.embedding';
+  if (model.embedding !== model.hidden) return `needs model.embedding = model.hidden (the head reads the top layer's output), got ${model.embedding} and ${model.hidden}`;
+  if (data.task !== 'text') return `needs task 'text' (the head predicts the next token over the vocabulary), got '${data.task}'`;
+  return null;
+}
+
 function reportProblem(ctx: z.core.$RefinementCtx, path: PropertyKey[], problem: string | null): void {
   if (problem !== null) ctx.addIssue({ code: 'custom', path, message: problem });
 }
@@ -244,6 +269,10 @@ const modelSchema = is
     lockedDropout: is.unitInterval().default(0),
     /** DropConnect on every layer's weight_hh: one mask per step (training only). */
     weightDrop: is.unitInterval().default(0),
+    /** Token models: x_t = Emb[token_t], a learned [V, embedding] matrix; absent: one-hot input. */
+    embedding: is.positiveInt().optional(),
+    /** The head's weight is the embedding matrix (needs embedding = hidden, text). */
+    tieWeights: is.boolean().optional(),
   })
   .superRefine((model, ctx) => {
     reportProblem(ctx, ['layers'], outputRecurrenceProblem(model));
@@ -355,6 +384,9 @@ export const experimentSchema = fileSchema
         ...(model.categoricalEmbedding === undefined ? {} : { categoricalEmbedding: model.categoricalEmbedding }),
         lockedDropout: model.lockedDropout,
         weightDrop: model.weightDrop,
+        // Only when given, so experiments without them (and their checkpoints) read as before.
+        ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
+        ...(model.tieWeights ? { tieWeights: true } : {}),
       },
       train: {
         ...train,
@@ -391,4 +423,6 @@ export const experimentSchema = fileSchema
     }
     if (train.teacherForcing) reportProblem(ctx, ['train', 'teacherForcing'], teacherForcingProblem(model));
     if (data.stateful && model.recurrence === 'output') reportProblem(ctx, ['data', 'stateful'], "needs model.recurrence 'hidden'");
+    reportProblem(ctx, ['model', 'embedding'], embeddingProblem(data, model));
+    reportProblem(ctx, ['model', 'tieWeights'], tieWeightsProblem(data, model));
   });

@@ -37,6 +37,7 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
           throw inputError(file, `model.${key}`, `the checkpoint ${exp.train.init} has ${JSON.stringify(cfg[key])}, the experiment says ${JSON.stringify(exp.model[key])}`);
         }
       }
+      checkTokenKeysAgree(exp, cfg, file);
     }
     if (cfg.inputSize !== dataset.inputSize || cfg.outputSize !== dataset.outputSize) {
       throw inputError(file, 'train.init', `the checkpoint's model takes ${cfg.inputSize} inputs and gives ${cfg.outputSize} outputs; the data has ${dataset.inputSize} and ${dataset.outputSize}`);
@@ -47,7 +48,10 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
     cfg = { cell: m.cell, inputSize: dataset.inputSize, hidden: m.hidden, layers: m.layers, outputSize: dataset.outputSize, recurrence: m.recurrence, outputs: m.outputs };
     const categorical = categoricalEmbeddings(dataset, m.categoricalEmbedding);
     if (categorical) cfg.categorical = categorical;
+    if (m.embedding !== undefined) cfg.embedding = m.embedding;
+    if (m.tieWeights) cfg.tieWeights = true;
   }
+  checkTokenInput(exp, cfg, dataset, file);
   if (!dataset.outputsAllowed.includes(cfg.outputs)) {
     throw inputError(file, 'model.outputs', `task '${dataset.task}' supports ${dataset.outputsAllowed.map((o) => `'${o}'`).join(' or ')}, got '${cfg.outputs}'`);
   }
@@ -73,6 +77,36 @@ function checkInitCategories(cfg: ModelConfig, dataset: Dataset, exp: Experiment
   const width = exp.model?.categoricalEmbedding;
   const other = cfg.categorical?.find((c) => width !== undefined && c.width !== width);
   if (other) throw inputError(file, 'model.categoricalEmbedding', `the checkpoint ${exp.train.init} has ${other.width} for ${JSON.stringify(other.column)}, the experiment says ${width}`);
+}
+
+/** model.embedding and model.tieWeights, where the experiment gives them, as train.init's checkpoint has them. */
+function checkTokenKeysAgree(exp: Experiment, cfg: ModelConfig, file: string): void {
+  const given = exp.model!;
+  const pairs = [['embedding', given.embedding, cfg.embedding], ['tieWeights', given.tieWeights ?? false, cfg.tieWeights ?? false]] as const;
+  for (const [key, experiment, checkpoint] of pairs) {
+    if (key === 'embedding' && experiment === undefined) continue;
+    if (experiment !== checkpoint) {
+      throw inputError(file, `model.${key}`, `the checkpoint ${exp.train.init} has ${JSON.stringify(checkpoint ?? null)}, the experiment says ${JSON.stringify(experiment)}`);
+    }
+  }
+}
+
+/**
+ * Token steps need an embedding and an embedding needs token steps (sequences: known once the
+ * file is read); a tied head predicts the vocabulary. The schema held the experiment's keys to
+ * the task; these need the data.
+ */
+function checkTokenInput(exp: Experiment, cfg: ModelConfig, dataset: Dataset, file: string): void {
+  if (dataset.task !== 'sequences') {
+    if (cfg.embedding && dataset.task !== 'text') throw inputError(file, 'model.embedding', `needs token steps (task 'text' or 'sequences'), got task '${dataset.task}'`);
+  } else if (dataset.input === 'onehot' && !cfg.embedding) {
+    throw inputError(file, 'model.embedding', `required: the steps of ${exp.data.path} are tokens (strings), read through an embedding`);
+  } else if (dataset.input === 'dense' && cfg.embedding) {
+    throw inputError(file, 'model.embedding', `needs token steps (strings); the steps of ${exp.data.path} are numbers`);
+  }
+  if (cfg.tieWeights && cfg.outputSize !== cfg.inputSize) {
+    throw inputError(file, 'model.tieWeights', `needs an output per vocabulary entry (${cfg.inputSize}), the data gives ${cfg.outputSize} outputs`);
+  }
 }
 
 /** train.init's checkpoint; a bad one names the experiment key too: `<exp>: train.init: <ckpt>: <key>: <problem>`. */
