@@ -64,6 +64,7 @@ const seriesMetaSchema = must
   .superRefine((meta, ctx) => checkScaledColumns(meta.normalization, [...meta.features, ...meta.targets, ...meta.futureFeatures], ctx));
 
 const LABELS = 'a non-empty list of labels (strings or numbers)';
+const VOCABULARY = 'a non-empty list of tokens (strings) in index order';
 
 /** `sequences`: labelled sequences from JSON Lines (SPEC §4). */
 const sequencesMetaSchema = must
@@ -85,14 +86,22 @@ const sequencesMetaSchema = must
     scalarTarget: must.boolean(),
     /** value, train.loss quantile: the levels, ascending; output g·Q + q. Absent: one output per value. */
     quantiles: quantileLevels.optional(),
-    /** Per feature (and, for values, per target) column name. */
+    /** Per feature (and, for values, per target) column name; token steps have no feature statistics. */
     normalization: normalizationSchema,
+    /** Token steps: the vocabulary in index order, `<unk>` first (the model's inputSize); numeric steps: absent. */
+    vocabulary: z
+      .array(z.string(mustBeError('a string')), mustBeError(VOCABULARY))
+      .min(1, mustBeError(VOCABULARY))
+      .refine(distinct, 'has a repeated token')
+      .optional(),
   })
   .superRefine((meta, ctx) => {
     if (meta.target === 'class' && meta.labels === null) ctx.addIssue({ code: 'custom', path: ['labels'], message: mustBe(LABELS, null) });
     if (meta.target === 'value' && meta.labels !== null) ctx.addIssue({ code: 'custom', path: ['labels'], message: mustBe('null for this target', meta.labels) });
     if (meta.target === 'class' && meta.quantiles !== undefined) ctx.addIssue({ code: 'custom', path: ['quantiles'], message: mustBe('absent for class targets', meta.quantiles) });
-    checkScaledColumns(meta.normalization, meta.target === 'value' ? [...meta.features, ...meta.targets] : meta.features, ctx);
+    if (meta.vocabulary !== undefined && meta.features.length !== 1) ctx.addIssue({ code: 'custom', path: ['features'], message: mustBe('one name (a token per step)', meta.features) });
+    const scaled = [...(meta.vocabulary === undefined ? meta.features : []), ...(meta.target === 'value' ? meta.targets : [])];
+    checkScaledColumns(meta.normalization, scaled, ctx);
   });
 
 /** The statistics cover exactly the columns the model reads (and, for values, predicts). */
@@ -140,5 +149,5 @@ export function decodeDataMeta(text: string, file: string): DataMeta {
 export function metaSizes(meta: DataMeta): { inputSize: number; outputSize: number } {
   const inputSize = meta.features.length;
   if (meta.task === 'series') return { inputSize: inputSize + meta.futureFeatures.length, outputSize: meta.targets.length * meta.horizon * (meta.quantiles?.length ?? 1) };
-  return { inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length * (meta.quantiles?.length ?? 1) };
+  return { inputSize: meta.vocabulary ? meta.vocabulary.length : inputSize, outputSize: meta.target === 'class' ? meta.labels!.length : meta.targets.length * (meta.quantiles?.length ?? 1) };
 }

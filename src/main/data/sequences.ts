@@ -2,8 +2,9 @@
  * `data.task: sequences` (SPEC §4), the whole kind: labelled sequences read from JSON Lines,
  * checked line by line, split, labelled and scaled, and served as a Dataset.
  *
- * One sequence per line, `{"x": [[f1, f2, ...], ...] | [v1, v2, ...], "y": "label" | number |
- * [numbers]}`; lengths vary, the feature count may not. The validation split is a second file
+ * One sequence per line, `{"x": [[f1, f2, ...], ...] | [v1, v2, ...] | ["tok", ...], "y": "label" |
+ * number | [numbers]}`; lengths vary, the feature count may not. Token steps (strings) are read
+ * through an embedding: their vocabulary (vocabulary.ts) comes from the training lines only. The validation split is a second file
  * (`valPath`) or a seeded random `valFraction` of the lines; class labels, normalisation
  * statistics (features, and targets for values) come from the training split only. Labels are
  * sorted (numbers ascending, then strings by code point), not taken in first-seen order, so a
@@ -23,6 +24,7 @@ import { readDataFile, readJsonLines } from './read.js';
 import { middleQuantile, sortedQuantiles } from './quantiles.js';
 import { AccuracySums, CoverageSums, ErrorSums, majorityLabel, type Scorer } from './scores.js';
 import { SEQUENCES_DEFAULTS, type SequencesSpec } from './spec.js';
+import { buildVocabulary, tokenId, vocabularyIndex } from './vocabulary.js';
 
 
 /** One line of the file, read but not yet scaled. */
@@ -31,14 +33,19 @@ export interface RawSequence {
   line: number;
   /** Steps of the sequence. */
   length: number;
-  /** [length · F] features, row-major. */
+  /** [length · F] features, row-major (token steps: empty). */
   x: Float64Array;
+  /** Token steps: the strings; numeric steps: null. */
+  tokens: string[] | null;
   y: string | number | number[];
 }
 
 export interface SequencesFile {
   path: string;
+  /** Numbers per step; 1 for token steps. */
   features: number;
+  /** The steps are tokens (strings), not numbers. */
+  tokens: boolean;
   sequences: RawSequence[];
 }
 
@@ -50,14 +57,18 @@ export interface SequencesOptions {
   seed: number;
   /** train.loss quantile (value targets): the levels, Q outputs per target; absent or null: one output each. */
   quantiles?: number[] | null;
+  /** Token steps: a token seen fewer times in the training lines is `<unk>` (default 1). */
+  minCount?: number;
 }
 
 /** One sequence ready for the model. */
 export interface Sequence {
   line: number;
   length: number;
-  /** [length · F] normalised features. */
+  /** [length · F] normalised features (token steps: empty). */
   x: Float32Array;
+  /** Token steps: [length] vocabulary ids; numeric steps: empty. */
+  ids: Int32Array;
   /** class: the label's index; value: -1. */
   label: number;
   /** value: [G] normalised targets; class: empty. */
@@ -85,9 +96,10 @@ const SPLIT_STREAM = 77;
 export function loadSequences(spec: SequencesSpec, seed: number, file: string, fitted: SequencesMeta | null = null, quantiles: number[] | null = null): SequencesDataset {
   if (spec.path === undefined) throw inputError(file, 'data.path', "required for task 'sequences'");
   const train = parseSequences(readDataFile(spec.path), spec.path);
-  const val = spec.valPath === undefined ? null : parseSequences(readDataFile(spec.valPath), spec.valPath, train.features);
+  const val = spec.valPath === undefined ? null : parseSequences(readDataFile(spec.valPath), spec.valPath, train.features, train.tokens);
   const data = buildSequences(train, val, {
     target: spec.target ?? SEQUENCES_DEFAULTS.target, normalize: spec.normalize ?? SEQUENCES_DEFAULTS.normalize, valFraction: spec.valFraction ?? SEQUENCES_DEFAULTS.valFraction, seed, quantiles,
+    minCount: spec.minCount ?? SEQUENCES_DEFAULTS.minCount,
   }, file, fitted);
   return new SequencesDataset(data);
 }
@@ -99,7 +111,8 @@ export class SequencesDataset implements Dataset {
   readonly quantiles: number[] | null;
   /** Targets per sequence: 1 class, or G values (each with Q outputs under the quantile loss). */
   private readonly targetWidth: number;
-  readonly input = 'dense' as const;
+  /** Token steps: ids of the vocabulary (an embedding reads them); else features. */
+  readonly input: 'onehot' | 'dense';
   readonly inputSize: number;
   readonly outputSize: number;
   /** The longest sequence of either split: the padded batch's steps. */
@@ -114,7 +127,8 @@ export class SequencesDataset implements Dataset {
     this.splits = { train: data.train, val: data.val };
     this.quantiles = data.meta.quantiles ?? null;
     this.loss = data.meta.target === 'class' ? 'ce' : this.quantiles ? 'quantile' : 'mse';
-    this.inputSize = data.meta.features.length;
+    this.input = data.meta.vocabulary ? 'onehot' : 'dense';
+    this.inputSize = data.meta.vocabulary ? data.meta.vocabulary.length : data.meta.features.length;
     this.targetWidth = data.meta.targets.length;
     this.outputSize = data.meta.target === 'class' ? data.meta.labels!.length : this.targetWidth * (this.quantiles?.length ?? 1);
     this.seqLen = Math.max(...[...data.train, ...data.val].map((s) => s.length));
@@ -159,8 +173,9 @@ export class SequencesDataset implements Dataset {
 
   fill(split: Split, indices: ArrayLike<number>, start: number, count: number, outputs: 'all' | 'last', out: BatchArrays): void {
     checkBatch(this, split, indices, start, count, outputs);
-    const T = this.seqLen, F = this.inputSize, G = this.targetWidth;
-    checkCapacity(out.inputs, 'inputs', T * count * F);
+    const T = this.seqLen, tokens = this.input === 'onehot', F = tokens ? 1 : this.inputSize, G = this.targetWidth;
+    if (tokens) checkCapacity(out.tokens, 'tokens', T * count);
+    else checkCapacity(out.inputs, 'inputs', T * count * F);
     if (!out.lengths) throw new RangeError('out.lengths is needed for variable-length sequences');
     checkCapacity(out.lengths, 'lengths', count);
     if (this.loss === 'ce') checkCapacity(out.targetIds, 'targetIds', count);
@@ -168,9 +183,10 @@ export class SequencesDataset implements Dataset {
     for (let j = 0; j < count; j++) {
       const s = this.splits[split][indices[start + j]];
       out.lengths[j] = s.length;
-      for (let t = 0; t < T; t++) {
+      // Padding is token 0 or zeros; its values never matter (the kernels mask it), fixed keeps runs reproducible.
+      if (tokens) for (let t = 0; t < T; t++) out.tokens[t * count + j] = t < s.length ? s.ids[t] : 0;
+      else for (let t = 0; t < T; t++) {
         const to = (t * count + j) * F;
-        // Padding is zero; its values never matter (the kernels mask it), zero keeps runs reproducible.
         if (t < s.length) for (let f = 0; f < F; f++) out.inputs[to + f] = s.x[t * F + f];
         else out.inputs.fill(0, to, to + F);
       }
@@ -184,15 +200,33 @@ export class SequencesDataset implements Dataset {
  * The labelled sequences of a JSON Lines text (a file's bytes), each line checked as it is
  * parsed; blank lines are skipped. `features` forces the feature count (a validation file).
  */
-export function parseSequences(input: string | Buffer, path: string, features: number | null = null): SequencesFile {
+export function parseSequences(input: string | Buffer, path: string, features: number | null = null, tokens: boolean | null = null): SequencesFile {
   const sequences: RawSequence[] = [];
   let F = features;
   let firstLine = 0;
+  let tokenSteps = tokens;
+  let kindLine = 0;
   for (const { line, value: parsed } of readJsonLines(input, path)) {
     const where = `line ${line}`;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw inputError(path, where, 'expected an object {"x": [...], "y": ...}');
     const { x, y } = parsed as { x?: unknown; y?: unknown };
     if (!Array.isArray(x) || x.length === 0) throw inputError(path, `${where}, x`, `expected a non-empty list of steps, got ${brief(x)}`);
+    // Steps are tokens (strings) or numbers, the same kind on every line (and in the validation file).
+    const lineTokens = typeof x[0] === 'string';
+    if (tokenSteps === null) {
+      tokenSteps = lineTokens;
+      kindLine = line;
+    } else if (lineTokens !== tokenSteps) {
+      const since = kindLine > 0 ? `line ${kindLine} has` : 'the training file has';
+      throw inputError(path, `${where}, x`, `has ${lineTokens ? 'tokens (strings)' : 'numbers'}, ${since} ${tokenSteps ? 'tokens (strings)' : 'numbers'}; every line's steps must be of one kind`);
+    }
+    if (lineTokens) {
+      const bad = x.findIndex((v) => typeof v !== 'string');
+      if (bad >= 0) throw inputError(path, `${where}, x[${bad}]`, `expected a token (a string) like the line's other steps, got ${brief(x[bad])}`);
+      F = 1;
+      sequences.push({ line, length: x.length, x: new Float64Array(0), tokens: x as string[], y: checkedY(y, path, where) });
+      continue;
+    }
     // A list of numbers is one feature per step; a list of lists, a row of features per step.
     const rows = x.every((v) => typeof v === 'number') ? x.map((v) => [v as number]) : x;
     const width = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : -1;
@@ -211,14 +245,18 @@ export function parseSequences(input: string | Buffer, path: string, features: n
       }
       for (let f = 0; f < F; f++) values[t * F + f] = row[f] as number;
     });
-    if (y === undefined) throw inputError(path, where, 'missing "y" (a label, a number or a list of numbers)');
-    const okY = typeof y === 'string' || (typeof y === 'number' && Number.isFinite(y))
-      || (Array.isArray(y) && y.length > 0 && y.every((v) => typeof v === 'number' && Number.isFinite(v)));
-    if (!okY) throw inputError(path, `${where}, y`, `expected a label, a number or a non-empty list of numbers, got ${brief(y)}`);
-    sequences.push({ line, length: rows.length, x: values, y: y as RawSequence['y'] });
+    sequences.push({ line, length: rows.length, x: values, tokens: null, y: checkedY(y, path, where) });
   }
   if (sequences.length === 0) throw inputError(path, 'line 1', 'the file is empty: expected one JSON object per line, {"x": [...], "y": ...}');
-  return { path, features: F!, sequences };
+  return { path, features: F!, tokens: tokenSteps === true, sequences };
+}
+
+function checkedY(y: unknown, path: string, where: string): RawSequence['y'] {
+  if (y === undefined) throw inputError(path, where, 'missing "y" (a label, a number or a list of numbers)');
+  const okY = typeof y === 'string' || (typeof y === 'number' && Number.isFinite(y))
+    || (Array.isArray(y) && y.length > 0 && y.every((v) => typeof v === 'number' && Number.isFinite(v)));
+  if (!okY) throw inputError(path, `${where}, y`, `expected a label, a number or a non-empty list of numbers, got ${brief(y)}`);
+  return y as RawSequence['y'];
 }
 
 /**
@@ -255,17 +293,25 @@ export function buildSequences(file: SequencesFile, val: SequencesFile | null, o
       if (n !== G || Array.isArray(s.y) === scalarTarget) throw inputError(path, `line ${s.line}, y`, `has ${n} value${n === 1 ? '' : 's'}${Array.isArray(s.y) ? ' (a list)' : ''}, line ${first.line} has ${scalarTarget ? 'one number' : `a list of ${G}`}`);
     }
   }
+  const tokens = file.tokens;
+  if (fitted && (fitted.vocabulary !== undefined) !== tokens) {
+    throw inputError(file.path, 'line 1', `has ${tokens ? 'tokens (strings)' : 'numbers'} as steps, the checkpoint's model reads ${tokens ? 'numbers' : 'tokens (strings)'}`);
+  }
   if (fitted && (fitted.features.length !== F || (target === 'value' && fitted.targets.length !== G))) {
     throw inputError(file.path, 'line 1', `has ${F} features and ${G} targets, the checkpoint's model reads ${fitted.features.length} and predicts ${fitted.targets.length}`);
   }
   const features = Array.from({ length: F }, (_, f) => `x${f}`);
   const targets = target === 'class' ? ['y'] : Array.from({ length: G }, (_, g) => `y${g}`);
 
+  const vocabulary = !tokens ? null : (fitted?.vocabulary ?? buildVocabulary(trainRaw.flatMap((s) => s.tokens!), opt.minCount ?? 1));
+  const vocabularyIds = vocabulary && vocabularyIndex(vocabulary);
+
   let normalization: Normalization;
   if (fitted) normalization = fitted.normalization;
   else {
     const columns: Record<string, ColumnScale> = {};
-    features.forEach((name, f) => {
+    // Token ids are not scaled.
+    if (!tokens) features.forEach((name, f) => {
       const values: number[] = [];
       for (const s of trainRaw) for (let t = 0; t < s.length; t++) values.push(s.x[t * F + f]);
       columns[name] = fitColumn(opt.normalize, values);
@@ -278,24 +324,26 @@ export function buildSequences(file: SequencesFile, val: SequencesFile | null, o
 
   const index = new Map(labels?.map((l, i) => [classKey({ y: l, line: 0 } as RawSequence, ''), i]));
   const prepare = (s: RawSequence, path: string): Sequence => {
-    const x = new Float32Array(s.length * F);
-    for (let t = 0; t < s.length; t++) {
+    const x = new Float32Array(tokens ? 0 : s.length * F);
+    for (let t = 0; t < s.length && !tokens; t++) {
       for (let f = 0; f < F; f++) x[t * F + f] = scaleValue(normalization.columns[features[f]], s.x[t * F + f]);
     }
+    // Unseen and rare tokens are `<unk>`.
+    const ids = vocabularyIds ? Int32Array.from(s.tokens!, (token) => tokenId(vocabularyIds, token)) : new Int32Array(0);
     if (target === 'class') {
       const label = index.get(classKey(s, path));
       if (label === undefined) {
         throw inputError(path, `line ${s.line}, y`, `label ${JSON.stringify(s.y)} is not among the ${labels!.length} labels of the training split (${labels!.slice(0, 10).map((l) => JSON.stringify(l)).join(', ')}${labels!.length > 10 ? ', …' : ''})`);
       }
-      return { line: s.line, length: s.length, x, label, y: new Float32Array(0), raw: new Float64Array(0) };
+      return { line: s.line, length: s.length, x, ids, label, y: new Float32Array(0), raw: new Float64Array(0) };
     }
     const raw = Float64Array.from({ length: G }, (_, g) => valueOf(s.y, g));
     const y = Float32Array.from(raw, (v, g) => scaleValue(normalization.columns[targets[g]], v));
-    return { line: s.line, length: s.length, x, label: -1, y, raw };
+    return { line: s.line, length: s.length, x, ids, label: -1, y, raw };
   };
   const quantiles = fitted ? (fitted.quantiles ?? null) : (opt.quantiles ?? null);
   if (quantiles && target === 'class') throw inputError(experiment, 'train.loss', `'quantile' needs value targets, but ${file.path} has class labels (data.target: auto)`);
-  const meta: SequencesMeta = { task: 'sequences', features, targets, target, labels, scalarTarget, normalization };
+  const meta: SequencesMeta = { task: 'sequences', features, targets, target, labels, scalarTarget, normalization, ...(vocabulary ? { vocabulary } : {}) };
   if (quantiles) meta.quantiles = quantiles;
   if (target === 'class' && labels!.length < 2 && !fitted) {
     throw inputError(file.path, 'y', `the training split has only one label (${JSON.stringify(labels![0])}); classification needs at least two`);

@@ -23,6 +23,8 @@ const CACHED_LENGTHS = 4;
 interface Pass {
   model: WorkerModel;
   inputs: Float32Array;
+  /** Token models: [T · batch] ids, time-major. */
+  tokens: Int32Array;
   lengths: Int32Array;
   /** [batch · C] each sequence's categorical level ids (empty without data.categorical). */
   categories: Int32Array;
@@ -61,11 +63,12 @@ export class Forward {
 
   /**
    * The model's outputs for `sequences` (each [length · inputSize], row-major, already in the
-   * model's units), one [outputSize] row per sequence at its own last step, in input order.
-   * A model with categorical columns also takes each sequence's level ids [C] (`categories`).
+   * model's units; a token model's: [length] vocabulary ids), one [outputSize] row per sequence
+   * at its own last step, in input order. A model with categorical columns also takes each
+   * sequence's level ids [C] (`categories`).
    */
   run(sequences: ArrayLike<number>[], categories: ArrayLike<number>[] = []): Float32Array[] {
-    const F = this.cfg.inputSize, O = this.cfg.outputSize, C = this.cfg.categorical?.length ?? 0;
+    const tokens = this.cfg.embedding !== undefined, F = tokens ? 1 : this.cfg.inputSize, O = this.cfg.outputSize, C = this.cfg.categorical?.length ?? 0;
     if (C > 0 && categories.length !== sequences.length) throw new RangeError(`${sequences.length} sequences but level ids for ${categories.length}`);
     const lengths = sequences.map((x, i) => {
       if (x.length === 0 || x.length % F !== 0) throw new RangeError(`sequence ${i} has ${x.length} values, not a positive multiple of ${F} features`);
@@ -84,7 +87,9 @@ export class Forward {
         const x = sequences[order[start + j]], n = lengths[order[start + j]];
         pass.lengths[j] = n;
         for (let c = 0; c < C; c++) pass.categories[j * C + c] = categories[order[start + j]][c];
-        for (let t = 0; t < T; t++) {
+        // Padding (masked, never read) is token 0 or zeros.
+        if (tokens) for (let t = 0; t < T; t++) pass.tokens[t * B + j] = t < n ? x[t] : 0;
+        else for (let t = 0; t < T; t++) {
           const to = (t * B + j) * F;
           if (t < n) for (let f = 0; f < F; f++) pass.inputs[to + f] = x[t * F + f];
           else pass.inputs.fill(0, to, to + F);
@@ -116,9 +121,9 @@ export class Forward {
 
   private plan(T: number): Pass {
     const { views, model } = singleThreadModel({
-      cfg: this.cfg, loss: this.loss, input: 'dense', seqLen: T, batch: this.batch, kernels: this.kernels,
+      cfg: this.cfg, loss: this.loss, input: this.cfg.embedding !== undefined ? 'onehot' : 'dense', seqLen: T, batch: this.batch, kernels: this.kernels,
       variableLengths: this.cfg.recurrence === 'hidden',
     }, this.params, this.blas);
-    return { model, inputs: views.shards[0].inputs, lengths: views.shards[0].lengths, categories: views.shards[0].categories };
+    return { model, inputs: views.shards[0].inputs, tokens: views.shards[0].tokens, lengths: views.shards[0].lengths, categories: views.shards[0].categories };
   }
 }

@@ -92,8 +92,8 @@ export interface ValuePrediction {
   [quantile: `value_q${string}`]: number | number[];
 }
 
-/** One sequence as the JSONL's `x`: steps of features, or plain numbers (one feature). */
-export type SequenceInput = readonly (readonly number[])[] | readonly number[];
+/** One sequence as the JSONL's `x`: steps of features, plain numbers (one feature), or tokens (a token model). */
+export type SequenceInput = readonly (readonly number[])[] | readonly number[] | readonly string[];
 
 export class Model {
   /** Series and sequences models: the forward pass over windows or sequences. */
@@ -159,6 +159,10 @@ export class Model {
    */
   predict(sequences: readonly SequenceInput[]): Prediction[] {
     const meta = this.sequencesMeta('predict');
+    if (meta.vocabulary) {
+      const index = vocabularyIndex(meta.vocabulary);
+      return this.forward!.run(sequences.map((x, i) => tokenIds(index, x, i))).map((y) => this.answer(meta, y));
+    }
     const F = meta.features.length;
     const scales = meta.features.map((name) => meta.normalization.columns[name]);
     const inputs = sequences.map((x, i) => {
@@ -436,6 +440,15 @@ function categoricalColumns(meta: SeriesMeta): string[] {
 /** Series options for the categorical columns: the checkpoint's level lists, so an unseen level reads as `<unk>`. */
 function categoryOptions(meta: SeriesMeta): Pick<SeriesOptions, 'categorical' | 'categoryLevels'> {
   return meta.categorical.length > 0 ? { categorical: categoricalColumns(meta), categoryLevels: meta.categorical.map((c) => c.levels) } : {};
+}
+
+/** A token sequence's vocabulary ids; tokens the vocabulary lacks read as `<unk>`, as in training. */
+function tokenIds(index: ReadonlyMap<string, number>, x: SequenceInput, i: number): Int32Array {
+  if (!Array.isArray(x) || x.length === 0) throw inputError('sequences', `[${i}]`, 'must be a non-empty list of steps');
+  return Int32Array.from(x as unknown[], (token, t) => {
+    if (typeof token !== 'string') throw inputError('sequences', `[${i}][${t}]`, `the model reads tokens (strings), got ${JSON.stringify(token)}`);
+    return tokenId(index, token);
+  });
 }
 
 /** The model input of the window of series s starting at model row `start`: [seqLen · (F + FF)]. */
