@@ -29,6 +29,11 @@ for (const kernels of KERNELS_UNDER_TEST) {
     t.test(`${cell} on ${task}${extra} (${kernels} kernels): ${listed(counts[kernels])} workers give the same parameters after 5 Adam steps`, skipFor(kernels),
       (t) => checkWorkersAgree(t, cell, task, kernels, counts[kernels], regularised));
   }
+  // Token models: each worker scatters its shard's embedding gradient; tied, the head's adds in.
+  t.test(`a GRU with an embedding on text (${kernels} kernels): 1, 2 and 3 workers give the same parameters`, skipFor(kernels),
+    (t) => checkWorkersAgree(t, 'gru', 'text', kernels, [2, 3], false, { embedding: 6 }));
+  t.test(`an LSTM with a tied embedding on text (${kernels} kernels): 1, 2 and 3 workers give the same parameters`, skipFor(kernels),
+    (t) => checkWorkersAgree(t, 'lstm', 'text', kernels, [2, 3], false, { embedding: 9, tieWeights: true }));
   t.test(`the same seed and worker count twice gives bit-identical checkpoints (${kernels} kernels)`, skipFor(kernels), (t) => checkRerunsIdentical(t, kernels));
 }
 

@@ -34,7 +34,10 @@ export type EquivalenceTask = 'text' | 'adding' | 'series';
  */
 export const REGULARISED = { model: { weightDrop: 0.3, lockedDropout: 0.3 }, data: { randomOffset: true } };
 
-function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, regularised: boolean) {
+/** Model keys beyond cell, hidden and layers (an embedding, a tied head). */
+export type ExtraModelKeys = Record<string, unknown>;
+
+function experiment(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, workers: number, kernels: Kernels, regularised: boolean, extra: ExtraModelKeys) {
   const textPath = join(dir, 'text.txt');
   writeFileSync(textPath, TEXT);
   const seriesPath = join(dir, 'series.csv');
@@ -48,28 +51,28 @@ function experiment(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, wo
     name: `${cell}-${workers}`,
     seed: 5,
     data,
-    model: { cell, hidden: 9, layers: 2, ...(regularised ? REGULARISED.model : {}) },
+    model: { cell, hidden: 9, layers: 2, ...(regularised ? REGULARISED.model : {}), ...extra },
     // batch 7: not divisible by 2, 3 or 4 workers, so shards differ in size.
     train: { batch: 7, steps: 5, workers, kernels, shuffle: true, clip: 1, evalEvery: 5, optimizer: { name: 'adam', lr: 0.01 } },
     output: { dir: join(dir, `run-${cell}-${workers}`) },
   }, join(dir, 'exp.yaml'), dir);
 }
 
-async function trainedTensors(dir: string, cell: 'lstm' | 'rnn', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string, regularised = false) {
-  const exp = experiment(dir, cell, task, workers, kernels, regularised);
+async function trainedTensors(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string, regularised = false, extra: ExtraModelKeys = {}) {
+  const exp = experiment(dir, cell, task, workers, kernels, regularised, extra);
   const result = await train(exp, { file: 'exp.yaml', outDir: join(dir, outName) });
   return readSafetensors(result.checkpoint).tensors;
 }
 
 /**
  * 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within
- * atol 1e-6 + rtol 1e-5. `regularised`: with REGULARISED's keys on.
+ * atol 1e-6 + rtol 1e-5. `regularised`: with REGULARISED's keys on; `extra`: more model keys.
  */
-export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4], regularised = false): Promise<void> {
+export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4], regularised = false, extra: ExtraModelKeys = {}): Promise<void> {
   const dir = t.testdir();
-  const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1', regularised);
+  const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1', regularised, extra);
   for (const workers of counts) {
-    const many = await trainedTensors(dir, cell, task, workers, kernels, `w${workers}`, regularised);
+    const many = await trainedTensors(dir, cell, task, workers, kernels, `w${workers}`, regularised, extra);
     let worst = 0, names = 0;
     for (const [name, ref] of one) {
       const got = many.get(name)!;

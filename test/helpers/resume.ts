@@ -28,15 +28,18 @@ export function categoricalCsv(): string {
   return lines.join('\n') + '\n';
 }
 
-export function experiment(dir: string, steps: number, kernels: Kernels = 'ts', data: ResumeData = 'text'): Record<string, unknown> {
+/** The model keys of a text run (an embedding, a tied head); null: the default model of `data`. */
+export type ResumeModel = Record<string, unknown> | null;
+
+export function experiment(dir: string, steps: number, kernels: Kernels = 'ts', data: ResumeData = 'text', model: ResumeModel = null): Record<string, unknown> {
   const regularised = data === 'regularised';
   return {
     seed: 7,
     data: data === 'categorical'
       ? { task: 'series', path: path.join(dir, 'series.csv'), time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 8, valFraction: 0.2 }
       : { task: 'text', path: path.join(dir, 'text.txt'), seqLen: 16, valFraction: 0.1, ...(regularised ? { randomOffset: true } : {}) },
-    model: data === 'categorical' ? { cell: 'lstm', hidden: 8, categoricalEmbedding: 3 }
-      : { cell: 'lstm', hidden: 8, ...(regularised ? { layers: 2, weightDrop: 0.3, lockedDropout: 0.4 } : {}) },
+    model: model ?? (data === 'categorical' ? { cell: 'lstm', hidden: 8, categoricalEmbedding: 3 }
+      : { cell: 'lstm', hidden: 8, ...(regularised ? { layers: 2, weightDrop: 0.3, lockedDropout: 0.4 } : {}) }),
     train: {
       batch: regularised ? 40 : 8, steps, workers: 2, kernels, shuffle: true,
       optimizer: { name: 'adam', lr: 0.01 }, clip: 1, evalEvery: 4, checkpointEvery: 5, logEvery: 1,
@@ -50,13 +53,13 @@ export const ok = (t: { equal(found: unknown, wanted: unknown, message: string):
   t.equal(res.code, 0, `${what} exits 0; stderr:\n${res.stderr.slice(-1500)}`);
 };
 
-/** 5 steps + --resume to 12 == 12 steps straight with `kernels`: params, optimizer state, losses, bit for bit. */
-export async function checkResumeBitExact(t: Test, kernels: Kernels, data: ResumeData = 'text'): Promise<void> {
+/** 5 steps + --resume to 12 == 12 steps straight with `kernels` (and `model`): params, optimizer state, losses, bit for bit. */
+export async function checkResumeBitExact(t: Test, kernels: Kernels, data: ResumeData = 'text', model: ResumeModel = null): Promise<void> {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
   fs.writeFileSync(path.join(dir, 'series.csv'), categoricalCsv());
-  const expA = writeExperiment(dir, 'a', experiment(dir, 12, kernels, data));
-  const expB = writeExperiment(dir, 'b', experiment(dir, 5, kernels, data));
+  const expA = writeExperiment(dir, 'a', experiment(dir, 12, kernels, data, model));
+  const expB = writeExperiment(dir, 'b', experiment(dir, 5, kernels, data, model));
   const runA = path.join(dir, 'run-a');
   const runB = path.join(dir, 'run-b');
   const runC = path.join(dir, 'run-c');

@@ -23,6 +23,11 @@ for (const kernels of KERNELS_UNDER_TEST) {
 }
 t.test('resume is bit-exact for a series with categorical columns (their embeddings and Adam state): 5 steps + --resume to 12 == 12 steps straight', (t) => checkResumeBitExact(t, 'wasm', 'categorical'));
 
+// Token models: the embedding and its optimizer slots resume too; tied, the head is the embedding.
+for (const model of [{ cell: 'gru', hidden: 8, embedding: 5 }, { cell: 'lstm', hidden: 8, embedding: 8, tieWeights: true }]) {
+  t.test(`resume is bit-exact for an embedding model ${JSON.stringify(model)} (wasm kernels)`, (t) => checkResumeBitExact(t, 'wasm', 'text', model));
+}
+
 t.test('--resume continues rather than reruns: only the remaining steps run, the logged past is kept, and the checkpoint is what it continues from', async (t) => {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'text.txt'), sampleText(3000));
