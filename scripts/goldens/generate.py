@@ -82,6 +82,13 @@ CASES = {
     'categorical': dict(seed=1011, cell='lstm', layers=1, hidden=6, data='series-categorical', seqLen=5, rows=16,
                         stores=[('s1', 'x'), ('s2', 'y'), ('s3', 'x')], widths={'store': 2, 'kind': 3}, steps=1,
                         clip=None, optimizer=dict(name='adam', lr=0.05)),
+    # Token embedding (nn.Embedding, SPEC section 2) into an LSTM: one full-batch Adam step, so
+    # embedding.weight's update (rows of unused tokens stay put) is compared with torch.optim's.
+    'embedding': dict(seed=1013, cell='lstm', layers=1, hidden=8, embedding=5, data='text', seqLen=8, steps=1, clip=None,
+                      optimizer=dict(name='adam', lr=0.01, eps=1e-6)),
+    # word_language_model's --tied: decoder.weight = encoder.weight (E = H), a GRU, one Adam step.
+    'tied': dict(seed=1012, cell='gru', layers=1, hidden=6, embedding=6, tied=True, data='text', seqLen=8, steps=1, clip=None,
+                 optimizer=dict(name='adam', lr=0.02, eps=1e-6)),
     'quantile': dict(seed=1010, cell='lstm', layers=1, hidden=8, data='series', seqLen=6, rows=30, horizon=2,
                      quantiles=[0.1, 0.5, 0.9], steps=1, clip=None, optimizer=dict(name='sgd', lr=0.5)),
 }
@@ -125,17 +132,22 @@ def write_safetensors(path, tensors, dtype, metadata=None):
 # the model
 
 class Model(torch.nn.Module):
-    """nn.LSTM / nn.RNN (attribute rnn) + nn.Linear (attribute head): SPEC section 3's state_dict."""
+    """[nn.Embedding (attribute embedding)] + nn.LSTM / nn.RNN (attribute rnn) + nn.Linear
+    (attribute head): SPEC section 3's state_dict. Tied: head.weight IS embedding.weight."""
 
-    def __init__(self, cell, input_size, hidden, layers, output_size, outputs, categorical=()):
+    def __init__(self, cell, input_size, hidden, layers, output_size, outputs, categorical=(), embedding=None, tied=False):
         super().__init__()
         kind = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN}[cell]
+        if embedding:
+            self.embedding = torch.nn.Embedding(input_size, embedding)
         # Categorical columns (column, levels, width): `static.<column>.weight`, before the rnn.
         self.categorical = list(categorical)
         if self.categorical:
             self.static = torch.nn.ModuleDict({c: torch.nn.Embedding(levels, width) for c, levels, width in self.categorical})
-        self.rnn = kind(input_size + sum(w for _, _, w in self.categorical), hidden, num_layers=layers)
+        self.rnn = kind((embedding or input_size) + sum(w for _, _, w in self.categorical), hidden, num_layers=layers)
         self.head = torch.nn.Linear(hidden, output_size)
+        if tied:
+            self.head.weight = self.embedding.weight
         self.outputs = outputs
         for name, p in self.rnn.named_parameters():
             if name.startswith('bias_hh') and cell != 'gru':
@@ -143,7 +155,9 @@ class Model(torch.nn.Module):
                 # zero and untrained. A GRU's bias_hh is its own trained tensor.
                 p.requires_grad_(False)
 
-    def forward(self, x, categories=None):  # x: [T, B, In]; categories: [B, C] level ids
+    def forward(self, x, categories=None):  # x: [T, B, In], or token ids [T, B] with an embedding; categories: [B, C] level ids
+        if hasattr(self, 'embedding'):
+            x = self.embedding(x)
         if self.categorical:
             rows = torch.cat([self.static[c](categories[:, i]) for i, (c, _, _) in enumerate(self.categorical)], dim=1)
             x = torch.cat([x, rows.unsqueeze(0).expand(x.shape[0], -1, -1)], dim=2)
@@ -161,7 +175,8 @@ def load_weights(model, tensors):
 
 
 def state(model):
-    return {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+    """The state_dict (a tied head.weight included, as PyTorch saves it)."""
+    return {n: p.detach().numpy().copy() for n, p in model.state_dict().items()}
 
 
 def mean_loss(model, batch):
@@ -207,15 +222,19 @@ def make_optimizer(model, spec):
 # --------------------------------------------------------------------------------------------
 # data
 
-def text_batch(text, vocab, seq_len):
-    """Every window of SPEC section 4, time-major one-hot inputs [T, n, V] and targets [T, n]."""
+def text_batch(text, vocab, seq_len, token_ids=False):
+    """Every window of SPEC section 4, time-major one-hot inputs [T, n, V] (or token ids [T, n])
+    and targets [T, n]."""
     ids = [vocab.index(ch) for ch in text]
     n = (len(ids) - 1) // seq_len
-    x = torch.zeros(seq_len, n, len(vocab))
+    x = torch.zeros(seq_len, n, dtype=torch.long) if token_ids else torch.zeros(seq_len, n, len(vocab))
     target = torch.zeros(seq_len, n, dtype=torch.long)
     for i in range(n):
         for t in range(seq_len):
-            x[t, i, ids[i * seq_len + t]] = 1
+            if token_ids:
+                x[t, i] = ids[i * seq_len + t]
+            else:
+                x[t, i, ids[i * seq_len + t]] = 1
             target[t, i] = ids[i * seq_len + t + 1]
     return (x, target, 'ce'), n
 
@@ -292,7 +311,7 @@ def generate(name, case):
         with open(os.path.join(out, 'data.txt'), 'w', encoding='utf8') as f:
             f.write(text)
         vocab = ''.join(sorted(set(text)))
-        batch, n = text_batch(text, vocab, case['seqLen'])
+        batch, n = text_batch(text, vocab, case['seqLen'], token_ids='embedding' in case)
         input_size = output_size = len(vocab)
         outputs = 'all'
         data_keys = {'task': 'text', 'path': 'data.txt', 'seqLen': case['seqLen'], 'valFraction': 0}
@@ -341,7 +360,8 @@ def generate(name, case):
         data_keys = {'task': 'adding', 'seqLen': case['seqLen'], 'trainSize': case['trainSize'], 'valSize': data['valSize']}
         seed_keys = {'seed': data['seed']}
 
-    model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs, categorical)
+    model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs, categorical,
+                  case.get('embedding'), case.get('tied', False))
     gen = torch.Generator().manual_seed(seed)
     init = {}
     for pname, p in model.named_parameters():
@@ -354,12 +374,17 @@ def generate(name, case):
 
     config = {'cell': case['cell'], 'inputSize': input_size, 'hidden': case['hidden'], 'layers': case['layers'],
               'outputSize': output_size, 'recurrence': 'hidden', 'outputs': outputs}
+    if 'embedding' in case:
+        config['embedding'] = case['embedding']
+    if case.get('tied'):
+        config['tieWeights'] = True
     if vocab is not None:
         config['vocab'] = vocab
     if categorical:
         config['categorical'] = [{'column': c, 'levels': levels, 'width': width} for c, levels, width in categorical]
     metadata = {'config': json.dumps(config)}
-    write_safetensors(os.path.join(out, 'model.safetensors'), init, 'F32', metadata)
+    # The state_dict as PyTorch saves it: a tied head.weight is written too (the same values).
+    write_safetensors(os.path.join(out, 'model.safetensors'), state(model), 'F32', metadata)
 
     optimizer = make_optimizer(model, case['optimizer'])
     losses, norms = [], []

@@ -7,7 +7,9 @@
 // both biases random (gru1), each on every kernel set and worker count; active clipping; momentum,
 // Nesterov, SGD weight decay, Adam (coupled decay, clipped), AdamW; the tanh RNN; a 2-layer LSTM;
 // a GRU (Adam, clipped, both biases trained); mean squared error on the adding task (outputs:
-// last); two categorical series columns, each an nn.Embedding read at every step (Adam). Also: PyTorch's checkpoints evaluate to their loss with `recur eval`, the adding case's
+// last); two categorical series columns, each an nn.Embedding read at every step (Adam); an
+// nn.Embedding into an LSTM and a tied GRU (head.weight = embedding.weight), one Adam step each
+// (their PyTorch state_dicts, tied head.weight included, load by name). Also: PyTorch's checkpoints evaluate to their loss with `recur eval`, the adding case's
 // data is still what recur generates, and a GRU checkpoint of recur's has nn.GRU's state_dict.
 // (The gradients themselves and the TypeScript optimizer, in float64: golden-gradients.test.ts.)
 import t from 'tap';
@@ -20,8 +22,8 @@ import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js
 import { evalOnCase, GOLDEN_ROOT, goldenCases, runGoldenCase } from '../helpers/golden.js';
 
 const cases = goldenCases();
-t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'categorical', 'clip', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay'],
-  'all fourteen cases are present');
+t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'categorical', 'clip', 'embedding', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay', 'tied'],
+  'all sixteen cases are present');
 
 /**
  * The one-step cases run on every worker count and kernel set (blas at one count only: the suite
