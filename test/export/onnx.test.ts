@@ -1,7 +1,7 @@
 /**
  * ONNX export checked by a runtime no one here wrote: for each kind of model (LSTM, GRU, RNN; one
  * and two layers; class and value targets; fixed and variable lengths; series with zscore and
- * minmax; text), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
+ * minmax; text; token models with an embedding, tied or not), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
  * within 1e-5 (relative to the largest output), in the data's own units.
  */
 import t from 'tap';
@@ -249,6 +249,69 @@ for (const cell of CELLS) {
     t.ok(Math.abs(sum - 1) < 1e-5, 'probs sum to 1');
   });
 }
+
+// Token models: tokens → Gather(embedding.weight) → the recurrent nodes; a tied head multiplies
+// by that same initializer (outputs all: MatMul of its transpose; last: Gemm with transB).
+const TOKEN_TEXT: { name: string; cfg: ModelConfig }[] = [
+  { name: 'LSTM with an embedding, 2 layers', cfg: { cell: 'lstm', inputSize: 13, hidden: 16, layers: 2, outputSize: 13, recurrence: 'hidden', outputs: 'all', embedding: 5 } },
+  { name: 'tied GRU, every step out', cfg: { cell: 'gru', inputSize: 13, hidden: 8, layers: 1, outputSize: 13, recurrence: 'hidden', outputs: 'all', embedding: 8, tieWeights: true } },
+  { name: 'tied LSTM, last step out', cfg: { cell: 'lstm', inputSize: 13, hidden: 8, layers: 2, outputSize: 13, recurrence: 'hidden', outputs: 'last', embedding: 8, tieWeights: true } },
+];
+for (const { name, cfg } of TOKEN_TEXT) {
+  t.test(`text: ${name}: tokens gather embedding rows, as recur's forward pass`, async (t) => {
+    const vocab = '\n !,.abcdefgh', V = vocab.length, T = 6, B = 3;
+    const ck = checkpoint(cfg, 21, { vocab });
+    const rng = new Rng(4, 2);
+    const tokens = Array.from({ length: B * T }, () => Math.floor(rng.uniform() * V));
+    const bytes = exportOnnx(ck, 'x');
+    const { onnx } = (await import('onnx-proto')).default;
+    const graph = onnx.ModelProto.decode(bytes).graph!, nodes = graph.node ?? [];
+    t.ok(nodes.some((n) => n.opType === 'Gather' && n.input?.[0] === 'embedding.weight'), 'a Gather of embedding.weight');
+    t.notOk(nodes.some((n) => n.opType === 'OneHot'), 'no one-hot');
+    const initializers = (graph.initializer ?? []).map((i) => i.name ?? '');
+    t.equal(initializers.filter((i) => i.startsWith('head.weight')).length, cfg.tieWeights ? 0 : 1, cfg.tieWeights ? 'the head has no weight of its own' : 'the head has its weight');
+    const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    t.same(s.inputNames, ['tokens']);
+    const out = await s.run({ tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.map(BigInt)), [B, T]) });
+    const fwd = new Forward(cfg, ck.params, 'ce', 'wasm');
+    const expected: number[] = [];
+    for (let b = 0; b < B; b++) {
+      // outputs all: the output at step k is the last output of the first k+1 tokens.
+      for (let k = cfg.outputs === 'all' ? 0 : T - 1; k < T; k++) expected.push(...fwd.run([Int32Array.from(tokens.slice(b * T, b * T + k + 1))])[0]!);
+    }
+    t.same(out.y!.dims, cfg.outputs === 'all' ? [B, T, V] : [B, V]);
+    const error = relativeError(out.y!.data as Float32Array, expected);
+    t.ok(error <= TOLERANCE, `logits within ${TOLERANCE}: ${error.toExponential(2)}`);
+  });
+}
+
+t.test('token sequences: a GRU with an embedding, variable lengths, tokens and lengths in, as loadModel().predict', async (t) => {
+  const vocabulary = ['<unk>', 'good', 'bad', 'fine', 'awful', 'ok'], V = vocabulary.length, O = 3;
+  const cfg: ModelConfig = { cell: 'gru', inputSize: V, hidden: 10, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'last', embedding: 4 };
+  const meta: SequencesMeta = {
+    task: 'sequences', features: ['x0'], targets: ['y'], target: 'class', labels: ['a', 'b', 'c'], scalarTarget: false,
+    normalization: { kind: 'zscore', columns: {} }, vocabulary,
+  };
+  const ck = checkpoint(cfg, 17, { data: meta });
+  const rng = new Rng(6, 3);
+  const seqs = Array.from({ length: 5 }, (_, i) => Array.from({ length: 2 + ((i * 3) % 7) }, () => Math.floor(rng.uniform() * V)));
+  const T = Math.max(...seqs.map((q) => q.length));
+  const tokens = new BigInt64Array(seqs.length * T);
+  seqs.forEach((q, b) => q.forEach((id, k) => { tokens[b * T + k] = BigInt(id); }));
+  const s = await session(ck);
+  t.same(s.inputNames, ['tokens', 'lengths']);
+  const out = await s.run({
+    tokens: new ort.Tensor('int64', tokens, [seqs.length, T]),
+    lengths: new ort.Tensor('int32', Int32Array.from(seqs, (q) => q.length), [seqs.length]),
+  });
+  const logits = new Forward(cfg, ck.params, 'ce', 'wasm').run(seqs.map((q) => Int32Array.from(q))).flatMap((y) => [...y]);
+  t.ok(relativeError(out.y!.data as Float32Array, logits) <= TOLERANCE, `logits within ${TOLERANCE}: ${relativeError(out.y!.data as Float32Array, logits).toExponential(2)}`);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'model.safetensors');
+  saveCheckpoint(file, ck);
+  const probs = loadModelSync(file).predict(seqs.map((q) => q.map((id) => vocabulary[id]!))).flatMap((p) => ('probs' in p ? Object.values(p.probs) : []));
+  t.ok(relativeError(out.probs!.data as Float32Array, probs) <= TOLERANCE, 'probs as loadModel().predict gives them for the same tokens');
+});
 
 t.test('the graph carries recur.config and recur.data', async (t) => {
   const cfg: ModelConfig = { cell: 'gru', inputSize: 3, hidden: 4, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'last' };

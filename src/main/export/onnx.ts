@@ -7,8 +7,10 @@
  *   x [B, T, In] float (data units) ─(x − shift) / scale─┐        tokens [B, T] int64 ─OneHot─┐
  *   categories [B, C] int64 ─Gather rows─Expand over T─ Concat ┘ (series with data.categorical)
  *                                                        └─ Transpose → [T, B, In₀] ─ LSTM/GRU/RNN × layers
+ *   token models with an embedding: tokens ─Gather(embedding.weight)→ [B, T, E] in place of OneHot
  *   outputs last: Y_h of the top layer → Gemm(head) → y [B, O]
  *   outputs all:  Y of the top layer → [B, T, H] → MatMul + Add(head) → y [B, T, O]
+ *   (tied: the head multiplies by the embedding.weight initializer itself)
  *   then quantile outputs sorted per value (TopK), y · scale + shift (data units); classifiers add
  *   probs = Softmax(y).
  * ONNX Runtime's recurrent nodes are time-major only (layout = 0), hence the transposes.
@@ -57,7 +59,7 @@ export function onnxSignature(ck: CheckpointData): OnnxSignature {
   const task = experimentTask(ck);
   const classes = ck.vocab !== undefined || task === 'copy' || (ck.data?.task === 'sequences' && ck.data.target === 'class');
   return {
-    input: ck.vocab !== undefined ? 'tokens' : 'features',
+    input: ck.vocab !== undefined || ck.cfg.embedding !== undefined ? 'tokens' : 'features',
     outputs: classes ? 'classes' : 'values',
     lengths: ck.data?.task === 'sequences',
   };
@@ -72,6 +74,7 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   const sig = onnxSignature(ck);
   const g = new GraphBuilder();
   const H = cfg.hidden, O = cfg.outputSize, In = cfg.inputSize;
+  const views = tensorViews(paramLayout(cfg), ck.params);
   const graphInputs: pb.IValueInfoProto[] = [];
   const graphOutputs: pb.IValueInfoProto[] = [];
 
@@ -79,7 +82,7 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   let x: string;
   if (sig.input === 'tokens') {
     graphInputs.push(valueInfo('tokens', onnx.TensorProto.DataType.INT64, ['batch', 'steps']));
-    x = g.node('OneHot', ['tokens', g.int64('depth', [In], [1]), g.float('one_hot_values', [0, 1], [2])], { axis: -1 });
+    x = tokenInput(g, cfg, views);
   } else {
     graphInputs.push(valueInfo('x', onnx.TensorProto.DataType.FLOAT, ['batch', 'steps', In]));
     x = 'x';
@@ -97,7 +100,6 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   }
 
   // Recurrent layers, time-major.
-  const views = tensorViews(paramLayout(cfg), ck.params);
   const order = GATE_ORDER[cfg.cell];
   const G = gateCount(cfg.cell);
   let layerIn = g.node('Transpose', [x], { perm: [1, 0, 2] });
@@ -118,16 +120,22 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   }
 
   // Head.
-  const headW = views.get('head.weight')!, headB = views.get('head.bias')!;
+  const headW = views.get('head.weight'), headB = views.get('head.bias')!;
   let y: string;
   if (cfg.outputs === 'last') {
     const h = g.node('Squeeze', [Yh, g.int64('axis0', [0], [1])]); // [1, B, H] → [B, H]
-    y = g.node('Gemm', [h, g.float('head.weight', headW, [O, H]), g.float('head.bias', headB, [O])], { transB: 1 });
+    const w = cfg.tieWeights ? TIED_HEAD_WEIGHT : g.float('head.weight', headW!, [O, H]);
+    y = g.node('Gemm', [h, w, g.float('head.bias', headB, [O])], { transB: 1 });
   } else {
     const hs = g.node('Transpose', [layerIn], { perm: [1, 0, 2] }); // [B, T, H]
-    const wT = new Float32Array(H * O);
-    for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) wT[j * O + o] = headW[o * H + j]!;
-    y = g.node('Add', [g.node('MatMul', [hs, g.float('head.weight_t', wT, [H, O])]), g.float('head.bias', headB, [O])]);
+    let wT: string;
+    if (cfg.tieWeights) wT = g.node('Transpose', [TIED_HEAD_WEIGHT], { perm: [1, 0] });
+    else {
+      const transposed = new Float32Array(H * O);
+      for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) transposed[j * O + o] = headW![o * H + j]!;
+      wT = g.float('head.weight_t', transposed, [H, O]);
+    }
+    y = g.node('Add', [g.node('MatMul', [hs, wT]), g.float('head.bias', headB, [O])]);
   }
   // Quantile models: each value's Q outputs sorted ascending, as recur's predictions are, so the
   // quantiles never cross (TopK over [.., O/Q, Q], then back to the output's own shape).
@@ -189,6 +197,8 @@ export function onnxMetadata(ck: CheckpointData, sig: OnnxSignature): Record<str
     cell: cfg.cell, inputSize: cfg.inputSize, hidden: cfg.hidden, layers: cfg.layers, outputSize: cfg.outputSize,
     recurrence: cfg.recurrence, outputs: cfg.outputs,
   };
+  if (cfg.embedding !== undefined) config.embedding = cfg.embedding;
+  if (cfg.tieWeights) config.tieWeights = true;
   if (ck.vocab !== undefined) config.vocab = ck.vocab;
   if (cfg.categorical?.length) config.categorical = cfg.categorical;
   const data: Record<string, unknown> = { input: sig.input, outputs: sig.outputs, lengths: sig.lengths };
@@ -198,6 +208,21 @@ export function onnxMetadata(ck: CheckpointData, sig: OnnxSignature): Record<str
     if (ck.data.task === 'series' && ck.data.difference) data.units = 'x and y are changes from the previous row, in the data\'s units';
   }
   return { 'recur.config': JSON.stringify(config), 'recur.data': JSON.stringify(data) };
+}
+
+/** A tied model's head reads the embedding's initializer (one matrix, as in the checkpoint). */
+const TIED_HEAD_WEIGHT = 'embedding.weight';
+
+/**
+ * Token ids [B, T] → layer 0's input [B, T, In_0]: rows of embedding.weight (Gather) for an
+ * embedding model, else one-hot vectors over the vocabulary.
+ */
+function tokenInput(g: GraphBuilder, cfg: ModelConfig, views: Map<string, Float32Array>): string {
+  if (cfg.embedding === undefined) {
+    return g.node('OneHot', ['tokens', g.int64('depth', [cfg.inputSize], [1]), g.float('one_hot_values', [0, 1], [2])], { axis: -1 });
+  }
+  const table = g.float('embedding.weight', views.get('embedding.weight')!, [cfg.inputSize, cfg.embedding]);
+  return g.node('Gather', [table, 'tokens'], { axis: 0 });
 }
 
 /** The task the checkpoint was trained on, from its recorded experiment (undefined for foreign files). */
