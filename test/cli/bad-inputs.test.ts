@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 97;
+const EXPECTED_CASES = 104;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -65,6 +65,10 @@ const SITES = ['a', 'b'].flatMap((site) => Array.from({ length: 15 }, (_, i) => 
 fs.writeFileSync(file('series-sites.csv'), `site,kind,day,temp\n${SITES.join('\n')}\n`);
 const GAPPY = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2020, 0, 1 + i + 3 * Math.floor(i / 2))).toISOString().slice(0, 10));
 fs.writeFileSync(file('series-gappy-dates.csv'), `date,temp,wind\n${GAPPY.map((d, i) => `${d},${i % 7},${i % 3}`).join('\n')}\n`);
+// Token steps (strings), and a file whose third line switches to numbers.
+const WORDS = ['good', 'bad', 'fine', 'awful'];
+fs.writeFileSync(file('seq-tokens.jsonl'), jsonl(...Array.from({ length: 12 }, (_, i) => ({ x: [WORDS[i % 4], WORDS[(i + 1) % 4]], y: i % 2 ? 'up' : 'down' }))));
+fs.writeFileSync(file('seq-mixed.jsonl'), jsonl({ x: ['good', 'bad'], y: 'up' }, { x: ['fine'], y: 'down' }, { x: [1, 2], y: 'up' }));
 // The same characters plus one the model has never seen.
 fs.writeFileSync(file('text-plus-z.txt'), TEXT + 'Zebra\n');
 
@@ -84,9 +88,9 @@ function exp(name: string, content: Record<string, unknown>): { path: string; ru
   return { path: p, runDir };
 }
 
-/** Checkpoint corruptions of the base model, each a new file. */
-function corrupt(name: string, edit: (bytes: Buffer) => Buffer): string {
-  const bytes = fs.readFileSync(file('run-base/checkpoint.safetensors'));
+/** Checkpoint corruptions of the base model (or of `from`), each a new file. */
+function corrupt(name: string, edit: (bytes: Buffer) => Buffer, from = file('run-base/checkpoint.safetensors')): string {
+  const bytes = fs.readFileSync(from);
   const out = file(name);
   fs.writeFileSync(out, edit(Buffer.from(bytes)));
   return out;
@@ -166,6 +170,33 @@ function cases(base: string): Case[] {
     ['data.path'], [/"Z"|Z/, /vocabulary/]);
   train('shape-mismatch', init('shape-mismatch', base, { model: { cell: 'lstm', hidden: 8 } }), ['model.hidden'], [/: model\.hidden: the checkpoint \S+ has 4, the experiment says 8$/]);
   train('init-on-other-task', init('init-on-other-task', base, { data: { task: 'adding', seqLen: 8, trainSize: 64, valSize: 16 } }), ['train.init']);
+
+  // Token models (SPEC §2): an embedding needs token steps, token steps an embedding; a tied head is the embedding.
+  train('embedding-on-adding', tinyExperiment({ model: { cell: 'lstm', hidden: 4, embedding: 4 } }), ['model.embedding'], [/needs token steps \(task 'text' or 'sequences'\), got task 'adding'$/]);
+  train('tie-weights-sizes', textExperiment({ model: { cell: 'lstm', hidden: 4, embedding: 3, tieWeights: true } }), ['model.tieWeights'], [/needs model\.embedding = model\.hidden .*got 3 and 4$/]);
+  train('tie-weights-on-sequences', tinyExperiment({ data: { task: 'sequences', path: file('seq-tokens.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, model: { cell: 'lstm', hidden: 4, embedding: 4, tieWeights: true }, train: { batch: 4 } }),
+    ['model.tieWeights'], [/needs task 'text'/]);
+  train('token-sequences-without-embedding', tinyExperiment({ data: { task: 'sequences', path: file('seq-tokens.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, train: { batch: 4 } }),
+    ['model.embedding'], [/required: the steps of .* are tokens/]);
+  train('embedding-on-numeric-sequences', tinyExperiment({ data: { task: 'sequences', path: file('seq.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, model: { cell: 'gru', hidden: 4, embedding: 3 }, train: { batch: 4 } }),
+    ['model.embedding'], [/the steps of .* are numbers$/]);
+  {
+    const e = exp('sequences-mixed-steps', tinyExperiment({ data: { task: 'sequences', path: file('seq-mixed.jsonl'), seqLen: undefined, valFraction: 0, trainSize: undefined, valSize: undefined }, model: { cell: 'gru', hidden: 4, embedding: 3 }, train: { batch: 2 } }));
+    const names = [file('seq-mixed.jsonl'), 'line 3, x'];
+    add({ name: 'sequences-mixed-steps', args: ['train', e.path], names, match: [/has numbers, line 1 has tokens \(strings\)/], prefix: `error: ${names.join(': ')}: `, runDir: e.runDir });
+  }
+  {
+    // A tied checkpoint whose head.weight is not its embedding.weight.
+    const tied = file('run-tied/checkpoint.safetensors');
+    const untied = corrupt('tied-head-differs.safetensors', (b) => {
+      const headerLength = Number(b.readBigUInt64LE(0));
+      const header = JSON.parse(b.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+      const at = 8 + headerLength + header['head.weight']!.data_offsets[0];
+      b.writeFloatLE(b.readFloatLE(at) + 0.5, at);
+      return b;
+    }, tied);
+    add({ name: 'a tied checkpoint whose head.weight differs', args: ['sample', '--checkpoint', untied, '--length', '5'], names: [untied, 'head.weight'], match: [/differs from embedding\.weight at element 0/] });
+  }
 
   add({ name: 'eval with a missing checkpoint', args: ['eval', '--checkpoint', file('no-such.safetensors')], names: [file('no-such.safetensors')], match: [/not found/] });
   add({ name: 'eval with a missing data file', args: ['eval', '--checkpoint', base, '--data', file('no-such.txt'), '--seq-len', '8'], names: [file('no-such.txt')], match: [/: cannot read: no such file$/], prefix: `error: ${file('no-such.txt')}: cannot read: ` });
@@ -281,6 +312,10 @@ t.test('bad inputs exit 2 with one error line naming the file and the key', asyn
     })]);
     t.equal(made.code, 0, `the series model ${name} trains; stderr:\n${made.stderr}`);
   }
+  const tiedMade = await runRecur(['train', writeExperiment(dir, 'tied', {
+    ...textExperiment({ model: { cell: 'gru', hidden: 4, embedding: 4, tieWeights: true } }), output: { dir: runFolder('tied') },
+  })]);
+  t.equal(tiedMade.code, 0, `the tied model trains; stderr:\n${tiedMade.stderr}`);
   const table = cases(base);
   t.equal(table.length, EXPECTED_CASES, `${table.length} distinct bad inputs`);
   const filesBefore = filesUnder(dir);
