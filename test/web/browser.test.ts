@@ -51,6 +51,24 @@ function wordCheckpoint(): CheckpointData {
   return { cfg, params, optim: new Map(), vocab, lowercase: true };
 }
 
+/** Token models made by hand: a token-sequences classifier with an embedding, and a tied text model. */
+function tokenCheckpoints(): { sequences: CheckpointData; text: CheckpointData } {
+  const made = (cfg: ModelConfig, extra: Partial<CheckpointData>): CheckpointData => {
+    const layout = paramLayout(cfg), params = new Float32Array(layout.size);
+    initParams(cfg, layout, params, 9, { scale: 0.6, forgetBias: 0.5 });
+    return { cfg, params, optim: new Map(), ...extra };
+  };
+  const vocabulary = ['<unk>', 'good', 'bad', 'fine', 'awful'];
+  const data: SequencesMeta = {
+    task: 'sequences', features: ['x0'], targets: ['y'], target: 'class', labels: ['neg', 'pos'], scalarTarget: false,
+    normalization: { kind: 'zscore', columns: {} }, vocabulary,
+  };
+  return {
+    sequences: made({ cell: 'gru', inputSize: 5, hidden: 8, layers: 2, outputSize: 2, recurrence: 'hidden', outputs: 'last', embedding: 3 }, { data }),
+    text: made({ cell: 'lstm', inputSize: 9, hidden: 6, layers: 1, outputSize: 9, recurrence: 'hidden', outputs: 'all', embedding: 6, tieWeights: true }, { vocab: '\n abcdehi' }),
+  };
+}
+
 /** Sequences of 1 to 9 steps of two features, in the data's units. */
 function randomSequences(count: number): number[][][] {
   const rng = new Rng(11, 4);
@@ -129,6 +147,29 @@ t.test('the browser example in headless Chromium equals Node bit for bit', { ski
     }, { bytes: Array.from(bytes), opt });
     t.equal(inPage, node, 'the same words, joined the same way');
     t.notMatch(node, / [.,)]|\( /, 'joined: no space before . , ) nor after (');
+  });
+
+  await t.test('token models loaded from bytes (an embedding; a tied head) predict and sample as in Node', async (t) => {
+    const { sequences, text } = tokenCheckpoints();
+    const seqBytes = encodeCheckpoint(sequences), textBytes = encodeCheckpoint(text);
+    writeFileSync(join(dir, 'tokens.safetensors'), seqBytes);
+    writeFileSync(join(dir, 'tied.safetensors'), textBytes);
+    // 'zebra' is in no vocabulary: <unk>, here and in the page.
+    const seqs = [['good', 'bad', 'fine'], ['awful'], ['zebra', 'good'], ['fine', 'fine', 'bad', 'good', 'awful']];
+    const opt = { prime: 'ab', length: 60, temperature: 0.8, seed: 3 };
+    const node = {
+      predictions: (await loadModel(join(dir, 'tokens.safetensors'), { kernels: 'wasm', batch: 3 })).predict(seqs),
+      sample: (await loadModel(join(dir, 'tied.safetensors'), { kernels: 'wasm' })).sample(opt),
+    };
+    const inPage = await page.evaluate(async ({ seqBytes, textBytes, seqs, opt }) => {
+      const { loadModel } = await import('/dist/web/recur.js' as string);
+      const tokens = await loadModel(new Uint8Array(seqBytes), { batch: 3 });
+      const tied = await loadModel(new Uint8Array(textBytes));
+      return { predictions: tokens.predict(seqs), sample: tied.sample(opt) };
+    }, { seqBytes: Array.from(seqBytes), textBytes: Array.from(textBytes), seqs, opt });
+    t.same(inPage.predictions as Prediction[], node.predictions, 'token sequences: the same labels and probabilities');
+    t.equal(inPage.sample, node.sample, 'the tied text model: the same characters');
+    t.equal(node.sample.length, 60);
   });
 
   await t.test('nothing left 127.0.0.1, and the page raised no error', async (t) => {
