@@ -344,3 +344,39 @@ t.test('the golden PyTorch LSTM loads', async (t) => {
   const views = tensorViews(paramLayout(loaded.cfg), loaded.params);
   t.same(elements(views.get('rnn.weight_ih_l0')!), elements(tensors.get('rnn.weight_ih_l0')!.data as Float32Array));
 });
+
+const EMBEDDED: ModelConfig = { cell: 'gru', inputSize: 7, hidden: 4, layers: 1, outputSize: 7, recurrence: 'hidden', outputs: 'all', embedding: 3 };
+const TIED: ModelConfig = { cell: 'lstm', inputSize: 7, hidden: 4, layers: 2, outputSize: 7, recurrence: 'hidden', outputs: 'all', embedding: 4, tieWeights: true };
+
+t.test('token models: embedding.weight first; tied, head.weight is written as the embedding and read back as one matrix', async (t) => {
+  const plain = encodeCheckpoint(checkpointOf(EMBEDDED));
+  t.same(headerShapes(plain).slice(0, 2), [['embedding.weight', [7, 3]], ['rnn.weight_ih_l0', [12, 3]]], 'embedding.weight [V, E] first; weight_ih_l0 reads E');
+  t.same(JSON.parse(decodeSafetensors(plain, FILE).metadata.config!).embedding, 3, 'config.embedding');
+  t.same(decodeCheckpoint(plain, FILE).cfg, EMBEDDED, 'round trip of the config');
+
+  const slots = new Map([['m', filledBlock(TIED, 2)]]);
+  const bytes = encodeCheckpoint(checkpointOf(TIED, { optim: slots }));
+  const shapes = headerShapes(bytes);
+  const names = shapes.map(([name]) => name);
+  t.same(names.filter((n) => !n.startsWith('optim.') && !n.startsWith('rnn.')), ['embedding.weight', 'head.weight', 'head.bias'], "PyTorch's state_dict: head.weight beside the embedding");
+  t.notOk(names.includes('optim.m.head.weight'), 'the tied head has no optimizer state of its own');
+  t.ok(names.includes('optim.m.embedding.weight'), 'the embedding has');
+  const tensors = decodeSafetensors(bytes, FILE).tensors;
+  t.same(Array.from(tensors.get('head.weight')!.data), Array.from(tensors.get('embedding.weight')!.data), 'the same data');
+  const loaded = decodeCheckpoint(bytes, FILE);
+  t.same(loaded.cfg, TIED);
+  t.same(Array.from(loaded.params), Array.from(checkpointOf(TIED).params), 'params round trip');
+  t.same(Array.from(loaded.optim.get('m')!), Array.from(slots.get('m')!), 'optimizer state round trip');
+
+  const differing = rewrite(bytes, (list) => list.map((x) => (x.name === 'head.weight' ? { ...x, data: x.data.map((v, i) => (i === 5 ? v + 1e-6 : v)) } : x)));
+  expectKeyed(t, () => decodeCheckpoint(differing, FILE), 'head.weight', /differs from embedding\.weight at element 5/);
+  const bad = rewrite(bytes, (_, metadata) => { metadata.config = JSON.stringify({ ...JSON.parse(metadata.config!), embedding: 3 }); });
+  expectKeyed(t, () => decodeCheckpoint(bad, FILE), '__metadata__.config.tieWeights', /needs embedding = hidden, got 3 and 4/);
+});
+
+t.test('a PyTorch state_dict with an nn.Embedding and no metadata loads: the vocabulary and width from embedding.weight', async (t) => {
+  const plain = rewrite(encodeCheckpoint(checkpointOf(EMBEDDED)), (_, metadata) => { delete metadata.config; });
+  const loaded = decodeCheckpoint(plain, FILE);
+  t.same(loaded.cfg, EMBEDDED, 'inputSize = V rows, embedding = E columns');
+  t.same(Array.from(loaded.params), Array.from(checkpointOf(EMBEDDED).params));
+});

@@ -16,6 +16,7 @@ import { modelViews, paramLayout } from '../../src/shared/model/layout.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
 import { Network } from '../../src/shared/model/network.js';
 import { Rng } from '../../src/shared/model/rng.js';
+import { loadModelSync } from '../../src/main/inference/predict.js';
 import { worse } from '../helpers/max-error.js';
 
 const OPT: SequencesOptions = { target: 'auto', normalize: 'zscore', valFraction: 0, seed: 1 };
@@ -143,4 +144,74 @@ t.test('N workers = 1 worker with variable lengths, dropout on (5 Adam steps, 1.
     }
     t.ok(worst <= 0, `${workers} workers: every value within atol 1e-6 + rtol 1e-5 of 1 worker`);
   }
+});
+
+t.test('token steps: vocabulary from the training lines only (count, then code points; minCount), unknown tokens <unk>, ids in the batch', async (t) => {
+  const trainText = lines(
+    { x: ['the', 'cat', 'sat'], y: 'a' }, { x: ['the', 'dog'], y: 'b' }, { x: ['a', 'cat', 'the'], y: 'a' }, { x: ['dog'], y: 'b' },
+  );
+  const valText = lines({ x: ['the', 'zebra', 'cat'], y: 'a' });
+  const file = parseSequences(trainText, 'train.jsonl');
+  t.equal(file.tokens, true, 'strings are tokens');
+  const d = buildSequences(file, parseSequences(valText, 'val.jsonl', file.features, file.tokens), OPT, 'exp.yaml');
+  // Counts: the 3, cat 2, dog 2, a 1, sat 1; ties by code point. zebra is only in validation.
+  t.same(d.meta.vocabulary, ['<unk>', 'the', 'cat', 'dog', 'a', 'sat']);
+  t.same(d.meta.features, ['x0'], 'one token per step');
+  t.same(Object.keys(d.meta.normalization.columns), [], 'token ids are not scaled');
+  t.same(Array.from(d.train[0].ids), [1, 2, 5]);
+  t.same(Array.from(d.val[0].ids), [1, 0, 2], 'a token unseen in training is <unk>');
+  const rare = buildSequences(file, null, { ...OPT, minCount: 2 }, 'exp.yaml');
+  t.same(rare.meta.vocabulary, ['<unk>', 'the', 'cat', 'dog'], 'minCount 2 drops a and sat');
+  t.same(Array.from(rare.train[2].ids), [0, 2, 1], 'a rare token reads as <unk>');
+
+  const ds = new SequencesDataset(d);
+  t.equal(ds.input, 'onehot', 'token ids in the tokens array');
+  t.equal(ds.inputSize, 6, 'inputSize = the vocabulary');
+  const out = { tokens: new Int32Array(3 * 2), inputs: new Float32Array(0), targetIds: new Int32Array(2), targetValues: new Float32Array(0), lengths: new Int32Array(2) };
+  ds.fill('train', [0, 1], 0, 2, 'last', out);
+  t.same(Array.from(out.tokens), [1, 1, 2, 3, 5, 0], 'time-major ids, padding 0');
+  t.same(Array.from(out.lengths), [3, 2]);
+});
+
+t.test('token steps: one kind per file, with the line number', async (t) => {
+  const mixed = (): unknown => parseSequences(lines({ x: ['a', 'b'], y: 1 }, { x: [1, 2], y: 2 }), 'm.jsonl');
+  t.throws(mixed, { message: /m\.jsonl: line 2, x: has numbers, line 1 has tokens \(strings\)/ });
+  t.throws(() => parseSequences(lines({ x: ['a', 2], y: 1 }), 'w.jsonl'), { message: /w\.jsonl: line 1, x\[1\]: expected a token/ });
+  t.throws(() => parseSequences(lines({ x: [1], y: 1 }), 'v.jsonl', 1, true), { message: /v\.jsonl: line 1, x: has numbers, the training file has tokens/ });
+});
+
+t.test('token sequences trained end to end: N workers = 1 worker, and prediction maps unseen tokens to <unk>', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'words.jsonl');
+  const rng = new Rng(12, 0), words = ['good', 'bad', 'fine', 'awful', 'great', 'poor', 'ok'];
+  writeFileSync(path, lines(...Array.from({ length: 40 }, () => {
+    const x = Array.from({ length: 1 + rng.int(6) }, () => words[rng.int(words.length)]);
+    return { x, y: x.filter((w) => ['good', 'fine', 'great'].includes(w)).length * 2 >= x.length ? 'pos' : 'neg' };
+  })));
+  const run = async (workers: number) => {
+    const exp = parseExperiment({
+      seed: 4, data: { task: 'sequences', path, valFraction: 0.2, minCount: 2 },
+      model: { cell: 'lstm', hidden: 6, embedding: 4 },
+      train: { batch: 7, steps: 5, workers, kernels: 'wasm', evalEvery: 5, optimizer: { name: 'adam', lr: 0.01 } },
+      output: { dir: join(dir, `w${workers}`) },
+    }, join(dir, 'exp.yaml'), dir);
+    return (await train(exp, { file: 'exp.yaml' })).checkpoint;
+  };
+  const oneFile = await run(1);
+  const one = readSafetensors(oneFile).tensors;
+  t.ok(one.has('embedding.weight') && one.has('optim.m.embedding.weight'), 'embedding.weight and its Adam state are saved');
+  for (const workers of [2, 3]) {
+    const many = readSafetensors(await run(workers)).tensors;
+    let worst = 0;
+    for (const [name, ref] of one) {
+      const got = many.get(name)!;
+      for (let k = 0; k < ref.data.length; k++) worst = worse(worst, Math.abs(got.data[k] - ref.data[k]) - (1e-6 + 1e-5 * Math.abs(ref.data[k])));
+    }
+    t.ok(worst <= 0, `${workers} workers: every value within atol 1e-6 + rtol 1e-5 of 1 worker`);
+  }
+  const model = loadModelSync(oneFile);
+  t.equal(model.meta?.task === 'sequences' ? model.meta.vocabulary?.[0] : null, '<unk>', 'the vocabulary is in the checkpoint');
+  const [unseen, unknown, known] = model.predict([['zebra', 'good'], ['<unk>', 'good'], ['bad', 'good']]);
+  t.same(unseen, unknown, 'an unseen token predicts as <unk>');
+  t.not(JSON.stringify(known), JSON.stringify(unseen), 'a known token is read as itself');
 });
