@@ -75,7 +75,7 @@ t.test('malformed checkpoint metadata: recur exits 2 with one error line naming 
     ['data', JSON.stringify({ ...meta, labels: ['a', 'b', 'a'] }), '__metadata__.data.labels', 'has a repeated label'],
     ['data', '[]', '__metadata__.data', 'must be a JSON object'],
     ['config', JSON.stringify({ ...cfg, layers: 'two' }), '__metadata__.config.layers', 'must be a positive integer, got "two"'],
-    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, vocab, tokens, lowercase, categorical)'],
+    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, embedding, tieWeights, vocab, tokens, lowercase, categorical)'],
   ];
   for (const [i, [entry, text, key, problem]] of cases.entries()) {
     const file = join(dir, `damaged-${i}.safetensors`);
@@ -95,6 +95,34 @@ t.test("which data keys a task takes follows from its shape: another task's key 
   const sequences = parseExperiment({ data: { task: 'sequences', path: 's.jsonl' }, model: { cell: 'lstm', hidden: 2 } }, 'e.yaml', '/d');
   t.same(sequences.data, {
     task: 'sequences', path: '/d/s.jsonl', valFraction: 0.05, trainSize: 10000, valSize: 1000, symbols: 8, copyLength: 10, stateful: false,
-    target: 'auto', normalize: 'zscore',
+    target: 'auto', normalize: 'zscore', minCount: 1,
   }, 'every default of the shape, in schema order');
+});
+
+t.test('token models: one message for an embedding off a token task and a tied head of the wrong size, from the file and from train.init; given keys agree with the checkpoint', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'text.txt'), 'abcabcabd abcab\n'.repeat(8));
+  const embedded: ModelConfig = { cell: 'gru', inputSize: 1, hidden: 3, layers: 1, outputSize: 1, recurrence: 'hidden', outputs: 'all', embedding: 2 };
+  const ckpt = join(dir, 'embedded.safetensors');
+  saveCheckpoint(ckpt, checkpointOf(embedded));
+  const problem = "e.yaml: model.embedding: needs token steps (task 'text' or 'sequences'), got task 'sine'";
+  t.equal(messageOf(() => parseExperiment({ data: SINE, model: { cell: 'gru', hidden: 3, embedding: 2 } }, 'e.yaml', dir)), problem, 'the experiment file names it');
+  const fromInit = parseExperiment({ data: SINE, train: { init: ckpt } }, 'e.yaml', dir);
+  t.equal(messageOf(() => resolveRun(fromInit, 'e.yaml')), problem, "the checkpoint's model meets the same rule, in the same words");
+
+  const text = { task: 'text', path: join(dir, 'text.txt'), seqLen: 4 };
+  t.equal(messageOf(() => parseExperiment({ data: text, model: { cell: 'lstm', hidden: 3, tieWeights: true } }, 'e.yaml', dir)), 'e.yaml: model.tieWeights: needs model.embedding');
+  const made = parseExperiment({ data: text, model: { cell: 'lstm', hidden: 3, embedding: 3, tieWeights: true } }, 'e.yaml', dir);
+  t.same([made.model!.embedding, made.model!.tieWeights], [3, true], 'a tied text model is accepted');
+  const untied = parseExperiment({ data: text, model: { cell: 'lstm', hidden: 3 } }, 'e.yaml', dir);
+  t.notOk('embedding' in untied.model! || 'tieWeights' in untied.model!, 'absent keys stay absent (config.json reads as before)');
+
+  // From a tied text checkpoint: the experiment's model keys must agree.
+  const run = resolveRun(made, 'e.yaml');
+  const tiedCkpt = join(dir, 'tied.safetensors');
+  saveCheckpoint(tiedCkpt, checkpointOf(run.cfg, { vocab: run.dataset.vocab }));
+  const agree = parseExperiment({ data: text, model: { cell: 'lstm', hidden: 3, embedding: 3 }, train: { init: tiedCkpt } }, 'e.yaml', dir);
+  t.equal(resolveRun(agree, 'e.yaml').cfg.tieWeights, true, 'a model without tieWeights takes the checkpoint\'s');
+  const disagree = parseExperiment({ data: text, model: { cell: 'lstm', hidden: 3, embedding: 3, tieWeights: false } }, 'e.yaml', dir);
+  t.match(messageOf(() => resolveRun({ ...disagree, train: { ...disagree.train, init: tiedCkpt } }, 'e.yaml')), /^e\.yaml: model\.tieWeights: the checkpoint \S+ has true, the experiment says false$/);
 });

@@ -386,7 +386,7 @@ export const experimentSchema = fileSchema
         weightDrop: model.weightDrop,
         // Only when given, so experiments without them (and their checkpoints) read as before.
         ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
-        ...(model.tieWeights ? { tieWeights: true } : {}),
+        ...(model.tieWeights === undefined ? {} : { tieWeights: model.tieWeights }),
       },
       train: {
         ...train,

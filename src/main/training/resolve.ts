@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
-import { categoricalWidth, quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
+import { categoricalWidth, embeddingProblem, quantileLossProblem, teacherForcingProblem, tieWeightsProblem } from '../experiment/schema.js';
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
@@ -82,10 +82,9 @@ function checkInitCategories(cfg: ModelConfig, dataset: Dataset, exp: Experiment
 /** model.embedding and model.tieWeights, where the experiment gives them, as train.init's checkpoint has them. */
 function checkTokenKeysAgree(exp: Experiment, cfg: ModelConfig, file: string): void {
   const given = exp.model!;
-  const pairs = [['embedding', given.embedding, cfg.embedding], ['tieWeights', given.tieWeights ?? false, cfg.tieWeights ?? false]] as const;
+  const pairs = [['embedding', given.embedding, cfg.embedding], ['tieWeights', given.tieWeights, cfg.tieWeights ?? false]] as const;
   for (const [key, experiment, checkpoint] of pairs) {
-    if (key === 'embedding' && experiment === undefined) continue;
-    if (experiment !== checkpoint) {
+    if (experiment !== undefined && experiment !== checkpoint) {
       throw inputError(file, `model.${key}`, `the checkpoint ${exp.train.init} has ${JSON.stringify(checkpoint ?? null)}, the experiment says ${JSON.stringify(experiment)}`);
     }
   }
@@ -97,15 +96,17 @@ function checkTokenKeysAgree(exp: Experiment, cfg: ModelConfig, file: string): v
  * the task; these need the data.
  */
 function checkTokenInput(exp: Experiment, cfg: ModelConfig, dataset: Dataset, file: string): void {
-  if (dataset.task !== 'sequences') {
-    if (cfg.embedding && dataset.task !== 'text') throw inputError(file, 'model.embedding', `needs token steps (task 'text' or 'sequences'), got task '${dataset.task}'`);
-  } else if (dataset.input === 'onehot' && !cfg.embedding) {
+  // The schema held the experiment's own model to these rules; a checkpoint's model meets them here.
+  const embedding = embeddingProblem(exp.data, cfg);
+  if (embedding !== null) throw inputError(file, 'model.embedding', embedding);
+  const tied = tieWeightsProblem(exp.data, cfg);
+  if (tied !== null) throw inputError(file, 'model.tieWeights', tied);
+  if (dataset.task !== 'sequences') return;
+  if (dataset.input === 'onehot' && !cfg.embedding) {
     throw inputError(file, 'model.embedding', `required: the steps of ${exp.data.path} are tokens (strings), read through an embedding`);
-  } else if (dataset.input === 'dense' && cfg.embedding) {
-    throw inputError(file, 'model.embedding', `needs token steps (strings); the steps of ${exp.data.path} are numbers`);
   }
-  if (cfg.tieWeights && cfg.outputSize !== cfg.inputSize) {
-    throw inputError(file, 'model.tieWeights', `needs an output per vocabulary entry (${cfg.inputSize}), the data gives ${cfg.outputSize} outputs`);
+  if (dataset.input === 'dense' && cfg.embedding) {
+    throw inputError(file, 'model.embedding', `needs token steps (strings); the steps of ${exp.data.path} are numbers`);
   }
 }
 
