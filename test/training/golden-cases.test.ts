@@ -13,7 +13,7 @@
 // data is still what recur generates, and a GRU checkpoint of recur's has nn.GRU's state_dict.
 // (The gradients themselves and the TypeScript optimizer, in float64: golden-gradients.test.ts.)
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import { loadDataset } from '../../src/main/data/load.js';
@@ -99,6 +99,30 @@ t.test("recur's GRU checkpoint has exactly nn.GRU's state_dict names and shapes"
   t.same(JSON.parse(saved.metadata.config!).cell, 'gru', 'config.cell');
   // bias_hh is trained, not the zeros LSTM/RNN checkpoints carry.
   t.ok(saved.tensors.get('rnn.bias_hh_l1')!.data.some((x) => x !== 0), 'bias_hh holds trained values');
+});
+
+t.test("recur's token checkpoints have PyTorch's state_dict names and shapes (embedding first; tied: head.weight too)", async (t) => {
+  for (const name of ['embedding', 'tied']) {
+    const c = cases.find((x) => x.name === name)!;
+    const torch = readSafetensors(join(c.dir, 'model.safetensors'));
+    const config = JSON.parse(torch.metadata.config!) as { cell: string; hidden: number; embedding: number; tieWeights?: boolean };
+    const dir = join(t.testdir(), name);
+    const exp = join(dir, 'exp.json');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(exp, JSON.stringify({
+      seed: 3,
+      data: { task: 'text', path: join(c.dir, 'data.txt'), seqLen: c.expected.seqLen, valFraction: 0 },
+      model: { cell: config.cell, hidden: config.hidden, embedding: config.embedding, ...(config.tieWeights ? { tieWeights: true } : {}) },
+      train: { batch: 8, steps: 1, workers: 1 },
+      output: { dir: join(dir, 'run') },
+    }));
+    const res = await runRecur(['train', exp]);
+    t.equal(res.code, 0, `${name}: recur train exits 0`, { stderr: res.stderr });
+    const ours = readSafetensors(join(dir, 'run/checkpoint.safetensors'));
+    const shapes = (tensors: typeof ours.tensors) => [...tensors].filter(([n]) => !n.startsWith('optim.')).map(([n, x]) => [n, x.shape]);
+    t.same(shapes(ours.tensors), shapes(torch.tensors), `${name}: the names, order and shapes of PyTorch's state_dict`);
+    if (config.tieWeights) t.same(Array.from(ours.tensors.get('head.weight')!.data), Array.from(ours.tensors.get('embedding.weight')!.data), 'tied: head.weight is embedding.weight');
+  }
 });
 
 t.test('every run ran', async (t) => {
