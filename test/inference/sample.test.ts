@@ -49,8 +49,8 @@ t.test('sampling is reproducible from the seed and stays in the vocabulary', asy
 });
 
 /** A text model whose next-character distributions are far from uniform (weights of scale 1.5). */
-function peakedModel(): { ck: CheckpointData; views: ModelViews<Float32Array> } {
-  const cfg: ModelConfig = { cell: 'lstm', inputSize: 5, hidden: 6, layers: 1, outputSize: 5, recurrence: 'hidden', outputs: 'all' };
+function peakedModel(tokens: Pick<ModelConfig, 'embedding' | 'tieWeights'> = {}): { ck: CheckpointData; views: ModelViews<Float32Array> } {
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: 5, hidden: 6, layers: 1, outputSize: 5, recurrence: 'hidden', outputs: 'all', ...tokens };
   const layout = paramLayout(cfg);
   const params = new Float32Array(layout.size);
   initParams(cfg, layout, params, 21, { scale: 1.5, forgetBias: 1 });
@@ -134,4 +134,14 @@ t.test('recur sample through the CLI prints the prime and its continuation', asy
   const warm = await runRecur(['sample', '--checkpoint', path, '--length', '200', '--seed', '5']);
   t.equal(warm.code, 0, 'exit 0 with the defaults (temperature 1)');
   t.match(warm.stdout, /^[abcde]{200}\n$/, '200 sampled characters (the default prime is not printed)');
+});
+
+t.test('token models sample what their network predicts: an embedding, and a tied head (greedy at a low temperature)', async (t) => {
+  for (const tokens of [{ embedding: 3 }, { embedding: 6, tieWeights: true }]) {
+    const { ck, views } = peakedModel(tokens);
+    for (const prime of ['a', 'dcba']) {
+      const expected = greedy(views, ck.cfg, ck.vocab!, prime, 25);
+      t.equal(sampleText(ck, 'ck', { length: 25, temperature: 1e-4, prime, seed: 2 }), expected, `${JSON.stringify(tokens)}, prime ${JSON.stringify(prime)}: ${JSON.stringify(expected)}`);
+    }
+  }
 });
