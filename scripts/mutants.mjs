@@ -251,6 +251,21 @@ const MUTANTS = [
     edits: [['src/main/training/trainer.ts', 'windowOffset(exp.seed, epoch, dataset.seqLen)', 'windowOffset(exp.seed, 0, dataset.seqLen)']],
     tests: ['random-offset'],
   },
+  {
+    id: '13e', point: 13, bug: 'a tied checkpoint loads whatever its head.weight holds (not checked against embedding.weight)',
+    edits: [['src/main/checkpoint/checkpoint-codec.ts', 'if (cfg.tieWeights) checkTiedHead(', 'if (false) checkTiedHead(']],
+    tests: ['checkpoint'], grep: ['token models'],
+  },
+  {
+    id: '13f', point: 13, bug: 'the token vocabulary of sequences counts the validation lines too',
+    edits: [['src/main/data/sequences.ts', 'buildVocabulary(trainRaw.flatMap(', 'buildVocabulary([...trainRaw, ...valRaw].flatMap(']],
+    tests: ['sequences'], grep: ['token steps: vocabulary'],
+  },
+  {
+    id: '13g', point: 13, bug: 'ONNX: a tied head multiplies by the embedding matrix untransposed',
+    edits: [['src/main/export/onnx.ts', "wT = g.node('Transpose', [TIED_HEAD_WEIGHT], { perm: [1, 0] });", 'wT = TIED_HEAD_WEIGHT;']],
+    tests: ['onnx'], grep: ['tied GRU'],
+  },
 ];
 
 const args = process.argv.slice(2);
