@@ -140,7 +140,7 @@ t.test('token models sample what their network predicts: an embedding, and a tie
   for (const tokens of [{ embedding: 3 }, { embedding: 6, tieWeights: true }]) {
     const { ck, views } = peakedModel(tokens);
     for (const prime of ['a', 'dcba']) {
-      const expected = greedy(views, ck.cfg, ck.vocab!, prime, 25);
+      const expected = greedy(views, ck.cfg, ck.vocab as string, prime, 25);
       t.equal(sampleText(ck, 'ck', { length: 25, temperature: 1e-4, prime, seed: 2 }), expected, `${JSON.stringify(tokens)}, prime ${JSON.stringify(prime)}: ${JSON.stringify(expected)}`);
     }
   }
