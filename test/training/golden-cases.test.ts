@@ -7,8 +7,11 @@
 // both biases random (gru1), each on every kernel set and worker count; active clipping; momentum,
 // Nesterov, SGD weight decay, Adam (coupled decay, clipped), AdamW; the tanh RNN; a 2-layer LSTM;
 // a GRU (Adam, clipped, both biases trained); mean squared error on the adding task (outputs:
-// last); two categorical series columns, each an nn.Embedding read at every step (Adam). Also: PyTorch's checkpoints evaluate to their loss with `recur eval`, the adding case's
-// data is still what recur generates, and a GRU checkpoint of recur's has nn.GRU's state_dict.
+// last); two categorical series columns, each an nn.Embedding read at every step (Adam);
+// bidirectional 2-layer LSTM (cross-entropy) and GRU (MSE, Adam, clipped) over sequences of their
+// own lengths (pack_padded_sequence), outputs last from h_n of both directions. Also: PyTorch's
+// checkpoints evaluate to their loss with `recur eval`, the adding case's data is still what recur
+// generates, and GRU and bidirectional checkpoints of recur's have PyTorch's state_dict.
 // (The gradients themselves and the TypeScript optimizer, in float64: golden-gradients.test.ts.)
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,8 +23,8 @@ import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js
 import { evalOnCase, GOLDEN_ROOT, goldenCases, runGoldenCase } from '../helpers/golden.js';
 
 const cases = goldenCases();
-t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'categorical', 'clip', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay'],
-  'all fourteen cases are present');
+t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'bigru', 'bilstm', 'categorical', 'clip', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay'],
+  'all sixteen cases are present');
 
 /**
  * The one-step cases run on every worker count and kernel set (blas at one count only: the suite
@@ -98,6 +101,22 @@ t.test("recur's GRU checkpoint has exactly nn.GRU's state_dict names and shapes"
   // bias_hh is trained, not the zeros LSTM/RNN checkpoints carry.
   t.ok(saved.tensors.get('rnn.bias_hh_l1')!.data.some((x) => x !== 0), 'bias_hh holds trained values');
 });
+
+for (const name of ['bilstm', 'bigru']) {
+  t.test(`recur's bidirectional checkpoint (${name}) has exactly PyTorch's state_dict names and shapes`, async (t) => {
+    const c = cases.find((x) => x.name === name)!;
+    const dir = t.testdir();
+    const saved = join(dir, 'saved.safetensors');
+    // PyTorch's file through recur (load, then save as recur writes checkpoints).
+    const { decodeCheckpoint, encodeCheckpoint } = await import('../../src/main/checkpoint/checkpoint-codec.js');
+    const ck = decodeCheckpoint(readFileSync(join(c.dir, 'model.safetensors')), name);
+    t.equal(ck.cfg.bidirectional, true, 'the config says bidirectional');
+    writeFileSync(saved, encodeCheckpoint(ck));
+    const model = [...readSafetensors(saved).tensors].map(([n, x]) => [n, x.shape]);
+    t.same(model, Object.entries(c.expected.stateDict!), "the names, order and shapes of PyTorch's state_dict");
+    t.equal(JSON.parse(readSafetensors(saved).metadata.config!).bidirectional, true, 'config.bidirectional');
+  });
+}
 
 t.test('every run ran', async (t) => {
   t.equal(ran + skipped, runs.length, `${ran} runs, ${skipped} skipped (no BLAS)`);

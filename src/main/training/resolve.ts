@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
-import { categoricalWidth, quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
+import { bidirectionalProblem, categoricalWidth, quantileLossProblem, teacherForcingProblem } from '../experiment/schema.js';
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
@@ -37,6 +37,8 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
           throw inputError(file, `model.${key}`, `the checkpoint ${exp.train.init} has ${JSON.stringify(cfg[key])}, the experiment says ${JSON.stringify(exp.model[key])}`);
         }
       }
+      const [ours, theirs] = [exp.model.bidirectional === true, cfg.bidirectional === true];
+      if (ours !== theirs) throw inputError(file, 'model.bidirectional', `the checkpoint ${exp.train.init} has ${theirs}, the experiment says ${ours}`);
     }
     if (cfg.inputSize !== dataset.inputSize || cfg.outputSize !== dataset.outputSize) {
       throw inputError(file, 'train.init', `the checkpoint's model takes ${cfg.inputSize} inputs and gives ${cfg.outputSize} outputs; the data has ${dataset.inputSize} and ${dataset.outputSize}`);
@@ -47,6 +49,7 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
     cfg = { cell: m.cell, inputSize: dataset.inputSize, hidden: m.hidden, layers: m.layers, outputSize: dataset.outputSize, recurrence: m.recurrence, outputs: m.outputs };
     const categorical = categoricalEmbeddings(dataset, m.categoricalEmbedding);
     if (categorical) cfg.categorical = categorical;
+    if (m.bidirectional) cfg.bidirectional = true;
   }
   if (!dataset.outputsAllowed.includes(cfg.outputs)) {
     throw inputError(file, 'model.outputs', `task '${dataset.task}' supports ${dataset.outputsAllowed.map((o) => `'${o}'`).join(' or ')}, got '${cfg.outputs}'`);
@@ -56,6 +59,8 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   if (teacherForcing !== null) throw inputError(file, 'train.teacherForcing', teacherForcing);
   const quantileLoss = exp.train.loss === 'quantile' && !exp.model ? quantileLossProblem(exp.data, cfg) : null;
   if (quantileLoss !== null) throw inputError(file, 'train.loss', quantileLoss);
+  const directions = !exp.model ? bidirectionalProblem(exp.data, cfg) : null;
+  if (directions !== null) throw inputError(file, 'train.init', `the checkpoint's model.bidirectional: ${directions}`);
   return { cfg, dataset, init };
 }
 
