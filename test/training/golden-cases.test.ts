@@ -115,6 +115,13 @@ for (const name of ['bilstm', 'bigru']) {
     const model = [...readSafetensors(saved).tensors].map(([n, x]) => [n, x.shape]);
     t.same(model, Object.entries(c.expected.stateDict!), "the names, order and shapes of PyTorch's state_dict");
     t.equal(JSON.parse(readSafetensors(saved).metadata.config!).bidirectional, true, 'config.bidirectional');
+    // A plain state_dict (no recur metadata): the shape, bidirectional included, comes from the tensors.
+    const { decodeSafetensors, encodeSafetensors } = await import('../../src/main/checkpoint/safetensors-codec.js');
+    const plain = decodeSafetensors(readFileSync(join(c.dir, 'model.safetensors')), name);
+    const bare = encodeSafetensors([...plain.tensors].map(([n, x]) => ({ name: n, shape: x.shape, data: Float32Array.from(x.data) })), {});
+    const inferred = decodeCheckpoint(bare, name);
+    t.same({ ...inferred.cfg, outputs: ck.cfg.outputs }, ck.cfg, 'inferred from the tensors (outputs aside: no tensor says it)');
+    t.same(Array.from(inferred.params), Array.from(ck.params), 'the same weights');
   });
 }
 

@@ -60,7 +60,7 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   const quantileLoss = exp.train.loss === 'quantile' && !exp.model ? quantileLossProblem(exp.data, cfg) : null;
   if (quantileLoss !== null) throw inputError(file, 'train.loss', quantileLoss);
   const directions = !exp.model ? bidirectionalProblem(exp.data, cfg) : null;
-  if (directions !== null) throw inputError(file, 'train.init', `the checkpoint's model.bidirectional: ${directions}`);
+  if (directions !== null) throw inputError(file, 'model.bidirectional', directions);
   return { cfg, dataset, init };
 }
 
