@@ -108,7 +108,7 @@ const MUTANTS = [
   },
   {
     id: '6b', point: 6, bug: "2-layer LSTM: layer 2 reads layer 1's previous step",
-    edits: [['src/shared/model/network.ts', 'if (k > 0) return [this.output(k - 1), B * this.shape.cfg.hidden];', 'if (k > 0) return [this.output(k - 1), 0];']],
+    edits: [['src/shared/model/network.ts', 'if (k > 0) return [this.output(k - 1), B * this.width];', 'if (k > 0) return [this.output(k - 1), 0];']],
     tests: ['golden-cases'], grep: ['^lstm2:'],
   },
   {
