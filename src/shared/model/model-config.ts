@@ -17,7 +17,7 @@ export interface ModelConfig {
   outputs: (typeof OUTPUT_MODES)[number];
   /** Token models: x_t = Emb[token_t], a learned [inputSize, embedding] matrix (SPEC §2); absent: one-hot input. */
   embedding?: number;
-  /** The head's weight is the embedding matrix (Press & Wolf): needs embedding = hidden and outputSize = inputSize. */
+  /** The head's weight is the embedding matrix (Press & Wolf): needs embedding = the layers' output width (outputWidth) and outputSize = inputSize. */
   tieWeights?: boolean;
   /** Series categories (data.categorical): a learned [levels, width] embedding per column, appended to every step's input. */
   categorical?: StaticEmbedding[];
