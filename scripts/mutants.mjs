@@ -243,13 +243,23 @@ const MUTANTS = [
   },
   {
     id: '14b', point: 14, bug: 'lockedDropout draws a new mask at every step (its time key not fixed)',
-    edits: [['src/shared/model/network.ts', 'locked ? LOCKED_TIME : t, B, H);', 't, B, H);']],
+    edits: [['src/shared/model/network.ts', 'locked ? LOCKED_TIME : t, B, W);', 't, B, W);']],
     tests: ['recurrent-regularisers'], grep: ['^lockedDropout'],
   },
   {
     id: '14c', point: 14, bug: 'randomOffset: every epoch gets epoch 0\'s offset',
     edits: [['src/main/training/trainer.ts', 'windowOffset(exp.seed, epoch, dataset.seqLen)', 'windowOffset(exp.seed, 0, dataset.seqLen)']],
     tests: ['random-offset'],
+  },
+  {
+    id: '15a', point: 15, bug: 'bidirectional: the reverse direction starts at the padded batch\'s last step, not at each sequence\'s own',
+    edits: [['src/shared/model/network.ts', 'const n = lengths && this.masked ? lengths[b] : T;', 'const n = T;']],
+    tests: ['golden-cases', 'golden-gradients'], grep: ['^bi'],
+  },
+  {
+    id: '15b', point: 15, bug: 'bidirectional, outputs last: the head reads the reverse direction after its first step, not its final state',
+    edits: [['src/shared/model/network.ts', "const top = k === this.shape.cfg.layers - 1 && this.shape.cfg.outputs === 'last';", 'const top = false;']],
+    tests: ['onnx'], grep: ['bidirectional'],
   },
 ];
 
