@@ -108,7 +108,7 @@ const MUTANTS = [
   },
   {
     id: '6b', point: 6, bug: "2-layer LSTM: layer 2 reads layer 1's previous step",
-    edits: [['src/shared/model/network.ts', 'if (k > 0) return [this.output(k - 1), B * this.shape.cfg.hidden];', 'if (k > 0) return [this.output(k - 1), 0];']],
+    edits: [['src/shared/model/network.ts', 'if (k > 0) return [this.output(k - 1), B * this.width];', 'if (k > 0) return [this.output(k - 1), 0];']],
     tests: ['golden-cases'], grep: ['^lstm2:'],
   },
   {
@@ -243,7 +243,7 @@ const MUTANTS = [
   },
   {
     id: '14b', point: 14, bug: 'lockedDropout draws a new mask at every step (its time key not fixed)',
-    edits: [['src/shared/model/network.ts', 'locked ? LOCKED_TIME : t, B, H);', 't, B, H);']],
+    edits: [['src/shared/model/network.ts', 'locked ? LOCKED_TIME : t, B, W);', 't, B, W);']],
     tests: ['recurrent-regularisers'], grep: ['^lockedDropout'],
   },
   {
@@ -265,6 +265,16 @@ const MUTANTS = [
     id: '13g', point: 13, bug: 'ONNX: a tied head multiplies by the embedding matrix untransposed',
     edits: [['src/main/export/onnx.ts', "wT = g.node('Transpose', [TIED_HEAD_WEIGHT], { perm: [1, 0] });", 'wT = TIED_HEAD_WEIGHT;']],
     tests: ['onnx'], grep: ['tied GRU'],
+  },
+  {
+    id: '15a', point: 15, bug: 'bidirectional: the reverse direction starts at the padded batch\'s last step, not at each sequence\'s own',
+    edits: [['src/shared/model/network.ts', 'const n = lengths && this.masked ? lengths[b] : T;', 'const n = T;']],
+    tests: ['golden-cases', 'golden-gradients'], grep: ['^bi'],
+  },
+  {
+    id: '15b', point: 15, bug: 'bidirectional, outputs last: the head reads the reverse direction after its first step, not its final state',
+    edits: [['src/shared/model/network.ts', "const top = k === this.shape.cfg.layers - 1 && this.shape.cfg.outputs === 'last';", 'const top = false;']],
+    tests: ['onnx'], grep: ['bidirectional'],
   },
 ];
 

@@ -91,6 +91,12 @@ CASES = {
                  optimizer=dict(name='adam', lr=0.02, eps=1e-6)),
     'quantile': dict(seed=1010, cell='lstm', layers=1, hidden=8, data='series', seqLen=6, rows=30, horizon=2,
                      quantiles=[0.1, 0.5, 0.9], steps=1, clip=None, optimizer=dict(name='sgd', lr=0.5)),
+    # Bidirectional, two layers, sequences of their own lengths (pack_padded_sequence), one output
+    # after the last step from h_n of both directions: class labels (cross-entropy) and values (MSE).
+    'bilstm': dict(seed=1011, cell='lstm', layers=2, hidden=5, data='sequences', target='class', count=12, features=2,
+                   lengths=(2, 7), bidirectional=True, steps=2, clip=None, optimizer=dict(name='sgd', lr=0.5)),
+    'bigru': dict(seed=1012, cell='gru', layers=2, hidden=5, data='sequences', target='value', count=10, features=3,
+                  lengths=(1, 6), bidirectional=True, steps=3, clip=0.3, optimizer=dict(name='adam', lr=0.02)),
 }
 
 INIT_RANGE = 0.3
@@ -135,7 +141,7 @@ class Model(torch.nn.Module):
     """[nn.Embedding (attribute embedding)] + nn.LSTM / nn.RNN (attribute rnn) + nn.Linear
     (attribute head): SPEC section 3's state_dict. Tied: head.weight IS embedding.weight."""
 
-    def __init__(self, cell, input_size, hidden, layers, output_size, outputs, categorical=(), embedding=None, tied=False):
+    def __init__(self, cell, input_size, hidden, layers, output_size, outputs, categorical=(), embedding=None, tied=False, bidirectional=False):
         super().__init__()
         kind = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN}[cell]
         if embedding:
@@ -144,18 +150,28 @@ class Model(torch.nn.Module):
         self.categorical = list(categorical)
         if self.categorical:
             self.static = torch.nn.ModuleDict({c: torch.nn.Embedding(levels, width) for c, levels, width in self.categorical})
-        self.rnn = kind((embedding or input_size) + sum(w for _, _, w in self.categorical), hidden, num_layers=layers)
-        self.head = torch.nn.Linear(hidden, output_size)
+        self.rnn = kind((embedding or input_size) + sum(w for _, _, w in self.categorical), hidden, num_layers=layers, bidirectional=bidirectional)
+        self.head = torch.nn.Linear(hidden * (2 if bidirectional else 1), output_size)
         if tied:
             self.head.weight = self.embedding.weight
         self.outputs = outputs
+        self.bidirectional = bidirectional
         for name, p in self.rnn.named_parameters():
             if name.startswith('bias_hh') and cell != 'gru':
                 # LSTM and RNN have one bias per gate in recur (SPEC section 2): bias_hh stays
                 # zero and untrained. A GRU's bias_hh is its own trained tensor.
                 p.requires_grad_(False)
 
-    def forward(self, x, categories=None):  # x: [T, B, In], or token ids [T, B] with an embedding; categories: [B, C] level ids
+    def forward(self, x, categories=None):  # x: [T, B, In], token ids [T, B] with an embedding, or (x, lengths) for sequences of their own lengths; categories: [B, C] level ids
+        if isinstance(x, tuple):
+            # Packed: each sequence runs to its own end, the reverse direction from there back.
+            assert self.outputs == 'last' and not self.categorical
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x[0], x[1], enforce_sorted=False)
+            _, h_n = self.rnn(packed)
+            h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # LSTM: (h_n, c_n)
+            # h_n [layers * directions, B, H]: the top layer's forward (and reverse) final states.
+            last = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]
+            return self.head(last)
         if hasattr(self, 'embedding'):
             x = self.embedding(x)
         if self.categorical:
@@ -291,6 +307,37 @@ def pinball(y, target, quantiles):
     return torch.maximum((quantiles - 1) * e, quantiles * e).mean()
 
 
+def sequences_lines(seed, case):
+    """Sequences of random lengths, three-decimal features, and a class label or one value each."""
+    gen = np.random.default_rng(seed)
+    lo, hi = case['lengths']
+    lines = []
+    for i in range(case['count']):
+        n = hi if i == 1 else int(gen.integers(lo, hi + 1))  # the longest somewhere inside the batch
+        x = np.round(gen.standard_normal((n, case['features'])), 3)
+        if case['target'] == 'class':
+            y = 'abc'[i % 3]
+        else:
+            y = round(float(x[:, 0].sum() * 0.3 + x[0, -1]), 3)
+        lines.append({'x': x.tolist(), 'y': y})
+    return lines
+
+
+def sequences_batch(lines, target):
+    """Padded time-major inputs [T, n, F] with their lengths; class indices (labels sorted) or values [n, 1]."""
+    T = max(len(l['x']) for l in lines)
+    F = len(lines[0]['x'][0])
+    x = torch.zeros(T, len(lines), F)
+    for j, l in enumerate(lines):
+        x[:len(l['x']), j] = torch.tensor(l['x'])
+    lengths = torch.tensor([len(l['x']) for l in lines])
+    if target == 'class':
+        labels = sorted({l['y'] for l in lines})
+        y = torch.tensor([labels.index(l['y']) for l in lines])
+        return ((x, lengths), y, 'ce'), len(labels), T
+    return ((x, lengths), torch.tensor([[l['y']] for l in lines]), 'mse'), 1, T
+
+
 def adding_batch(data):
     """data.json from dump-adding.mjs: inputs [n][T][2], targets [n] → [T, n, 2], [n, 1]."""
     x = torch.tensor(data['inputs']).permute(1, 0, 2).contiguous()
@@ -348,6 +395,17 @@ def generate(name, case):
         data_keys = {'task': 'series', 'path': 'data.csv', 'group': 'store', 'features': ['a', 'b'], 'categorical': ['store', 'kind'],
                      'seqLen': case['seqLen'], 'horizon': 1, 'valFraction': 0, 'normalize': 'none'}
         seed_keys = {}
+    elif case['data'] == 'sequences':
+        lines = sequences_lines(seed, case)
+        with open(os.path.join(out, 'data.jsonl'), 'w') as f:
+            f.write(''.join(json.dumps(l, separators=(',', ':')) + '\n' for l in lines))
+        batch, output_size, T = sequences_batch(lines, case['target'])
+        n = len(lines)
+        vocab = None
+        input_size, outputs = case['features'], 'last'
+        case = {**case, 'seqLen': T}
+        data_keys = {'task': 'sequences', 'path': 'data.jsonl', 'valFraction': 0, 'normalize': 'none', 'target': case['target']}
+        seed_keys = {}
     else:
         path = os.path.join(out, 'data.json')
         if not os.path.exists(path):
@@ -360,8 +418,9 @@ def generate(name, case):
         data_keys = {'task': 'adding', 'seqLen': case['seqLen'], 'trainSize': case['trainSize'], 'valSize': data['valSize']}
         seed_keys = {'seed': data['seed']}
 
+    bidirectional = case.get('bidirectional', False)
     model = Model(case['cell'], input_size, case['hidden'], case['layers'], output_size, outputs, categorical,
-                  case.get('embedding'), case.get('tied', False))
+                  case.get('embedding'), case.get('tied', False), bidirectional)
     gen = torch.Generator().manual_seed(seed)
     init = {}
     for pname, p in model.named_parameters():
@@ -378,6 +437,8 @@ def generate(name, case):
         config['embedding'] = case['embedding']
     if case.get('tied'):
         config['tieWeights'] = True
+    if bidirectional:
+        config['bidirectional'] = True
     if vocab is not None:
         config['vocab'] = vocab
     if categorical:
@@ -407,7 +468,7 @@ def generate(name, case):
     clipped = [norm > case['clip'] for norm in norms] if case['clip'] is not None else []
     expected = {
         'case': name,
-        'about': f"{case['cell']} x{case['layers']} H={case['hidden']}, {case['optimizer']['name']}"
+        'about': f"{case['cell']} x{case['layers']}{' bidirectional' if bidirectional else ''} H={case['hidden']}, {case['optimizer']['name']}"
                  f"{', clip ' + str(case['clip']) if case['clip'] is not None else ''}, {case['steps']} steps, "
                  f"batch = all {n} sequences in order; PyTorch {torch.__version__} float64",
         'loss_init': losses[0],
@@ -418,6 +479,7 @@ def generate(name, case):
         'clipBinds': clipped,
         'sequences': n,
         'seqLen': case['seqLen'],
+        **({'stateDict': {k: list(v.shape) for k, v in model.state_dict().items()}} if bidirectional else {}),
         'steps': case['steps'],
         'init': f'uniform(-{INIT_RANGE},{INIT_RANGE}) float32 from torch.Generator seed {seed}' + ('' if case['cell'] == 'gru' else ', bias_hh = 0'),
         # The experiment that reproduces this run in recur (paths relative to the case folder).

@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 104;
+const EXPECTED_CASES = 109;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -220,6 +220,14 @@ function cases(base: string): Case[] {
   train('outputs-all-on-adding', tinyExperiment({ model: { cell: 'lstm', hidden: 4, outputs: 'all' } }), ['model.outputs'], [/adding/]);
   train('output-recurrence-2-layers', tinyExperiment({ data: { task: 'sine', seqLen: 8, trainSize: 64, valSize: 16 }, model: { cell: 'rnn', hidden: 4, layers: 2, recurrence: 'output' } }), ['model.layers'], [/recurrence 'output'/]);
   train('teacher-forcing-hidden', textExperiment({ train: { steps: 2, teacherForcing: true } }), ['train.teacherForcing'], [/output/]);
+  // A bidirectional layer reads each sequence from its end: never where the targets are the next inputs.
+  const bidirectional = { cell: 'lstm', hidden: 4, bidirectional: true };
+  train('bidirectional-text', textExperiment({ model: bidirectional }), ['model.bidirectional'], [/: not for task 'text': the model predicts the next character/]);
+  train('bidirectional-stateful', textExperiment({ data: { task: 'text', path: file('text.txt'), seqLen: 8, stateful: true }, model: bidirectional }), ['model.bidirectional'], [/: not with data\.stateful/]);
+  train('bidirectional-sine-outputs-all', tinyExperiment({ data: { task: 'sine', seqLen: 8, trainSize: 64, valSize: 16 }, model: { ...bidirectional, outputs: 'all' } }),
+    ['model.bidirectional'], [/: not with outputs 'all' for task 'sine'/]);
+  train('bidirectional-weight-drop', tinyExperiment({ model: { ...bidirectional, weightDrop: 0.3 } }), ['model.bidirectional'], [/: not with model\.weightDrop/]);
+  train('bidirectional-output-recurrence', tinyExperiment({ model: { ...bidirectional, cell: 'rnn', recurrence: 'output' } }), ['model.bidirectional'], [/: needs model\.recurrence 'hidden'/]);
   train('batch-over-train-set', tinyExperiment({ data: { task: 'adding', seqLen: 8, trainSize: 6, valSize: 4 } }), ['train.batch'], [/: train\.batch: 8 sequences per batch, but the training split has only 6$/]);
   train('workers-over-batch', tinyExperiment({ train: { batch: 2, workers: 3 } }), ['train.workers'], [/: 3 workers need a batch of at least 3 sequences \(train\.batch is 2\)$/]);
   train('text-without-path', textExperiment({ data: { task: 'text', seqLen: 8 } }), ['data.path']);

@@ -2,32 +2,34 @@
 // PyTorch DDP's tests, and the same seed and worker count must give bit-identical checkpoints —
 // on every kernel set (ts, wasm, blas; blas skipped, saying what to install, where no BLAS loads).
 // And the kernel sets auto chooses between agree: a run on blas follows the loss curve of one on
-// wasm within float noise.
+// wasm within float noise. Bidirectional layers over sequences of their own lengths too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { checkRerunsIdentical, checkWorkersAgree, type EquivalenceTask } from '../helpers/equivalence.js';
+import { checkRerunsIdentical, checkWorkersAgree, type EquivalenceCell, type EquivalenceTask } from '../helpers/equivalence.js';
 import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js';
 import { readMetrics, runRecur, tempDir, writeExperiment } from '../helpers/cli.js';
 import { sampleText } from '../helpers/text.js';
 
 /** The worker counts compared with 1 worker: fewer on blas, to keep the suite short. */
-const setups: { cell: 'lstm' | 'rnn'; task: EquivalenceTask; counts: Record<Kernels, number[]>; regularised?: boolean }[] = [
+const setups: { cell: EquivalenceCell; task: EquivalenceTask; counts: Record<Kernels, number[]>; regularised?: boolean; bidirectional?: boolean }[] = [
   { cell: 'lstm', task: 'text', counts: { ts: [2, 3, 4], wasm: [2, 3, 4], blas: [2, 3] } },
   { cell: 'rnn', task: 'adding', counts: { ts: [2, 3, 4], wasm: [2, 3, 4], blas: [2] } },
   // Categorical series columns: each sequence's embedding rows, and their gradients, per shard.
   { cell: 'lstm', task: 'series', counts: { ts: [2, 3], wasm: [2, 3], blas: [2] } },
   // weightDrop + lockedDropout + randomOffset: masks and offsets never depend on the worker count.
   { cell: 'lstm', task: 'text', counts: { ts: [2, 3], wasm: [2, 3], blas: [2] }, regularised: true },
+  // Bidirectional layers: each sequence reversed over its own length, per shard.
+  { cell: 'gru', task: 'sequences', counts: { ts: [2, 3], wasm: [2, 3], blas: [2] }, bidirectional: true },
 ];
 
 const listed = (counts: number[]): string => [1, ...counts].join(', ').replace(/, (\d+)$/, ' and $1');
 
 for (const kernels of KERNELS_UNDER_TEST) {
-  for (const { cell, task, counts, regularised } of setups) {
+  for (const { cell, task, counts, regularised, bidirectional } of setups) {
     const extra = regularised ? ' with weightDrop, lockedDropout and randomOffset' : '';
-    t.test(`${cell} on ${task}${extra} (${kernels} kernels): ${listed(counts[kernels])} workers give the same parameters after 5 Adam steps`, skipFor(kernels),
-      (t) => checkWorkersAgree(t, cell, task, kernels, counts[kernels], regularised));
+    t.test(`${bidirectional ? 'bidirectional ' : ''}${cell} on ${task}${extra} (${kernels} kernels): ${listed(counts[kernels])} workers give the same parameters after 5 Adam steps`, skipFor(kernels),
+      (t) => checkWorkersAgree(t, cell, task, kernels, counts[kernels], regularised, bidirectional ? { bidirectional } : {}));
   }
   // Token models: each worker scatters its shard's embedding gradient; tied, the head's adds in.
   t.test(`a GRU with an embedding on text (${kernels} kernels): 1, 2 and 3 workers give the same parameters`, skipFor(kernels),

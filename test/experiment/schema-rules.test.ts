@@ -61,6 +61,30 @@ t.test("output recurrence with 2 layers: one message, from the file and from a c
   t.equal(messageOf(() => decodeCheckpoint(bytes, 'm.safetensors')), `m.safetensors: __metadata__.config.layers: ${problem}`);
 });
 
+t.test('bidirectional where the targets are later inputs: one message, from the file and from a train.init checkpoint; and its agreement', async (t) => {
+  const dir = tempDir(t);
+  const bidirectional: ModelConfig = { cell: 'gru', inputSize: 1, hidden: 3, layers: 1, outputSize: 1, recurrence: 'hidden', outputs: 'all', bidirectional: true };
+  const ckpt = join(dir, 'bidirectional.safetensors');
+  saveCheckpoint(ckpt, checkpointOf(bidirectional));
+  const problem = "e.yaml: model.bidirectional: not with outputs 'all' for task 'sine': each step's target is a later input, which the reverse direction reads (use outputs 'last')";
+
+  const inFile = () => parseExperiment({ data: SINE, model: { cell: 'gru', hidden: 3, outputs: 'all', bidirectional: true } }, 'e.yaml', dir);
+  t.equal(messageOf(inFile), problem, 'the experiment file names it');
+  const fromInit = parseExperiment({ data: SINE, train: { init: ckpt } }, 'e.yaml', dir);
+  t.equal(messageOf(() => resolveRun(fromInit, 'e.yaml')), problem, "the checkpoint's model meets the same rule, in the same words");
+
+  const lastOnly = parseExperiment({ data: SINE, model: { cell: 'gru', hidden: 3, outputs: 'last', bidirectional: true } }, 'e.yaml', dir);
+  t.equal(lastOnly.model!.bidirectional, true, 'one prediction after the last step is allowed');
+  const unidirectional = parseExperiment({ data: SINE, model: { cell: 'gru', hidden: 3 }, train: { init: ckpt } }, 'e.yaml', dir);
+  t.equal(messageOf(() => resolveRun(unidirectional, 'e.yaml')), `e.yaml: model.bidirectional: the checkpoint ${ckpt} has true, the experiment says false`, 'a model key given must agree with the checkpoint');
+  t.notOk('bidirectional' in parseExperiment({ data: SINE, model: { cell: 'gru', hidden: 3 } }, 'e.yaml', dir).model!, 'absent when false: experiments read as before');
+
+  const config = JSON.stringify({ ...bidirectional, recurrence: 'output' });
+  const bytes = withMetadata(encodeCheckpoint(checkpointOf(bidirectional)), 'config', config);
+  t.equal(messageOf(() => decodeCheckpoint(bytes, 'm.safetensors')), "m.safetensors: __metadata__.config.bidirectional: needs model.recurrence 'hidden' (the output fed back runs forward only)",
+    "a checkpoint's config meets the same rule");
+});
+
 t.test('malformed checkpoint metadata: recur exits 2 with one error line naming the key', async (t) => {
   const dir = tempDir(t);
   const cfg: ModelConfig = { cell: 'lstm', inputSize: 2, hidden: 3, layers: 1, outputSize: 2, recurrence: 'hidden', outputs: 'last' };
@@ -75,7 +99,7 @@ t.test('malformed checkpoint metadata: recur exits 2 with one error line naming 
     ['data', JSON.stringify({ ...meta, labels: ['a', 'b', 'a'] }), '__metadata__.data.labels', 'has a repeated label'],
     ['data', '[]', '__metadata__.data', 'must be a JSON object'],
     ['config', JSON.stringify({ ...cfg, layers: 'two' }), '__metadata__.config.layers', 'must be a positive integer, got "two"'],
-    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, embedding, tieWeights, vocab, tokens, lowercase, categorical)'],
+    ['config', JSON.stringify({ ...cfg, cel: 'lstm' }), '__metadata__.config.cel', 'unknown key (expected cell, inputSize, hidden, layers, outputSize, recurrence, outputs, embedding, tieWeights, bidirectional, vocab, tokens, lowercase, categorical)'],
   ];
   for (const [i, [entry, text, key, problem]] of cases.entries()) {
     const file = join(dir, `damaged-${i}.safetensors`);

@@ -1,7 +1,7 @@
 /**
  * ONNX export checked by a runtime no one here wrote: for each kind of model (LSTM, GRU, RNN; one
  * and two layers; class and value targets; fixed and variable lengths; series with zscore and
- * minmax; text; token models with an embedding, tied or not), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
+ * minmax; text; token models with an embedding, tied or not; bidirectional layers, outputs last and all), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
  * within 1e-5 (relative to the largest output), in the data's own units.
  */
 import t from 'tap';
@@ -15,7 +15,8 @@ import { exportOnnx, GATE_ORDER } from '../../src/main/export/onnx.js';
 import { Forward } from '../../src/main/inference/forward.js';
 import { loadModelSync } from '../../src/main/inference/predict.js';
 import { initParams } from '../../src/shared/model/init.js';
-import { paramLayout } from '../../src/shared/model/layout.js';
+import { modelViews, paramLayout } from '../../src/shared/model/layout.js';
+import { Network } from '../../src/shared/model/network.js';
 import type { ModelConfig } from '../../src/shared/model/model-config.js';
 import { Rng } from '../../src/shared/model/rng.js';
 import { errorLines, runRecur, tempDir } from '../helpers/cli.js';
@@ -104,6 +105,50 @@ for (const cell of CELLS) {
     }
   }
 }
+
+for (const cell of ['lstm', 'gru'] as const) {
+  t.test(`bidirectional, sequences, class targets: ${cell}, 2 layers, variable lengths`, async (t) => {
+    const F = 3, O = 4;
+    const cfg: ModelConfig = { cell, inputSize: F, hidden: 12, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'last', bidirectional: true };
+    const meta = sequencesMeta('class', F, O, 'zscore');
+    const ck = checkpoint(cfg, 21, { data: meta });
+    const seqs = randomSequences(new Rng(6, 1), 7, (i) => 2 + ((i * 5) % 9), F);
+    const T = Math.max(...seqs.map((s) => s.length));
+    const x = new Float32Array(seqs.length * T * F);
+    seqs.forEach((s, b) => s.forEach((step, k) => x.set(step, (b * T + k) * F)));
+    const s = await session(ck);
+    const out = await s.run({
+      x: new ort.Tensor('float32', x, [seqs.length, T, F]),
+      lengths: new ort.Tensor('int32', Int32Array.from(seqs, (q) => q.length), [seqs.length]),
+    });
+    t.same(out.y!.dims, [seqs.length, O]);
+    // recur: the head on [h_fwd at each sequence's own last step ; h_rev after its step 0].
+    const fwd = new Forward(cfg, ck.params, 'ce', 'wasm');
+    const scaled = seqs.map((q) => q.flatMap((step) => step.map((v, f) => scaleValue(meta.normalization.columns[`x${f}`]!, v))));
+    const logits = fwd.run(scaled).flatMap((y) => [...y]);
+    t.ok(relativeError(out.y!.data as Float32Array, logits) <= TOLERANCE, `logits within ${TOLERANCE}: ${relativeError(out.y!.data as Float32Array, logits).toExponential(2)}`);
+  });
+}
+
+t.test('bidirectional, every step out: gru, 2 layers, [T, 2, B, H] laid out as [B, T, 2H]', async (t) => {
+  const F = 3, O = 5, T = 6, B = 4;
+  const cfg: ModelConfig = { cell: 'gru', inputSize: F, hidden: 8, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'all', bidirectional: true };
+  const ck = checkpoint(cfg, 5);
+  const rng = new Rng(3, 4);
+  const x = Float32Array.from({ length: B * T * F }, () => rng.normal());
+  const s = await session(ck);
+  t.same(s.inputNames, ['x'], 'fixed lengths: no lengths input');
+  const out = await s.run({ x: new ort.Tensor('float32', x, [B, T, F]) });
+  t.same(out.y!.dims, [B, T, O]);
+  // recur's network over the same batch, time-major.
+  const net = new Network({ cfg, loss: 'mse', input: 'dense', batch: B, seqLen: T }, (n): Float32Array => new Float32Array(n));
+  const inputs = new Float32Array(T * B * F);
+  for (let b = 0; b < B; b++) for (let k = 0; k < T; k++) for (let f = 0; f < F; f++) inputs[(k * B + b) * F + f] = x[(b * T + k) * F + f]!;
+  net.forward(modelViews(cfg, paramLayout(cfg), ck.params), { tokens: null, inputs, targetIds: null, targetValues: new Float32Array(T * B * O) }, B, { teacherForcing: false, gradScale: null });
+  const expected: number[] = [];
+  for (let b = 0; b < B; b++) for (let k = 0; k < T; k++) for (let o = 0; o < O; o++) expected.push(net.y[(k * B + b) * O + o]!);
+  t.ok(relativeError(out.y!.data as Float32Array, expected) <= TOLERANCE, `outputs at every step: ${relativeError(out.y!.data as Float32Array, expected).toExponential(2)}`);
+});
 
 for (const cell of CELLS) {
   t.test(`sequences, value targets with minmax: ${cell}, 2 layers`, async (t) => {

@@ -12,6 +12,15 @@ import { readSafetensors } from '../../src/main/checkpoint/safetensors.js';
 import type { Kernels } from './kernels.js';
 import { worse } from './max-error.js';
 
+/** task 'sequences': labelled sequences of 2 to 9 steps, 2 features, three classes (deterministic). */
+const SEQUENCES = Array.from({ length: 40 }, (_, i) => JSON.stringify({
+  x: Array.from({ length: 2 + ((i * 7) % 8) }, (_, t) => [Math.sin(i + t), Math.cos(i * t) / 2]),
+  y: ['up', 'down', 'flat'][(i * 5) % 3],
+})).join('\n');
+
+export type EquivalenceTask = 'text' | 'adding' | 'series' | 'sequences';
+export type EquivalenceCell = 'lstm' | 'gru' | 'rnn';
+
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(4);
 
 /**
@@ -26,27 +35,25 @@ function seriesCsv(): string {
   return lines.join('\n') + '\n';
 }
 
-export type EquivalenceTask = 'text' | 'adding' | 'series';
-
 /**
  * The AWD-LSTM regularisers, all at once: weightDrop and lockedDropout masks, and (text) windows
  * shifted each epoch — 5 steps of batch 7 over 34 training windows cross an epoch.
  */
 export const REGULARISED = { model: { weightDrop: 0.3, lockedDropout: 0.3 }, data: { randomOffset: true } };
 
-/** Model keys beyond cell, hidden and layers (an embedding, a tied head). */
+/** Model keys beyond cell, hidden and layers (an embedding, a tied head, bidirectional layers). */
 export type ExtraModelKeys = Record<string, unknown>;
 
-function experiment(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, workers: number, kernels: Kernels, regularised: boolean, extra: ExtraModelKeys) {
-  const textPath = join(dir, 'text.txt');
+function experiment(dir: string, cell: EquivalenceCell, task: EquivalenceTask, workers: number, kernels: Kernels, regularised: boolean, extra: ExtraModelKeys) {
+  const textPath = join(dir, 'text.txt'), sequencesPath = join(dir, 'sequences.jsonl'), seriesPath = join(dir, 'series.csv');
   writeFileSync(textPath, TEXT);
-  const seriesPath = join(dir, 'series.csv');
+  writeFileSync(sequencesPath, SEQUENCES);
   writeFileSync(seriesPath, seriesCsv());
   const data = task === 'text'
     ? { task, path: textPath, seqLen: 12, valFraction: 0.1, ...(regularised ? REGULARISED.data : {}) }
     : task === 'series'
       ? { task, path: seriesPath, time: 't', group: 'g', features: ['v'], categorical: ['g', 'region'], seqLen: 6, valFraction: 0.2 }
-      : { task, seqLen: 10, trainSize: 70, valSize: 8 };
+      : task === 'sequences' ? { task, path: sequencesPath, valFraction: 0.1 } : { task, seqLen: 10, trainSize: 70, valSize: 8 };
   return parseExperiment({
     name: `${cell}-${workers}`,
     seed: 5,
@@ -58,7 +65,7 @@ function experiment(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: Equivalence
   }, join(dir, 'exp.yaml'), dir);
 }
 
-async function trainedTensors(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, workers: number, kernels: Kernels, outName: string, regularised = false, extra: ExtraModelKeys = {}) {
+async function trainedTensors(dir: string, cell: EquivalenceCell, task: EquivalenceTask, workers: number, kernels: Kernels, outName: string, regularised = false, extra: ExtraModelKeys = {}) {
   const exp = experiment(dir, cell, task, workers, kernels, regularised, extra);
   const result = await train(exp, { file: 'exp.yaml', outDir: join(dir, outName) });
   return readSafetensors(result.checkpoint).tensors;
@@ -68,7 +75,7 @@ async function trainedTensors(dir: string, cell: 'lstm' | 'rnn' | 'gru', task: E
  * 1 worker vs `counts` after 5 Adam steps (batch 7, so shards differ in size): every value within
  * atol 1e-6 + rtol 1e-5. `regularised`: with REGULARISED's keys on; `extra`: more model keys.
  */
-export async function checkWorkersAgree(t: Test, cell: 'lstm' | 'rnn' | 'gru', task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4], regularised = false, extra: ExtraModelKeys = {}): Promise<void> {
+export async function checkWorkersAgree(t: Test, cell: EquivalenceCell, task: EquivalenceTask, kernels: Kernels, counts = [2, 3, 4], regularised = false, extra: ExtraModelKeys = {}): Promise<void> {
   const dir = t.testdir();
   const one = await trainedTensors(dir, cell, task, 1, kernels, 'w1', regularised, extra);
   for (const workers of counts) {

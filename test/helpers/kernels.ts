@@ -128,7 +128,7 @@ export function bareKernels(pages: number): { memory: WebAssembly.Memory; module
   const modules = instantiateNetworkModules(memory);
   const wasm = wasmNetworkOps(modules, {
     paramsByteOffset: 0, scratchByteOffset: 0,
-    scratch: { weights: [], oneHot: null, atbScratch: 0, atbScratchFloats: 0, bytes: 0 },
+    scratch: { weights: [], oneHot: [], atbScratch: 0, atbScratchFloats: 0, bytes: 0 },
   });
   return { memory, modules, wasm };
 }

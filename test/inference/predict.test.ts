@@ -3,7 +3,8 @@
 // in the data's units equal a hand computation — the statistics applied by hand, the float64
 // reference network run by hand on each window, the changes unscaled and summed onto the last
 // level. Sequences: a hand-made classifier checkpoint; labels and probabilities equal the float64
-// network's softmax, sequences of different lengths as if each ran alone. The CLI writes what the
+// network's softmax, sequences of different lengths as if each ran alone; a bidirectional model
+// trained through the CLI predicts (CLI and in-process alike) and evaluates. The CLI writes what the
 // API returns, and so does examples/predict-server.mjs; bad input exits 2 with one line and writes nothing.
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -199,6 +200,51 @@ t.test('sequences: labels and probabilities equal the float64 softmax; lengths m
   t.equal(printed.stdout, predictionsJsonl(predictions), 'recur predict prints what loadModel returns, one JSON line per sequence');
   t.same(Object.keys(JSON.parse(printed.stdout.split('\n')[0]) as object), ['label', 'probs']);
   t.throws(() => model.forecast([{ x0: 1 }]), /forecast needs a series model; this one is a sequences model/);
+});
+
+t.test('bidirectional sequences: trained 20 steps, recur predict equals loadModel and the float64 network run on each alone', async (t) => {
+  const dir = tempDir(t);
+  const lines = Array.from({ length: 48 }, (_, i) => ({
+    x: Array.from({ length: 2 + ((i * 5) % 7) }, (_, k) => [Math.sin(i + k), Math.cos(i * k) * (i % 3)]),
+    y: ['low', 'mid', 'high'][(i * 7) % 3],
+  }));
+  writeFileSync(join(dir, 'train.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const exp = writeExperiment(dir, 'bi', {
+    seed: 4,
+    data: { task: 'sequences', path: join(dir, 'train.jsonl'), valFraction: 0.25 },
+    model: { cell: 'lstm', hidden: 6, layers: 2, bidirectional: true },
+    train: { batch: 8, steps: 20, workers: 2, optimizer: { name: 'adam', lr: 0.02 }, evalEvery: 10 },
+    output: { dir: join(dir, 'run') },
+  });
+  const trained = await runRecur(['train', exp]);
+  t.equal(trained.code, 0, trained.stderr);
+  const checkpoint = join(dir, 'run/checkpoint.safetensors');
+  const ck = loadCheckpoint(checkpoint);
+  t.equal(ck.cfg.bidirectional, true, 'the checkpoint is bidirectional');
+  const meta = ck.data as SequencesMeta;
+
+  const fresh = [[[0.5, -1], [1, 1], [2, -2], [-3, 0.5], [1, 1]], [[1, 2], [3, -1], [0, 0]], [[2, 2]], [[4, 0], [1, 2]]];
+  const model = await loadModel(checkpoint);
+  const predictions = model.predict(fresh);
+  fresh.forEach((x, i) => {
+    const inputs = x.flatMap((step) => step.map((v, f) => {
+      const c = meta.normalization.columns[meta.features[f]!]!;
+      return (v - c.shift) / c.scale;
+    }));
+    const y = reference(ck.cfg, ck.params, inputs, 'ce');
+    const max = Math.max(...y), e = Array.from(y, (v) => Math.exp(v - max)), sum = e.reduce((p, q) => p + q);
+    const p = predictions[i];
+    if (!('probs' in p)) return t.fail('a class prediction');
+    const worst = Math.max(...meta.labels!.map((l, k) => Math.abs(p.probs[String(l)] - e[k] / sum)));
+    t.ok(worst < 1e-5, `sequence ${i} (${x.length} steps): probabilities as if run alone, max error ${worst}`);
+  });
+  writeFileSync(join(dir, 'new.jsonl'), fresh.map((x, i) => JSON.stringify({ x, y: 'low', id: i })).join('\n') + '\n');
+  const printed = await runRecur(['predict', '--checkpoint', checkpoint, '--data', join(dir, 'new.jsonl')]);
+  t.equal(printed.code, 0, printed.stderr);
+  t.equal(printed.stdout, predictionsJsonl(predictions), 'recur predict prints what loadModel returns');
+  const evaluated = await runRecur(['eval', '--checkpoint', checkpoint, '--data', join(dir, 'train.jsonl')]);
+  t.equal(evaluated.code, 0, evaluated.stderr);
+  t.ok(Number.isFinite((JSON.parse(evaluated.stdout) as { loss: number }).loss), 'recur eval gives a loss');
 });
 
 t.test('a checkpoint without data metadata cannot predict: exit 2, one line', async (t) => {

@@ -1,5 +1,6 @@
 // Finite-difference gradient checks in float64: every cell × topology (hidden/all, hidden/last,
-// output/all with and without teacher forcing, output/last) × loss, and stacked layers.
+// output/all with and without teacher forcing, output/last) × loss, and stacked layers; and
+// bidirectional layers over variable-length sequences.
 // Proves the hand-written BPTT is the exact gradient of the loss the forward pass computes.
 import t from 'tap';
 import { Network, type ShardInput } from '../../src/shared/model/network.js';
@@ -157,7 +158,22 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push({ cell, loss: 'mse', input: 'dense', recurrence: 'output', outputs: 'all', layers: 1, teacherForcing: false, lockedDropout: 0.4 });
 }
 
-t.equal(cases.length, 84, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases, 2 quantile cases, 4 embedding cases and 4 regulariser cases per cell');
+// Bidirectional, 2 layers, sequences of their own lengths (the reverse direction starts at each
+// one's own last step): every output, the last only; with dropout (and lockedDropout) on the
+// 2H-wide outputs; under token embeddings (both directions' input gradients reach the same rows).
+const bidirectional = { bidirectional: true };
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  const layers = 2, recurrence = 'hidden', teacherForcing = false;
+  cases.push({ cell, loss: 'mse', input: 'dense', recurrence, outputs: 'all', layers, teacherForcing, model: bidirectional, lengths: [5, 3, 2] });
+  cases.push({ cell, loss: 'ce', input: 'onehot', recurrence, outputs: 'last', layers, teacherForcing, model: bidirectional, lengths: [5, 4, 1] });
+}
+cases.push({ cell: 'lstm', loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, dropout: 0.4, model: bidirectional, lengths: [4, 4, 2] });
+cases.push({ cell: 'gru', loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, model: bidirectional });
+cases.push({ cell: 'lstm', loss: 'ce', input: 'onehot', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, model: { ...bidirectional, embedding: 3 }, lengths: [5, 2, 2] });
+cases.push({ cell: 'gru', loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'last', layers: 1, teacherForcing: false, model: { ...bidirectional, categorical: STATICS }, lengths: [5, 3, 2] });
+cases.push({ cell: 'rnn', loss: 'mse', input: 'dense', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, lockedDropout: 0.4, model: bidirectional, lengths: [5, 5, 3] });
+
+t.equal(cases.length, 95, '3 cells × 2 losses × 6 topologies, 2 cross cases, 4 dropout cases, 2 quantile cases, 4 embedding cases, 4 regulariser cases and 2 bidirectional cases per cell; 5 more bidirectional');
 
 for (const c of cases) {
   const extras = [c.model ? JSON.stringify(c.model) : '', c.lengths ? `lengths=${c.lengths}` : ''].filter(Boolean).join(' ');

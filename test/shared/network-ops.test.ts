@@ -3,7 +3,8 @@
 // rank per kernel set of a plan), every topology, shapes that are not multiples of 16 (nor, for
 // some, of 4: the cells' TS fallback), dropout; weights that follow the params after
 // invalidateWeights() (the wasm packs stale until then); for blas, the BLAS counted to show it ran
-// and its numbers as close to the wasm ops' (what auto chooses between); a model over buffers off
+// and its numbers as close to the wasm ops' (what auto chooses between); bidirectional layers over
+// sequences of their own lengths; a model over buffers off
 // the memory refused where its ops are built, on every kernel set; the activations' accuracy at
 // extreme inputs. The blas tests are skipped, saying what to install, where no BLAS loads.
 import t, { type Test } from 'tap';
@@ -27,10 +28,12 @@ interface Case {
   teacherForcing: boolean;
   hidden: number;
   dropout?: number;
-  /** Embedding keys (token embedding, tied head, categorical columns). */
+  /** Model keys (token embedding, tied head, categorical columns; bidirectional). */
   model?: Partial<ModelConfig>;
   lockedDropout?: number;
   weightDrop?: number;
+  /** Steps of each of the B sequences (non-increasing); absent: all T. */
+  lengths?: number[];
 }
 
 /** Every rank draws the same masks: the same seed, step and first sequence. */
@@ -41,12 +44,12 @@ const T = 7, IN = 11, O = 9;
 const B = 5;
 
 const describe = (c: Case): string =>
-  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}${c.lockedDropout ? ` lockedDropout ${c.lockedDropout}` : ''}${c.weightDrop ? ` weightDrop ${c.weightDrop}` : ''}${c.model ? ` ${JSON.stringify(c.model)}` : ''}`;
+  `${c.cell} ${c.input}/${c.loss} ${c.recurrence}→${c.outputs} L=${c.layers} H=${c.hidden}${c.teacherForcing ? ' teacher-forced' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}${c.lockedDropout ? ` lockedDropout ${c.lockedDropout}` : ''}${c.weightDrop ? ` weightDrop ${c.weightDrop}` : ''}${c.model ? ` ${JSON.stringify(c.model)}` : ''}${c.lengths ? ` lengths ${c.lengths.join(',')}` : ''}`;
 
 function kernelCase(c: Case): KernelCase {
   return {
     cfg: { cell: c.cell, inputSize: IN, hidden: c.hidden, layers: c.layers, outputSize: O, recurrence: c.recurrence, outputs: c.outputs, ...c.model },
-    loss: c.loss, input: c.input, seqLen: T, shardSize: B, teacherForcing: c.teacherForcing,
+    loss: c.loss, input: c.input, seqLen: T, shardSize: B, teacherForcing: c.teacherForcing, variableLengths: c.lengths !== undefined,
     dropout: regularised(c) ? { p: c.dropout ?? 0, seed: DROPOUT_STREAM.seed, lockedDropout: c.lockedDropout, weightDrop: c.weightDrop } : undefined,
   };
 }
@@ -93,6 +96,13 @@ cases.push({ cell: 'lstm', input: 'onehot', loss: 'ce', recurrence: 'hidden', ou
 cases.push({ cell: 'gru', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 13, weightDrop: 0.3, lockedDropout: 0.3 });
 cases.push({ cell: 'rnn', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 1, teacherForcing: false, hidden: 17, lockedDropout: 0.5 });
 
+// Bidirectional (each sequence reversed over its own length), every cell, with dropout and lockedDropout on the 2H outputs, under a token embedding.
+cases.push({ cell: 'lstm', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'last', layers: 2, teacherForcing: false, hidden: 13, model: { bidirectional: true }, lengths: [7, 5, 5, 3, 1] });
+cases.push({ cell: 'gru', input: 'dense', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 12, model: { bidirectional: true }, lengths: [7, 6, 4, 2, 2], dropout: 0.3 });
+cases.push({ cell: 'rnn', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 17, model: { bidirectional: true } });
+cases.push({ cell: 'gru', input: 'onehot', loss: 'ce', recurrence: 'hidden', outputs: 'last', layers: 1, teacherForcing: false, hidden: 12, model: { bidirectional: true, embedding: 6 }, lengths: [7, 4, 4, 2, 1] });
+cases.push({ cell: 'lstm', input: 'dense', loss: 'mse', recurrence: 'hidden', outputs: 'all', layers: 2, teacherForcing: false, hidden: 12, model: { bidirectional: true }, lengths: [7, 7, 5, 3, 2], lockedDropout: 0.3 });
+
 // Shapes first chosen for the blas kernels, multiples of no tile.
 for (const [cell, input, recurrence, outputs, layers, hidden] of [
   ['lstm', 'onehot', 'hidden', 'all', 2, 13], ['lstm', 'dense', 'hidden', 'last', 1, 20], ['lstm', 'dense', 'output', 'all', 1, 17],
@@ -117,7 +127,7 @@ function moveParams(k: KernelModels): void {
 
 for (const c of cases) {
   t.test(`${describe(c)} (wasm kernels)`, async (t) => {
-    const k = modelsOnKernels(kernelCase(c), ['ts', 'wasm']);
+    const k = modelsOnKernels(kernelCase(c), ['ts', 'wasm'], { lengths: c.lengths });
     compare(t, c, k, 0, 1, 'initial params');
 
     // The packs and the one-hot table made from the old params are stale until invalidated (so
@@ -135,7 +145,7 @@ for (const c of cases) {
 
   t.test(`${describe(c)} (blas kernels): blas ops = reference = wasm ops`, skipFor('blas'), async (t) => {
     const { blas, calls } = countedBlas(BLAS!);
-    const k = modelsOnKernels(kernelCase(c), ['ts', 'blas', 'wasm'], { blas });
+    const k = modelsOnKernels(kernelCase(c), ['ts', 'blas', 'wasm'], { blas, lengths: c.lengths });
     compare(t, c, k, 0, 1, 'initial params');
     t.ok(calls() > 0, `${calls()} products on the BLAS`);
     // blas and wasm (the kernels auto chooses between) agree with each other as closely.

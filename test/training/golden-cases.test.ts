@@ -9,8 +9,11 @@
 // a GRU (Adam, clipped, both biases trained); mean squared error on the adding task (outputs:
 // last); two categorical series columns, each an nn.Embedding read at every step (Adam); an
 // nn.Embedding into an LSTM and a tied GRU (head.weight = embedding.weight), one Adam step each
-// (their PyTorch state_dicts, tied head.weight included, load by name). Also: PyTorch's checkpoints evaluate to their loss with `recur eval`, the adding case's
-// data is still what recur generates, and a GRU checkpoint of recur's has nn.GRU's state_dict.
+// (their PyTorch state_dicts, tied head.weight included, load by name); bidirectional 2-layer LSTM
+// (cross-entropy) and GRU (MSE, Adam, clipped) over sequences of their own lengths
+// (pack_padded_sequence), outputs last from h_n of both directions. Also: PyTorch's checkpoints
+// evaluate to their loss with `recur eval`, the adding case's data is still what recur generates,
+// and GRU and bidirectional checkpoints of recur's have PyTorch's state_dict.
 // (The gradients themselves and the TypeScript optimizer, in float64: golden-gradients.test.ts.)
 import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +25,8 @@ import { KERNELS_UNDER_TEST, skipFor, type Kernels } from '../helpers/kernels.js
 import { evalOnCase, GOLDEN_ROOT, goldenCases, runGoldenCase } from '../helpers/golden.js';
 
 const cases = goldenCases();
-t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'categorical', 'clip', 'embedding', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay', 'tied'],
-  'all sixteen cases are present');
+t.same(cases.map((c) => c.name), ['adam', 'adamw', 'adding', 'bigru', 'bilstm', 'categorical', 'clip', 'embedding', 'gru', 'gru1', 'lstm1', 'lstm2', 'momentum', 'nesterov', 'quantile', 'rnn', 'sgd-weight-decay', 'tied'],
+  'all eighteen cases are present');
 
 /**
  * The one-step cases run on every worker count and kernel set (blas at one count only: the suite
@@ -124,6 +127,28 @@ t.test("recur's token checkpoints have PyTorch's state_dict names and shapes (em
     if (config.tieWeights) t.same(Array.from(ours.tensors.get('head.weight')!.data), Array.from(ours.tensors.get('embedding.weight')!.data), 'tied: head.weight is embedding.weight');
   }
 });
+for (const name of ['bilstm', 'bigru']) {
+  t.test(`recur's bidirectional checkpoint (${name}) has exactly PyTorch's state_dict names and shapes`, async (t) => {
+    const c = cases.find((x) => x.name === name)!;
+    const dir = t.testdir();
+    const saved = join(dir, 'saved.safetensors');
+    // PyTorch's file through recur (load, then save as recur writes checkpoints).
+    const { decodeCheckpoint, encodeCheckpoint } = await import('../../src/main/checkpoint/checkpoint-codec.js');
+    const ck = decodeCheckpoint(readFileSync(join(c.dir, 'model.safetensors')), name);
+    t.equal(ck.cfg.bidirectional, true, 'the config says bidirectional');
+    writeFileSync(saved, encodeCheckpoint(ck));
+    const model = [...readSafetensors(saved).tensors].map(([n, x]) => [n, x.shape]);
+    t.same(model, Object.entries(c.expected.stateDict!), "the names, order and shapes of PyTorch's state_dict");
+    t.equal(JSON.parse(readSafetensors(saved).metadata.config!).bidirectional, true, 'config.bidirectional');
+    // A plain state_dict (no recur metadata): the shape, bidirectional included, comes from the tensors.
+    const { decodeSafetensors, encodeSafetensors } = await import('../../src/main/checkpoint/safetensors-codec.js');
+    const plain = decodeSafetensors(readFileSync(join(c.dir, 'model.safetensors')), name);
+    const bare = encodeSafetensors([...plain.tensors].map(([n, x]) => ({ name: n, shape: x.shape, data: Float32Array.from(x.data) })), {});
+    const inferred = decodeCheckpoint(bare, name);
+    t.same({ ...inferred.cfg, outputs: ck.cfg.outputs }, ck.cfg, 'inferred from the tensors (outputs aside: no tensor says it)');
+    t.same(Array.from(inferred.params), Array.from(ck.params), 'the same weights');
+  });
+}
 
 t.test('every run ran', async (t) => {
   t.equal(ran + skipped, runs.length, `${ran} runs, ${skipped} skipped (no BLAS)`);

@@ -25,10 +25,10 @@ function csvRows(text: string): Record<string, string>[] {
   return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [names[i], cell])));
 }
 
-/** A small sequences checkpoint made by hand: a classifier, or a regressor of two values. */
-function sequencesCheckpoint(target: 'class' | 'value'): CheckpointData {
+/** A small sequences checkpoint made by hand: a classifier, or a regressor of two values; its layers bidirectional or not. */
+function sequencesCheckpoint(target: 'class' | 'value', bidirectional = false): CheckpointData {
   const F = 2, O = target === 'class' ? 3 : 2;
-  const cfg: ModelConfig = { cell: 'lstm', inputSize: F, hidden: 12, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'last' };
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: F, hidden: 12, layers: 2, outputSize: O, recurrence: 'hidden', outputs: 'last', ...(bidirectional ? { bidirectional } : {}) };
   const layout = paramLayout(cfg);
   const params = new Float32Array(layout.size);
   initParams(cfg, layout, params, 5, { scale: 0.6, forgetBias: 0.5 });
@@ -115,10 +115,11 @@ t.test('the browser example in headless Chromium equals Node bit for bit', { ski
     t.match(await page.textContent('#status'), /^wasm kernels/, 'on the wasm kernels');
   });
 
-  for (const target of ['class', 'value'] as const) {
-    await t.test(`a sequences model (${target}) loaded from bytes predicts as in Node`, async (t) => {
-      const bytes = encodeCheckpoint(sequencesCheckpoint(target));
-      const file = join(dir, `${target}.safetensors`);
+  for (const [target, bidirectional] of [['class', false], ['value', false], ['class', true]] as const) {
+    const kind = `${bidirectional ? 'bidirectional ' : ''}${target}`;
+    await t.test(`a sequences model (${kind}) loaded from bytes predicts as in Node`, async (t) => {
+      const bytes = encodeCheckpoint(sequencesCheckpoint(target, bidirectional));
+      const file = join(dir, `${kind.replace(' ', '-')}.safetensors`);
       writeFileSync(file, bytes);
       const seqs = randomSequences(12);
       const node = (await loadModel(file, { kernels: 'wasm', batch: 5 })).predict(seqs);

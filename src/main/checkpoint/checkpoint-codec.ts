@@ -7,9 +7,9 @@
  */
 import { paramLayout, tensorViews, type ParamLayout } from '../../shared/model/layout.js';
 import * as z from 'zod';
-import { CELLS, gateCount, hasHiddenBias, OUTPUT_MODES, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
+import { CELLS, directionSuffixes, gateCount, hasHiddenBias, OUTPUT_MODES, outputWidth, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
 import { inputError } from '../errors.js';
-import { outputRecurrenceProblem } from '../experiment/schema.js';
+import { bidirectionalProblem, outputRecurrenceProblem } from '../experiment/schema.js';
 import { firstIssueError, metadataSchemas as must } from '../experiment/schema-blocks.js';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type DecodedTensor, type TensorToEncode } from './safetensors-codec.js';
 import type { Vocab } from '../data/dataset.js';
@@ -45,7 +45,7 @@ export interface LoadCheckpointOptions {
 
 const OPTIM_PREFIX = 'optim.';
 const CONFIG_KEY = '__metadata__.config';
-const biasHhName = (layer: number): string => `rnn.bias_hh_l${layer}`;
+const biasHhName = (layer: number, direction = ''): string => `rnn.bias_hh_l${layer}${direction}`;
 /** The `optim.` slot holding carried states rather than an optimizer's per-parameter state. */
 const CARRIED_SLOT = 'carried';
 const CARRIED_NAME = /^[hc]_l\d+$/;
@@ -63,6 +63,7 @@ const configMetadataSchema = must.section({
   embedding: must.positiveInt().optional(),
   /** The head's weight is embedding.weight (written twice, as PyTorch's state_dict has it). */
   tieWeights: must.boolean().optional(),
+  bidirectional: z.boolean({ error: 'must be true or false' }).optional(),
   /** Text models: the characters in index order; word models (tokens 'word'): the tokens, an array. */
   vocab: z.union([z.string(), z.array(z.string())], { error: 'must be a string of characters, or an array of tokens, in index order' }).optional(),
   /** Absent: characters. */
@@ -87,8 +88,8 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
     tensors.push({ name: spec.name, shape: spec.shape, data: params.get(spec.name)! });
     // PyTorch's second bias, zero since recur folds it into bias_ih (a GRU has its own, in the
     // layout); placed after bias_ih as in a state_dict so the file reads naturally.
-    const layer = hasHiddenBias(cfg.cell) ? undefined : /^rnn\.bias_ih_l(\d+)$/.exec(spec.name)?.[1];
-    if (layer !== undefined) tensors.push({ name: biasHhName(Number(layer)), shape: [biasSize], data: new Float32Array(biasSize) });
+    const [, layer, direction] = (hasHiddenBias(cfg.cell) ? null : /^rnn\.bias_ih_l(\d+)(_reverse)?$/.exec(spec.name)) ?? [];
+    if (layer !== undefined) tensors.push({ name: biasHhName(Number(layer), direction), shape: [biasSize], data: new Float32Array(biasSize) });
   }
   const tiedHead = tiedHeadTensor(cfg, params);
   if (tiedHead) tensors.splice(tensors.findIndex((t) => t.name === 'head.bias'), 0, tiedHead);
@@ -116,6 +117,7 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   };
   if (cfg.embedding !== undefined) config.embedding = cfg.embedding;
   if (cfg.tieWeights) config.tieWeights = true;
+  if (cfg.bidirectional) config.bidirectional = true;
   if (data.vocab !== undefined) {
     // A word model says so, and how its text is tokenised, beside its token list.
     if (typeof data.vocab !== 'string') Object.assign(config, { tokens: 'word', lowercase: data.lowercase ?? false });
@@ -194,12 +196,12 @@ export function checkpointFromSafetensors(
   // PyTorch has two biases per layer where recur has one; their sum is the same model.
   // (A GRU's bias_hh is a parameter of its own, loaded above.)
   const biasHhNames = new Set<string>();
-  for (let layer = 0; layer < cfg.layers && !hasHiddenBias(cfg.cell); layer++) {
-    const name = biasHhName(layer);
+  for (let layer = 0; layer < cfg.layers && !hasHiddenBias(cfg.cell); layer++) for (const direction of directionSuffixes(cfg)) {
+    const name = biasHhName(layer, direction);
     biasHhNames.add(name);
     const biasHh = tensors.get(name);
     if (!biasHh) continue;
-    const biasIhName = `rnn.bias_ih_l${layer}`;
+    const biasIhName = `rnn.bias_ih_l${layer}${direction}`;
     checkShape(file, name, biasHh, [gateCount(cfg.cell) * cfg.hidden]);
     const biasIh = tensors.get(biasIhName)!.data;
     const bias = paramViews.get(biasIhName)!;
@@ -299,21 +301,27 @@ function completeConfig(given: Partial<ModelConfig>, tensors: Map<string, Decode
   // A file without `recurrence` is hidden-recurrent unless its tensors say otherwise.
   const recurrence = given.recurrence ?? (tensors.has('rnn.weight_yh_l0') ? 'output' : 'hidden');
   const outputs = given.outputs ?? 'all';
+  // A plain PyTorch state_dict is bidirectional when it has the reverse direction's tensors.
+  const bidirectional = given.bidirectional ?? tensors.has('rnn.weight_ih_l0_reverse');
   const { cell, inputSize, hidden, layers, outputSize, embedding, tieWeights } = given;
   const cfg: ModelConfig =
     cell !== undefined && inputSize !== undefined && hidden !== undefined && layers !== undefined && outputSize !== undefined
       ? { cell, inputSize, hidden, layers, outputSize, recurrence, outputs, ...categoricalOf(given) }
-      : { ...inferShape(tensors, recurrence, file), ...given, recurrence, outputs };
+      : { ...inferShape(tensors, recurrence, bidirectional, file), ...given, recurrence, outputs };
   // Only the keys that are set, so a config compares equal to one built without them.
   const width = embedding ?? cfg.embedding;
   delete cfg.embedding;
   delete cfg.tieWeights;
+  delete cfg.bidirectional;
   if (width !== undefined) cfg.embedding = width;
   if (tieWeights) cfg.tieWeights = true;
+  if (bidirectional) cfg.bidirectional = true;
   const problem = outputRecurrenceProblem(cfg);
   if (problem !== null) throw inputError(file, `${CONFIG_KEY}.layers`, problem);
   const tokenProblem = tokenConfigProblem(cfg);
   if (tokenProblem !== null) throw inputError(file, `${CONFIG_KEY}.${tokenProblem[0]}`, tokenProblem[1]);
+  const directions = bidirectionalProblem(null, cfg);
+  if (directions !== null) throw inputError(file, `${CONFIG_KEY}.bidirectional`, directions);
   return cfg;
 }
 
@@ -336,7 +344,7 @@ function tokenConfigProblem(cfg: ModelConfig): [string, string] | null {
   if (cfg.embedding !== undefined && cfg.recurrence !== 'hidden') return ['embedding', "needs recurrence 'hidden'"];
   if (!cfg.tieWeights) return null;
   if (cfg.embedding === undefined) return ['tieWeights', 'needs embedding'];
-  if (cfg.embedding !== cfg.hidden) return ['tieWeights', `needs embedding = hidden, got ${cfg.embedding} and ${cfg.hidden}`];
+  if (cfg.embedding !== outputWidth(cfg)) return ['tieWeights', `needs embedding = the top layer's output width, got ${cfg.embedding} and ${outputWidth(cfg)}`];
   if (cfg.outputSize !== cfg.inputSize) return ['tieWeights', `needs outputSize = inputSize (the vocabulary), got ${cfg.outputSize} and ${cfg.inputSize}`];
   return null;
 }
@@ -344,6 +352,7 @@ function tokenConfigProblem(cfg: ModelConfig): [string, string] | null {
 function inferShape(
   tensors: Map<string, DecodedTensor>,
   recurrence: ModelConfig['recurrence'],
+  bidirectional: boolean,
   file: string,
 ): Pick<ModelConfig, 'cell' | 'inputSize' | 'hidden' | 'layers' | 'outputSize' | 'embedding'> {
   const matrixShape = (name: string): [number, number] => {
@@ -358,7 +367,9 @@ function inferShape(
     return [rows, cols];
   };
   const [gateRows, firstInput] = matrixShape('rnn.weight_ih_l0');
-  const [outputSize, hidden] = matrixShape('head.weight');
+  const [outputSize, headCols] = matrixShape('head.weight');
+  // The head reads [h_fwd ; h_rev] of a bidirectional model.
+  const hidden = bidirectional ? headCols / 2 : headCols;
   // A state_dict with an nn.Embedding reads token ids: V rows of E = weight_ih_l0's columns.
   const embedded = tensors.has('embedding.weight') ? matrixShape('embedding.weight') : null;
   if (embedded && embedded[1] !== firstInput) {
@@ -368,7 +379,8 @@ function inferShape(
   if (recurrence === 'hidden') {
     const [, recurrentCols] = matrixShape('rnn.weight_hh_l0');
     if (recurrentCols !== hidden) {
-      throw inputError(file, 'rnn.weight_hh_l0', `has ${recurrentCols} columns but head.weight has ${hidden}; both are the hidden size`);
+      const head = bidirectional ? `head.weight has ${headCols} (2 · hidden, bidirectional)` : `head.weight has ${hidden}; both are the hidden size`;
+      throw inputError(file, 'rnn.weight_hh_l0', `has ${recurrentCols} columns but ${head}`);
     }
   }
   let cell: ModelConfig['cell'];
@@ -405,7 +417,7 @@ const formatShape = (shape: number[]): string => `[${shape.join(', ')}]`;
 
 const describeConfig = (cfg: ModelConfig): string =>
   `${cfg.cell} (${cfg.layers} layer${cfg.layers === 1 ? '' : 's'}, hidden ${cfg.hidden}, inputSize ${cfg.inputSize}, ` +
-  `outputSize ${cfg.outputSize}, ${cfg.recurrence} recurrence)`;
+  `outputSize ${cfg.outputSize}, ${cfg.recurrence} recurrence${cfg.bidirectional ? ', bidirectional' : ''})`;
 
 // ---------------------------------------------------------------------------------------------
 

@@ -179,6 +179,31 @@ export function quantileLossProblem(data: { task: Task; target?: string }, model
   return null;
 }
 
+/** Tasks whose target at each step is the next step's input (with outputs 'all'). */
+const NEXT_INPUT_TARGETS: readonly Task[] = ['text', 'sine', 'series'];
+
+/**
+ * A bidirectional layer's reverse direction reads each sequence from its end, so the model sees
+ * every step of its window: not for hidden state carried across windows, nor for targets that are
+ * the next inputs (next-token text, next-value series), nor with an output fed back (one direction
+ * only). The problem is `model.bidirectional`'s; `data` null: the model's own shape only.
+ */
+export function bidirectionalProblem(
+  data: { task: Task; stateful?: boolean } | null,
+  model: Pick<ModelConfig, 'recurrence' | 'outputs' | 'bidirectional'> & { weightDrop?: number },
+): string | null {
+  if (!model.bidirectional) return null;
+  if (model.recurrence === 'output') return "needs model.recurrence 'hidden' (the output fed back runs forward only)";
+  if ((model.weightDrop ?? 0) > 0) return 'not with model.weightDrop (the reverse direction has no DropConnect mask of its own)';
+  if (data === null) return null;
+  if (data.stateful) return 'not with data.stateful (a stream carries its state forward; the reverse direction would read the next window)';
+  if (data.task === 'text') return "not for task 'text': the model predicts the next character, which the reverse direction reads";
+  if (NEXT_INPUT_TARGETS.includes(data.task) && model.outputs === 'all') {
+    return `not with outputs 'all' for task '${data.task}': each step's target is a later input, which the reverse direction reads (use outputs 'last')`;
+  }
+  return null;
+}
+
 /**
  * A categorical column is read only as its series' level: it cannot also be a numeric column or
  * the time column. The group column may be one (the series' own id as a category, as DeepAR's
@@ -273,6 +298,8 @@ const modelSchema = is
     embedding: is.positiveInt().optional(),
     /** The head's weight is the embedding matrix (needs embedding = hidden, text). */
     tieWeights: is.boolean().optional(),
+    /** Each layer also reads every sequence backward (SPEC §2); its output is 2H wide. */
+    bidirectional: is.boolean().default(false),
   })
   .superRefine((model, ctx) => {
     reportProblem(ctx, ['layers'], outputRecurrenceProblem(model));
@@ -377,6 +404,8 @@ export const experimentSchema = fileSchema
         layers: model.layers,
         recurrence: model.recurrence,
         outputs: model.outputs ?? (PREDICT_AFTER_LAST_STEP.includes(data.task) ? 'last' : 'all'),
+        // Written only when set, so the experiments of unidirectional runs read as before.
+        ...(model.bidirectional ? { bidirectional: true } : {}),
         forgetBias: model.forgetBias,
         initScale: model.initScale,
         dropout: model.dropout,
@@ -425,4 +454,5 @@ export const experimentSchema = fileSchema
     if (data.stateful && model.recurrence === 'output') reportProblem(ctx, ['data', 'stateful'], "needs model.recurrence 'hidden'");
     reportProblem(ctx, ['model', 'embedding'], embeddingProblem(data, model));
     reportProblem(ctx, ['model', 'tieWeights'], tieWeightsProblem(data, model));
+    reportProblem(ctx, ['model', 'bidirectional'], bidirectionalProblem(data, model));
   });

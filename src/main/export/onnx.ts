@@ -11,13 +11,15 @@
  *   outputs last: Y_h of the top layer → Gemm(head) → y [B, O]
  *   outputs all:  Y of the top layer → [B, T, H] → MatMul + Add(head) → y [B, T, O]
  *   (tied: the head multiplies by the embedding.weight initializer itself)
+ *   bidirectional (direction = bidirectional, weights stacked forward then reverse): Y
+ *   [T, 2, B, H] → [T, B, 2H] between layers and for the head, Y_h [2, B, H] → [B, 2H];
  *   then quantile outputs sorted per value (TopK), y · scale + shift (data units); classifiers add
  *   probs = Softmax(y).
  * ONNX Runtime's recurrent nodes are time-major only (layout = 0), hence the transposes.
  * The classic exporter bug is the gate order: GATE_ORDER is the one table that converts it.
  */
 import onnxProto, { type onnx as pb } from 'onnx-proto';
-import { firstLayerInputSize, gateCount, hasHiddenBias, type ModelConfig } from '../../shared/model/model-config.js';
+import { directionSuffixes, firstLayerInputSize, gateCount, hasHiddenBias, outputWidth, type ModelConfig } from '../../shared/model/model-config.js';
 import { paramLayout, tensorViews } from '../../shared/model/layout.js';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import type { DataMeta } from '../data/metadata.js';
@@ -90,7 +92,7 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
     if (scales) x = g.scale(x, scales, 'input', 'in');
     if (cfg.categorical?.length) {
       graphInputs.push(valueInfo('categories', onnx.TensorProto.DataType.INT64, ['batch', cfg.categorical.length]));
-      x = appendCategories(g, cfg, tensorViews(paramLayout(cfg), ck.params), x);
+      x = appendCategories(g, cfg, views, x);
     }
   }
   let lengths = '';
@@ -102,38 +104,59 @@ export function exportOnnx(ck: CheckpointData, file: string, producerVersion = '
   // Recurrent layers, time-major.
   const order = GATE_ORDER[cfg.cell];
   const G = gateCount(cfg.cell);
+  // Directions: forward, and reverse when bidirectional (ONNX stacks them in that order); each
+  // layer's output is D·H wide.
+  const directions = directionSuffixes(cfg), D = directions.length, Wd = outputWidth(cfg);
   let layerIn = g.node('Transpose', [x], { perm: [1, 0, 2] });
   let Y = '', Yh = '';
   for (let k = 0; k < cfg.layers; k++) {
-    const inK = k === 0 ? firstLayerInputSize(cfg) : H;
-    const W = g.float(`W_l${k}`, reorderRows(views.get(`rnn.weight_ih_l${k}`)!, order, H, inK), [1, G * H, inK]);
-    const R = g.float(`R_l${k}`, reorderRows(views.get(`rnn.weight_hh_l${k}`)!, order, H, H), [1, G * H, H]);
+    const inK = k === 0 ? firstLayerInputSize(cfg) : Wd;
+    const stacked = (rows: number, cols: number, tensor: (dir: string) => Float32Array | null): Float32Array => {
+      const out = new Float32Array(D * rows * cols);
+      directions.forEach((dir, d) => {
+        const t = tensor(dir);
+        if (t) out.set(t, d * rows * cols);
+      });
+      return out;
+    };
+    const W = g.float(`W_l${k}`, stacked(G * H, inK, (dir) => reorderRows(views.get(`rnn.weight_ih_l${k}${dir}`)!, order, H, inK)), [D, G * H, inK]);
+    const R = g.float(`R_l${k}`, stacked(G * H, H, (dir) => reorderRows(views.get(`rnn.weight_hh_l${k}${dir}`)!, order, H, H)), [D, G * H, H]);
     // ONNX adds Wb and Rb; recur's LSTM and RNN keep one bias (Rb = 0), a GRU both (Rb holds b_hn, inside r ⊙ (…)).
-    const bias = new Float32Array(2 * G * H);
-    bias.set(reorderRows(views.get(`rnn.bias_ih_l${k}`)!, order, H, 1), 0);
-    if (hasHiddenBias(cfg.cell)) bias.set(reorderRows(views.get(`rnn.bias_hh_l${k}`)!, order, H, 1), G * H);
-    const B = g.float(`B_l${k}`, bias, [1, 2 * G * H]);
+    const bias = stacked(2 * G * H, 1, (dir) => {
+      const b = new Float32Array(2 * G * H);
+      b.set(reorderRows(views.get(`rnn.bias_ih_l${k}${dir}`)!, order, H, 1), 0);
+      if (hasHiddenBias(cfg.cell)) b.set(reorderRows(views.get(`rnn.bias_hh_l${k}${dir}`)!, order, H, 1), G * H);
+      return b;
+    });
+    const B = g.float(`B_l${k}`, bias, [D, 2 * G * H]);
     const attrs: Attrs = { hidden_size: H };
     if (cfg.cell === 'gru') attrs.linear_before_reset = 1;
+    if (D === 2) attrs.direction = 'bidirectional';
     [Y, Yh] = g.nodeOutputs(OP_TYPE[cfg.cell], [layerIn, W, R, B, lengths], 2, attrs, `layer${k}`);
-    if (k < cfg.layers - 1 || cfg.outputs === 'all') layerIn = g.node('Squeeze', [Y, g.int64(`axis1_l${k}`, [1], [1])]); // [T, 1, B, H] → [T, B, H]
+    if (k < cfg.layers - 1 || cfg.outputs === 'all') {
+      layerIn = D === 1
+        ? g.node('Squeeze', [Y, g.int64(`axis1_l${k}`, [1], [1])]) // [T, 1, B, H] → [T, B, H]
+        : g.node('Reshape', [g.node('Transpose', [Y], { perm: [0, 2, 1, 3] }), g.int64(`widths_l${k}`, [0, 0, -1], [3])]); // [T, 2, B, H] → [T, B, 2H]
+    }
   }
 
   // Head.
   const headW = views.get('head.weight'), headB = views.get('head.bias')!;
   let y: string;
   if (cfg.outputs === 'last') {
-    const h = g.node('Squeeze', [Yh, g.int64('axis0', [0], [1])]); // [1, B, H] → [B, H]
-    const w = cfg.tieWeights ? TIED_HEAD_WEIGHT : g.float('head.weight', headW!, [O, H]);
+    const h = D === 1
+      ? g.node('Squeeze', [Yh, g.int64('axis0', [0], [1])]) // [1, B, H] → [B, H]
+      : g.node('Reshape', [g.node('Transpose', [Yh], { perm: [1, 0, 2] }), g.int64('widths', [0, -1], [2])]); // [2, B, H] → [B, 2H]
+    const w = cfg.tieWeights ? TIED_HEAD_WEIGHT : g.float('head.weight', headW!, [O, Wd]);
     y = g.node('Gemm', [h, w, g.float('head.bias', headB, [O])], { transB: 1 });
   } else {
-    const hs = g.node('Transpose', [layerIn], { perm: [1, 0, 2] }); // [B, T, H]
+    const hs = g.node('Transpose', [layerIn], { perm: [1, 0, 2] }); // [B, T, W]
     let wT: string;
     if (cfg.tieWeights) wT = g.node('Transpose', [TIED_HEAD_WEIGHT], { perm: [1, 0] });
     else {
-      const transposed = new Float32Array(H * O);
-      for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) transposed[j * O + o] = headW![o * H + j]!;
-      wT = g.float('head.weight_t', transposed, [H, O]);
+      const transposed = new Float32Array(Wd * O);
+      for (let o = 0; o < O; o++) for (let j = 0; j < Wd; j++) transposed[j * O + o] = headW![o * Wd + j]!;
+      wT = g.float('head.weight_t', transposed, [Wd, O]);
     }
     y = g.node('Add', [g.node('MatMul', [hs, wT]), g.float('head.bias', headB, [O])]);
   }
@@ -199,6 +222,7 @@ export function onnxMetadata(ck: CheckpointData, sig: OnnxSignature): Record<str
   };
   if (cfg.embedding !== undefined) config.embedding = cfg.embedding;
   if (cfg.tieWeights) config.tieWeights = true;
+  if (cfg.bidirectional) config.bidirectional = true;
   if (ck.vocab !== undefined) config.vocab = ck.vocab;
   if (cfg.categorical?.length) config.categorical = cfg.categorical;
   const data: Record<string, unknown> = { input: sig.input, outputs: sig.outputs, lengths: sig.lengths };
@@ -257,7 +281,7 @@ function outputScales(meta: DataMeta | undefined, O: number): ColumnScale[] | nu
 
 const isIdentity = (s: ColumnScale): boolean => s.shift === 0 && s.scale === 1;
 
-type Attrs = Record<string, number | number[]>;
+type Attrs = Record<string, number | number[] | string>;
 
 function valueInfo(name: string, elemType: pb.TensorProto.DataType, dims: (string | number)[]): pb.IValueInfoProto {
   return {
@@ -317,7 +341,8 @@ class GraphBuilder {
   }
 }
 
-function attribute(name: string, value: number | number[]): pb.IAttributeProto {
+function attribute(name: string, value: number | number[] | string): pb.IAttributeProto {
+  if (typeof value === 'string') return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }

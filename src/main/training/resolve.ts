@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { InputError, inputError } from '../errors.js';
 import { firstDifference, RESUME_MUTABLE_KEYS, type Experiment } from '../experiment/experiment.js';
-import { categoricalWidth, embeddingProblem, quantileLossProblem, teacherForcingProblem, tieWeightsProblem } from '../experiment/schema.js';
+import { bidirectionalProblem, categoricalWidth, embeddingProblem, quantileLossProblem, teacherForcingProblem, tieWeightsProblem } from '../experiment/schema.js';
 
 /** The network shape and data of an experiment, and the checkpoint it starts from (train.init). */
 export interface ResolvedRun {
@@ -38,6 +38,8 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
         }
       }
       checkTokenKeysAgree(exp, cfg, file);
+      const [ours, theirs] = [exp.model.bidirectional === true, cfg.bidirectional === true];
+      if (ours !== theirs) throw inputError(file, 'model.bidirectional', `the checkpoint ${exp.train.init} has ${theirs}, the experiment says ${ours}`);
     }
     if (cfg.inputSize !== dataset.inputSize || cfg.outputSize !== dataset.outputSize) {
       throw inputError(file, 'train.init', `the checkpoint's model takes ${cfg.inputSize} inputs and gives ${cfg.outputSize} outputs; the data has ${dataset.inputSize} and ${dataset.outputSize}`);
@@ -50,6 +52,7 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
     if (categorical) cfg.categorical = categorical;
     if (m.embedding !== undefined) cfg.embedding = m.embedding;
     if (m.tieWeights) cfg.tieWeights = true;
+    if (m.bidirectional) cfg.bidirectional = true;
   }
   checkTokenInput(exp, cfg, dataset, file);
   if (!dataset.outputsAllowed.includes(cfg.outputs)) {
@@ -60,6 +63,8 @@ export function resolveRun(exp: Experiment, file: string): ResolvedRun {
   if (teacherForcing !== null) throw inputError(file, 'train.teacherForcing', teacherForcing);
   const quantileLoss = exp.train.loss === 'quantile' && !exp.model ? quantileLossProblem(exp.data, cfg) : null;
   if (quantileLoss !== null) throw inputError(file, 'train.loss', quantileLoss);
+  const directions = !exp.model ? bidirectionalProblem(exp.data, cfg) : null;
+  if (directions !== null) throw inputError(file, 'model.bidirectional', directions);
   return { cfg, dataset, init };
 }
 

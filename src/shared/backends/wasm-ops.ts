@@ -11,9 +11,9 @@
  * packB for `ab`), made on first use after `invalidateWeights()`: once per optimizer step, not
  * once per product. A weightDrop pass's masked copies of weight_hh live in the activation block
  * and get packs too; the network reports each rewrite (weightChanged), which repacks only it.
- * The one-hot input weight gets instead a table [V][G·H] with the bias folded
- * in, so the input projection copies rows, and an accumulator of the same shape for its
- * gradient. `atb` (weight gradients, both operands activations) packs as it goes into the
+ * A one-hot input weight (layer 0's, and its reverse direction's in a bidirectional model) gets
+ * instead a table [V][G·H] with the bias folded in, so the input projection copies rows, and one
+ * accumulator of the same shape serves their gradients. `atb` (weight gradients, both operands activations) packs as it goes into the
  * gemmAtB scratch at the end of the region.
  *
  * The cell kernels work on whole 4-lane vectors: a hidden size that is not a multiple of 4 keeps
@@ -22,7 +22,7 @@
  * the only fallbacks, by shape. The losses return the sum in float64 like the TS (the softmax's
  * row sums and the loss accumulate in float64).
  */
-import { alignUp, findTensor, isEmbeddingTensor, type ActivationLayout, type FloatArray, type ParamLayout } from '../model/layout.js';
+import { alignUp, isEmbeddingTensor, type ActivationLayout, type FloatArray, type ParamLayout } from '../model/layout.js';
 import { referenceOps, type NetworkOps } from '../model/network.js';
 import { atbScratchFloats, packedSize, type WasmNetworkModules } from './wasm-modules.js';
 
@@ -42,13 +42,13 @@ export interface PackedWeightSlot {
 }
 
 export interface OneHotSlot {
-  /** Element offset of weight_ih_l0 [GH, V] in the parameter block. */
+  /** Element offset of weight_ih_l0 (or weight_ih_l0_reverse) [GH, V] in the parameter block. */
   tensorOffset: number;
   GH: number;
   V: number;
   /** [V][GH]: Wᵀ + bias. */
   table: number;
-  /** [V][GH]: the gradient summed per symbol before it is transposed onto dW. */
+  /** [V][GH]: the gradient summed per symbol before it is transposed onto dW (the slots share it). */
   gradientSums: number;
 }
 
@@ -56,7 +56,8 @@ export interface OneHotSlot {
 export interface KernelScratchLayout {
   /** The weights that enter products (all 2-D tensors but a one-hot input weight). */
   weights: PackedWeightSlot[];
-  oneHot: OneHotSlot | null;
+  /** One per one-hot input weight; empty for dense input. */
+  oneHot: OneHotSlot[];
   atbScratch: number;
   atbScratchFloats: number;
   bytes: number;
@@ -77,19 +78,21 @@ export function kernelScratchLayout(layout: ParamLayout, maxRows: number, oneHot
     cursor = alignUp(cursor + floats * 4, PACK_ALIGN_BYTES);
     return at;
   };
-  const oneHotWeight = oneHotInput ? findTensor(layout, 'rnn.weight_ih_l0') : null;
+  const oneHotWeights = oneHotInput
+    ? layout.tensors.filter((t) => t.name === 'rnn.weight_ih_l0' || t.name === 'rnn.weight_ih_l0_reverse')
+    : [];
   // Embedding tables are read row by row, never multiplied, unless tied (then the head multiplies by it).
   const tied = !layout.tensors.some((t) => t.name === 'head.weight');
-  let oneHot: OneHotSlot | null = null;
-  if (oneHotWeight) {
-    const [GH, V] = oneHotWeight.shape;
-    oneHot = { tensorOffset: oneHotWeight.offset, GH, V, table: take(GH * V), gradientSums: take(GH * V) };
+  const oneHot: OneHotSlot[] = [];
+  for (const weight of oneHotWeights) {
+    const [GH, V] = weight.shape;
+    oneHot.push({ tensorOffset: weight.offset, GH, V, table: take(GH * V), gradientSums: oneHot[0]?.gradientSums ?? take(GH * V) });
   }
   const weights: PackedWeightSlot[] = [];
   let atbFloats = 0;
   const activationWeights = activations?.tensors.filter((t) => ACTIVATION_WEIGHT.test(t.name)) ?? [];
   for (const t of [...layout.tensors, ...activationWeights]) {
-    if (t.shape.length !== 2 || t === oneHotWeight) continue;
+    if (t.shape.length !== 2 || oneHotWeights.includes(t)) continue;
     if (isEmbeddingTensor(t.name) && !(tied && t.name === 'embedding.weight')) continue;
     const [rows, cols] = t.shape;
     weights.push({
@@ -146,13 +149,13 @@ export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPl
   }));
   const packsBySource = new Map(allPacks.map((w) => [w.source, w]));
   const atbScratch = scratchByteOffset + scratch.atbScratch;
-  const oneHot = scratch.oneHot && {
-    ...scratch.oneHot,
-    source: paramsByteOffset + scratch.oneHot.tensorOffset * 4,
-    table: scratchByteOffset + scratch.oneHot.table,
-    gradientSums: scratchByteOffset + scratch.oneHot.gradientSums,
+  const oneHot = scratch.oneHot.map((slot) => ({
+    ...slot,
+    source: paramsByteOffset + slot.tensorOffset * 4,
+    table: scratchByteOffset + slot.table,
+    gradientSums: scratchByteOffset + slot.gradientSums,
     tableFresh: false,
-  };
+  }));
 
   const pointer = (x: FloatArray | Int32Array, off: number): number => x.byteOffset + off * 4;
   /** Whether a[aOff ..] and b[bOff ..], n floats each, share bytes. */
@@ -163,9 +166,10 @@ export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPl
     if (!packs) throw new Error(`${product}: B is not a weight of the parameter block, so it has no packed copy`);
     return packs;
   };
-  const oneHotSlot = (GH: number, V: number): NonNullable<typeof oneHot> => {
-    if (!oneHot || oneHot.GH !== GH || oneHot.V !== V) throw new Error(`no one-hot table [${V}, ${GH}] was planned`);
-    return oneHot;
+  const oneHotSlot = (GH: number, V: number): (typeof oneHot)[number] => {
+    const slot = oneHot[0];
+    if (!slot || slot.GH !== GH || slot.V !== V) throw new Error(`no one-hot table [${V}, ${GH}] was planned`);
+    return slot;
   };
 
   return {
@@ -232,7 +236,9 @@ export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPl
       modules.rnnBackward(pointer(h, hOff), pointer(dh, dhOff), pointer(dPre, dOff), n);
     },
     oneHotProjection(gates, w, bias, tokens, R, GH, V) {
-      const slot = oneHotSlot(GH, V);
+      oneHotSlot(GH, V);
+      let slot = oneHot[0]!;
+      for (let k = 1; k < oneHot.length && slot.source !== pointer(w, 0); k++) slot = oneHot[k]!;
       if (pointer(w, 0) !== slot.source) throw new Error('oneHotProjection: W is not the one-hot input weight of the parameter block');
       if (!slot.tableFresh) {
         modules.oneHotTable(slot.table, slot.source, pointer(bias, 0), GH, V);
@@ -282,7 +288,7 @@ export function wasmNetworkOps(modules: WasmNetworkModules, placement: WasmOpsPl
         allPacks[k].abtFresh = false;
         allPacks[k].abFresh = false;
       }
-      if (oneHot) oneHot.tableFresh = false;
+      for (let k = 0; k < oneHot.length; k++) oneHot[k]!.tableFresh = false;
     },
   };
 }

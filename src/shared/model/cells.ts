@@ -203,7 +203,8 @@ export interface Cell<A extends FloatArray> {
   weightGradients(g: LayerViews<A>, B: number): void;
 }
 
-export function createCell<A extends FloatArray>(kind: ModelConfig['cell'], layer: number, ctx: CellContext<A>): Cell<A> {
+/** `layer`: the layer's index, or `<k>.reverse` for a bidirectional layer's reverse direction (its buffers' names). */
+export function createCell<A extends FloatArray>(kind: ModelConfig['cell'], layer: number | string, ctx: CellContext<A>): Cell<A> {
   switch (kind) {
     case 'lstm': return new LstmCell(layer, ctx);
     case 'gru': return new GruCell(layer, ctx);
@@ -231,7 +232,7 @@ abstract class RecurrentCell<A extends FloatArray> implements Cell<A> {
   protected readonly fedWidth: number;
   private readonly hiddenRecurrence: boolean;
 
-  constructor(layer: number, ctx: CellContext<A>, gateCount: number) {
+  constructor(layer: number | string, ctx: CellContext<A>, gateCount: number) {
     const at = (name: string): A => ctx.view(`layers.${layer}.${name}`);
     this.gates = at('gates');
     this.h = at('h');
@@ -323,7 +324,7 @@ class LstmCell<A extends FloatArray> extends RecurrentCell<A> {
   /** [T, B, H] tanh(c_t), kept for backward. */
   private readonly tanhC: A;
 
-  constructor(layer: number, ctx: CellContext<A>) {
+  constructor(layer: number | string, ctx: CellContext<A>) {
     super(layer, ctx, 4);
     this.c = ctx.view(`layers.${layer}.c`);
     this.tanhC = ctx.view(`layers.${layer}.tanhC`);
@@ -348,7 +349,7 @@ class GruCell<A extends FloatArray> extends RecurrentCell<A> {
   /** [T, B, G·H] gate gradients of the recurrent side (n scaled by r). */
   private readonly dGatesH: A;
 
-  constructor(layer: number, ctx: CellContext<A>) {
+  constructor(layer: number | string, ctx: CellContext<A>) {
     super(layer, ctx, 3);
     this.hh = ctx.view(`layers.${layer}.hh`);
     this.dGatesH = ctx.view('dGatesH');
@@ -392,7 +393,7 @@ class GruCell<A extends FloatArray> extends RecurrentCell<A> {
 class RnnCell<A extends FloatArray> extends RecurrentCell<A> {
   readonly states: readonly A[];
 
-  constructor(layer: number, ctx: CellContext<A>) {
+  constructor(layer: number | string, ctx: CellContext<A>) {
     super(layer, ctx, 1);
     this.states = [this.h];
   }

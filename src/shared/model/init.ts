@@ -21,6 +21,7 @@ export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatAr
   }
   if (cfg.cell === 'lstm') {
     const H = cfg.hidden;
-    for (const l of modelViews(cfg, layout, block).layers) l.bias.fill(opt.forgetBias, H, 2 * H);
+    const views = modelViews(cfg, layout, block);
+    for (const l of [...views.layers, ...views.reverse]) l.bias.fill(opt.forgetBias, H, 2 * H);
   }
 }

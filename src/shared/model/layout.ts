@@ -6,7 +6,7 @@
  * flat loops. The activation layout holds one shard's forward and backward buffers; it is what a
  * Network lays its views over and what the engine sizes each worker's scratch region by.
  */
-import { assemblesInput, firstLayerInputSize, gateCount, hasHiddenBias, type ModelConfig } from './model-config.js';
+import { assemblesInput, directionSuffixes, firstLayerInputSize, gateCount, hasHiddenBias, outputWidth, type ModelConfig } from './model-config.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -35,7 +35,7 @@ export const ALIGN_FLOATS = 16;
 export const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 export function layerInputSize(cfg: ModelConfig, layer: number): number {
-  return layer === 0 ? firstLayerInputSize(cfg) : cfg.hidden;
+  return layer === 0 ? firstLayerInputSize(cfg) : outputWidth(cfg);
 }
 
 /** Tensors that are tables of rows (token and category embeddings), looked up rather than multiplied. */
@@ -50,15 +50,18 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
   // PyTorch's attribute order: the encoders before the rnn (word_language_model's `encoder`).
   if (cfg.embedding) shapes.push(['embedding.weight', [cfg.inputSize, cfg.embedding]]);
   for (const c of cfg.categorical ?? []) shapes.push([`static.${c.column}.weight`, [c.levels, c.width]]);
+  // PyTorch's state_dict order: layer k's forward tensors, then its reverse ones.
   for (let k = 0; k < cfg.layers; k++) {
-    shapes.push([`rnn.weight_ih_l${k}`, [G * H, layerInputSize(cfg, k)]]);
-    if (cfg.recurrence === 'output') shapes.push([`rnn.weight_yh_l${k}`, [G * H, cfg.outputSize]]);
-    else shapes.push([`rnn.weight_hh_l${k}`, [G * H, H]]);
-    shapes.push([`rnn.bias_ih_l${k}`, [G * H]]);
-    if (hasHiddenBias(cfg.cell)) shapes.push([`rnn.bias_hh_l${k}`, [G * H]]);
+    for (const dir of directionSuffixes(cfg)) {
+      shapes.push([`rnn.weight_ih_l${k}${dir}`, [G * H, layerInputSize(cfg, k)]]);
+      if (cfg.recurrence === 'output') shapes.push([`rnn.weight_yh_l${k}${dir}`, [G * H, cfg.outputSize]]);
+      else shapes.push([`rnn.weight_hh_l${k}${dir}`, [G * H, H]]);
+      shapes.push([`rnn.bias_ih_l${k}${dir}`, [G * H]]);
+      if (hasHiddenBias(cfg.cell)) shapes.push([`rnn.bias_hh_l${k}${dir}`, [G * H]]);
+    }
   }
   // Tied: the head's weight IS embedding.weight (one tensor, its gradient the sum of both uses).
-  if (!cfg.tieWeights) shapes.push(['head.weight', [cfg.outputSize, H]]);
+  if (!cfg.tieWeights) shapes.push(['head.weight', [cfg.outputSize, outputWidth(cfg)]]);
   shapes.push(['head.bias', [cfg.outputSize]]);
   return blockLayout(shapes);
 }
@@ -84,26 +87,35 @@ function blockLayout(shapes: [string, number[]][]): BlockLayout {
  * masked copy of its recurrent matrix, and one gradient of a masked copy.
  */
 export function activationLayout(cfg: ModelConfig, batch: number, seqLen: number, dropout = 0, weightDrop = 0): ActivationLayout {
-  const B = batch, T = seqLen, H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H;
+  const B = batch, T = seqLen, H = cfg.hidden, O = cfg.outputSize, GH = gateCount(cfg.cell) * H, W = outputWidth(cfg);
   const shapes: [string, number[]][] = [];
   for (let k = 0; k < cfg.layers; k++) {
-    const at = (name: string, shape: number[]): void => { shapes.push([`layers.${k}.${name}`, shape]); };
-    at('gates', [T, B, GH]); // gate pre-activations, then activations
-    at('h', [T + 1, B, H]); // hidden states
-    if (cfg.cell === 'lstm') {
-      at('c', [T + 1, B, H]); // cell states
-      at('tanhC', [T, B, H]); // tanh(c_t), kept for backward
+    // A bidirectional layer's reverse direction has its own cell buffers under `layers.<k>.reverse.`,
+    // in its own (reversed) time order.
+    for (const cellName of cfg.bidirectional ? [`${k}`, `${k}.reverse`] : [`${k}`]) {
+      const at = (name: string, shape: number[]): void => { shapes.push([`layers.${cellName}.${name}`, shape]); };
+      at('gates', [T, B, GH]); // gate pre-activations, then activations
+      at('h', [T + 1, B, H]); // hidden states
+      if (cfg.cell === 'lstm') {
+        at('c', [T + 1, B, H]); // cell states
+        at('tanhC', [T, B, H]); // tanh(c_t), kept for backward
+      }
+      if (cfg.cell === 'gru') at('hh', [T, B, GH]); // recurrent projections U h_{t-1} + b_hh, kept for backward
+      at('dH', [T, B, H]); // gradient reaching h_t (from above and from step t+1)
     }
-    if (cfg.cell === 'gru') at('hh', [T, B, GH]); // recurrent projections U h_{t-1} + b_hh, kept for backward
+    const at = (name: string, shape: number[]): void => { shapes.push([`layers.${k}.${name}`, shape]); };
+    if (cfg.bidirectional) {
+      at('out', [T + 1, B, W]); // the layer's output [h_fwd ; h_rev] in natural time, slots as in h
+      at('dOut', [T, B, W]); // gradient reaching the layer's output
+    }
     if (k === 0 && assemblesInput(cfg)) {
       const In = firstLayerInputSize(cfg);
       at('x', [T, B, In]); // layer 0's input: embedding rows (and features) side by side
       at('dX', [T, B, In]); // its gradient, scattered back onto the embedding rows
     }
-    at('dH', [T, B, H]); // gradient reaching h_t (from above and from step t+1)
     if (dropout > 0) {
-      at('mask', [T, B, H]); // dropout mask of the layer's output: 0 or 1/(1−p)
-      at('dropped', [T + 1, B, H]); // the layer's output after dropout, slots as in h
+      at('mask', [T, B, W]); // dropout mask of the layer's output: 0 or 1/(1−p)
+      at('dropped', [T + 1, B, W]); // the layer's output after dropout, slots as in h
     }
     if (weightDrop > 0) {
       at('weightDropMask', [GH, H]); // DropConnect mask of weight_hh: 0 or 1/(1−p)
@@ -157,7 +169,9 @@ export interface ModelViews<A extends FloatArray> {
   /** Per categorical column, its [levels, width] embedding, in cfg.categorical's order. */
   statics: A[];
   layers: LayerViews<A>[];
-  /** [O, H] */
+  /** Bidirectional: each layer's reverse direction (`…_reverse` tensors); empty otherwise. */
+  reverse: LayerViews<A>[];
+  /** [O, H], or [O, 2H] bidirectional */
   headW: A;
   /** [O] */
   headB: A;
@@ -167,22 +181,24 @@ export interface ModelViews<A extends FloatArray> {
 export function modelViews<A extends FloatArray>(cfg: ModelConfig, layout: ParamLayout, block: A): ModelViews<A> {
   if (block.length < layout.size) throw new Error(`parameter block has ${block.length} elements, layout needs ${layout.size}`);
   const view = (name: string): A => blockView(layout, block, name);
-  const layers: LayerViews<A>[] = [];
+  const direction = (k: number, dir: string): LayerViews<A> => ({
+    wIh: view(`rnn.weight_ih_l${k}${dir}`),
+    wRec: view(cfg.recurrence === 'output' ? `rnn.weight_yh_l${k}${dir}` : `rnn.weight_hh_l${k}${dir}`),
+    bias: view(`rnn.bias_ih_l${k}${dir}`),
+    biasHh: hasHiddenBias(cfg.cell) ? view(`rnn.bias_hh_l${k}${dir}`) : null,
+    inSize: layerInputSize(cfg, k),
+    recSize: cfg.recurrence === 'output' ? cfg.outputSize : cfg.hidden,
+  });
+  const layers: LayerViews<A>[] = [], reverse: LayerViews<A>[] = [];
   for (let k = 0; k < cfg.layers; k++) {
-    const rec = cfg.recurrence === 'output' ? `rnn.weight_yh_l${k}` : `rnn.weight_hh_l${k}`;
-    layers.push({
-      wIh: view(`rnn.weight_ih_l${k}`),
-      wRec: view(rec),
-      bias: view(`rnn.bias_ih_l${k}`),
-      biasHh: hasHiddenBias(cfg.cell) ? view(`rnn.bias_hh_l${k}`) : null,
-      inSize: layerInputSize(cfg, k),
-      recSize: cfg.recurrence === 'output' ? cfg.outputSize : cfg.hidden,
-    });
+    layers.push(direction(k, ''));
+    if (cfg.bidirectional) reverse.push(direction(k, '_reverse'));
   }
   return {
     embedding: cfg.embedding ? view('embedding.weight') : null,
     statics: (cfg.categorical ?? []).map((c) => view(`static.${c.column}.weight`)),
     layers,
+    reverse,
     headW: view(cfg.tieWeights ? 'embedding.weight' : 'head.weight'),
     headB: view('head.bias'),
   };

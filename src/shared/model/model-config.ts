@@ -17,10 +17,15 @@ export interface ModelConfig {
   outputs: (typeof OUTPUT_MODES)[number];
   /** Token models: x_t = Emb[token_t], a learned [inputSize, embedding] matrix (SPEC §2); absent: one-hot input. */
   embedding?: number;
-  /** The head's weight is the embedding matrix (Press & Wolf): needs embedding = hidden and outputSize = inputSize. */
+  /** The head's weight is the embedding matrix (Press & Wolf): needs embedding = the layers' output width (outputWidth) and outputSize = inputSize. */
   tieWeights?: boolean;
   /** Series categories (data.categorical): a learned [levels, width] embedding per column, appended to every step's input. */
   categorical?: StaticEmbedding[];
+  /**
+   * Each layer also runs a reverse direction with its own weights (PyTorch's `_reverse` tensors);
+   * the layer's output is [h_fwd ; h_rev], 2H wide. Absent = false.
+   */
+  bidirectional?: boolean;
 }
 
 /** One categorical column's embedding: `levels` rows (row 0 is `<unk>`), `width` columns. */
@@ -42,6 +47,16 @@ export function firstLayerInputSize(cfg: ModelConfig): number {
 /** Whether layer 0 reads an input assembled from embedding rows (and features) rather than the shard's own input. */
 export function assemblesInput(cfg: ModelConfig): boolean {
   return (cfg.embedding ?? 0) > 0 || (cfg.categorical?.length ?? 0) > 0;
+}
+
+/** Width of every layer's output (the next layer's input and the head's): H, or 2H bidirectional. */
+export function outputWidth(cfg: ModelConfig): number {
+  return cfg.bidirectional ? 2 * cfg.hidden : cfg.hidden;
+}
+
+/** The directions of a layer: `''` (forward) and, bidirectional, `'_reverse'` (PyTorch's name suffixes). */
+export function directionSuffixes(cfg: ModelConfig): readonly string[] {
+  return cfg.bidirectional ? ['', '_reverse'] : [''];
 }
 
 /** `quantile`: pinball loss over the quantiles the shape names (NetworkShape.quantiles). */

@@ -8,9 +8,14 @@
  * layer's Cell, chosen by cfg.cell). State buffers have T+1 slots; slot 0 is the initial state
  * (zero, or carried for sampling).
  *
+ * A bidirectional layer also runs a reverse cell over its input reversed per sequence (each from
+ * its own last step back to step 0, as pack_padded_sequence): the reverse direction's rows are
+ * permuted into its own time order before its cell and back after, and the layer's output is
+ * [h_fwd_t ; h_rev_t], 2H wide.
+ *
  * Generic over Float32Array / Float64Array: training runs in float32, gradient checks in float64.
  */
-import { assemblesInput, firstLayerInputSize, type LossKind, type ModelConfig } from './model-config.js';
+import { assemblesInput, firstLayerInputSize, outputWidth, type LossKind, type ModelConfig } from './model-config.js';
 import { activationLayout, blockView, type ActivationLayout, type FloatArray, type LayerViews, type ModelViews } from './layout.js';
 import { gemmAB, gemmABt, gemmAtB } from './gemm.js';
 import { gruStepBackward, gruStepForward, lstmStepBackward, lstmStepForward, rnnStepBackward, rnnStepForward } from './cells.js';
@@ -135,10 +140,14 @@ export interface LayerActivations<A extends FloatArray> {
   h: A;
   /** [T, B, H] gradient reaching h_t (from above and from step t+1). */
   dH: A;
-  /** [T, B, H] dropout mask of the layer's output (0 or 1/(1−p)); null without dropout. */
+  /** [T, B, W] dropout mask of the layer's output (0 or 1/(1−p)); null without dropout. */
   mask: A | null;
-  /** [T+1, B, H] the layer's output after dropout, slots as in h; null without dropout. */
+  /** [T+1, B, W] the layer's output after dropout, slots as in h; null without dropout. */
   dropped: A | null;
+  /** [T+1, B, W] the layer's output before dropout: h, or [h_fwd ; h_rev] (W = 2H) bidirectional. */
+  out: A;
+  /** [T, B, W] the gradient reaching `out`: dH, or the one split into both directions' dH. */
+  dOut: A;
 }
 
 export class Network<A extends FloatArray> {
@@ -148,6 +157,16 @@ export class Network<A extends FloatArray> {
   readonly layers: LayerActivations<A>[] = [];
   /** Per layer, its cell (cfg.cell) over the same block. */
   readonly cells: Cell<A>[] = [];
+  /** Bidirectional: per layer, the reverse direction's cell and its [T, B, G·H] gates; empty otherwise. */
+  readonly reverseCells: Cell<A>[] = [];
+  private readonly reverseGates: A[] = [];
+  /** Width of every layer's output: H, or 2H bidirectional. */
+  private readonly width: number;
+  /**
+   * [T·B] bidirectional: the step of sequence b its reverse direction reads at its own step t
+   * (index t·B + b): lengths[b]−1−t while t < lengths[b], t on the padding. Its own inverse.
+   */
+  private readonly reversal: Int32Array;
   /** [T·B, O] head outputs (logits or regression values). */
   readonly y: A;
   /** [T·B, O] softmax probabilities (ce). */
@@ -200,6 +219,10 @@ export class Network<A extends FloatArray> {
     if (weightDrop > 0 && cfg.recurrence === 'output') throw new Error('weightDrop needs hidden recurrence');
     this.outputDropout = (shape.lockedDropout ?? 0) > 0 ? shape.lockedDropout! : shape.dropout ?? 0;
     const dropout = this.outputDropout > 0;
+    if (cfg.bidirectional && cfg.recurrence === 'output') throw new Error('a bidirectional model needs hidden recurrence');
+    // The reverse direction has no DropConnect mask of its own yet.
+    if (cfg.bidirectional && weightDrop > 0) throw new Error('weightDrop is not supported on a bidirectional model');
+    this.width = outputWidth(cfg);
     this.layout = activationLayout(cfg, B, T, this.outputDropout, weightDrop);
     const block = alloc(this.layout.size);
     const view = (name: string): A => blockView(this.layout, block, name);
@@ -219,10 +242,13 @@ export class Network<A extends FloatArray> {
     const feedback = this.yHat ? { states: this.yHat, width: cfg.outputSize } : null;
     for (let k = 0; k < cfg.layers; k++) {
       const at = (name: string): A => view(`layers.${k}.${name}`);
+      const h = at('h'), dH = at('dH');
       this.layers.push({
-        gates: at('gates'), h: at('h'), dH: at('dH'),
+        gates: at('gates'), h, dH,
         mask: dropout ? at('mask') : null,
         dropped: dropout ? at('dropped') : null,
+        out: cfg.bidirectional ? at('out') : h,
+        dOut: cfg.bidirectional ? at('dOut') : dH,
       });
       this.cells.push(createCell(cfg.cell, k, { view, ops, hidden: cfg.hidden, seqLen: T, feedback }));
       if (weightDrop > 0) {
@@ -230,8 +256,13 @@ export class Network<A extends FloatArray> {
         this.droppedViews.push(emptyLayerViews(at('droppedWeightHh')));
         this.droppedGradViews.push(emptyLayerViews(this.dDroppedWeight!));
       }
+      if (cfg.bidirectional) {
+        this.reverseCells.push(createCell(cfg.cell, `${k}.reverse`, { view, ops, hidden: cfg.hidden, seqLen: T, feedback }));
+        this.reverseGates.push(at('reverse.gates'));
+      }
     }
     this.stepRows = new Int32Array(T);
+    this.reversal = new Int32Array(cfg.bidirectional ? T * B : 0);
   }
 
   /**
@@ -263,6 +294,72 @@ export class Network<A extends FloatArray> {
       this.stepRows[t] = running;
     }
     return true;
+  }
+
+  /** Fills `reversal` for this shard: each sequence reversed over its own steps, the padding in place. */
+  private setReversal(lengths: Int32Array | null | undefined, B: number): void {
+    const T = this.shape.seqLen;
+    for (let b = 0; b < B; b++) {
+      const n = lengths && this.masked ? lengths[b] : T;
+      for (let t = 0; t < T; t++) this.reversal[t * B + b] = t < n ? n - 1 - t : t;
+    }
+  }
+
+  /** Permutes the rows ([T, B, width]) of buf between natural and reversed time, in place (an involution). */
+  private reverseRows(buf: A, width: number, B: number): void {
+    const T = this.shape.seqLen;
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const s = this.reversal[t * B + b];
+        if (s <= t) continue;
+        const x = (t * B + b) * width, y = (s * B + b) * width;
+        for (let j = 0; j < width; j++) {
+          const v = buf[x + j];
+          buf[x + j] = buf[y + j];
+          buf[y + j] = v;
+        }
+      }
+    }
+  }
+
+  /**
+   * Which step of the reverse direction's h feeds layer k's output at step t: the one that read
+   * step t. The head of outputs 'last' reads the top layer at its last slot, which must hold the
+   * reverse direction's final state (its h after step 0), so there the slots stay in its own order.
+   */
+  private reverseStepOf(k: number, t: number, b: number, B: number): number {
+    const top = k === this.shape.cfg.layers - 1 && this.shape.cfg.outputs === 'last';
+    return top ? t : this.reversal[t * B + b];
+  }
+
+  /** Layer k's output slots 1..T: [h_fwd_t ; h_rev at the step that read t]. */
+  private joinDirections(k: number, B: number): void {
+    const T = this.shape.seqLen, H = this.shape.cfg.hidden, W = this.width;
+    const out = this.layers[k].out, hF = this.cells[k].h, hR = this.reverseCells[k].h;
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const o = ((t + 1) * B + b) * W, f = ((t + 1) * B + b) * H, r = ((this.reverseStepOf(k, t, b, B) + 1) * B + b) * H;
+        for (let j = 0; j < H; j++) {
+          out[o + j] = hF[f + j];
+          out[o + H + j] = hR[r + j];
+        }
+      }
+    }
+  }
+
+  /** Back through joinDirections: dOut's halves into each direction's dH (overwritten). */
+  private splitGradient(k: number, B: number): void {
+    const T = this.shape.seqLen, H = this.shape.cfg.hidden, W = this.width;
+    const dOut = this.layers[k].dOut, dF = this.cells[k].dH, dR = this.reverseCells[k].dH;
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const o = (t * B + b) * W, f = (t * B + b) * H, r = (this.reverseStepOf(k, t, b, B) * B + b) * H;
+        for (let j = 0; j < H; j++) {
+          dF[f + j] = dOut[o + j];
+          dR[r + j] = dOut[o + H + j];
+        }
+      }
+    }
   }
 
   /** The loss of outputs 'all' over the steps each sequence really has; dY is zero elsewhere. */
@@ -299,12 +396,18 @@ export class Network<A extends FloatArray> {
     if (opt.carryState && B !== this.lastB) throw new Error('carryState needs the same shard size as the previous call');
     this.lastB = B;
     this.masked = this.setLengths(input.lengths, B, opt);
+    if (cfg.bidirectional) {
+      // The reverse direction reads the future: nothing may be carried into or out of a window.
+      if (opt.carryState || opt.state) throw new Error('a bidirectional model cannot carry state between calls');
+      this.setReversal(input.lengths, B);
+    }
     this.startDropout(opt.dropout ?? null, B);
     this.dropWeights(p, opt.dropout ?? null);
     const H = cfg.hidden, O = cfg.outputSize;
     const state = opt.state ?? null, carry = opt.carryState === true;
     if (state && cfg.recurrence === 'output') throw new Error('a carried state needs hidden recurrence');
     for (const cell of this.cells) for (const s of cell.states) this.initialSlot(s, B * H, carry);
+    for (const cell of this.reverseCells) for (const s of cell.states) this.initialSlot(s, B * H, false);
     if (state) this.loadState(state, B);
     if (this.yHat) this.initialSlot(this.yHat, B * O, carry);
     if (cfg.recurrence === 'output') this.forwardOutputRecurrence(p, input, B, opt);
@@ -341,13 +444,13 @@ export class Network<A extends FloatArray> {
 
   /** Draws this pass's masks when it trains with dropout. */
   private startDropout(stream: DropoutStream | null, B: number): void {
-    const { cfg, seqLen: T } = this.shape, p = this.outputDropout, H = cfg.hidden;
+    const { cfg, seqLen: T } = this.shape, p = this.outputDropout, W = this.width;
     this.dropping = stream !== null && p > 0;
     if (!this.dropping) return;
     const locked = (this.shape.lockedDropout ?? 0) > 0;
     for (let k = 0; k < cfg.layers; k++) {
       const mask = this.layers[k].mask!;
-      for (let t = 0; t < T; t++) fillDropoutMask(mask, t * B * H, p, stream!, k, locked ? LOCKED_TIME : t, B, H);
+      for (let t = 0; t < T; t++) fillDropoutMask(mask, t * B * W, p, stream!, k, locked ? LOCKED_TIME : t, B, W);
     }
   }
 
@@ -392,21 +495,21 @@ export class Network<A extends FloatArray> {
   /** Layer k's output as the layer above and the head see it: h, or h after dropout. */
   private output(k: number): A {
     const l = this.layers[k];
-    return this.dropping ? l.dropped! : l.h;
+    return this.dropping ? l.dropped! : l.out;
   }
 
   /** Applies layer k's mask to `count` rows of B·H from slot `t` of h (t ≥ 1): dropped = h ⊙ mask. */
   private dropRows(k: number, t: number, B: number, steps: number): void {
     if (!this.dropping) return;
-    const l = this.layers[k], n = B * this.shape.cfg.hidden;
-    this.ops.multiply(l.dropped!, t * n, l.h, t * n, l.mask!, (t - 1) * n, steps * n);
+    const l = this.layers[k], n = B * this.width;
+    this.ops.multiply(l.dropped!, t * n, l.out, t * n, l.mask!, (t - 1) * n, steps * n);
   }
 
   /** Back through layer k's dropout: the gradient reaching its output, times the mask, in place. */
   private dropGradientRows(k: number, t: number, B: number, steps: number): void {
     if (!this.dropping) return;
-    const l = this.layers[k], n = B * this.shape.cfg.hidden;
-    this.ops.multiply(l.dH, t * n, l.dH, t * n, l.mask!, t * n, steps * n);
+    const l = this.layers[k], n = B * this.width;
+    this.ops.multiply(l.dOut, t * n, l.dOut, t * n, l.mask!, t * n, steps * n);
   }
 
   /** Slot 0 of every layer's h (and c) from the streams' carried states. */
@@ -436,13 +539,17 @@ export class Network<A extends FloatArray> {
     else state.fill(0, 0, slot);
   }
 
-  /** gates[r] = W_ih · x_r + b for all T·B rows at once (a column gather for one-hot input). */
-  private inputProjection(k: number, p: ModelViews<A>, input: ShardInput, B: number): void {
-    const { cfg, seqLen: T } = this.shape;
-    const lp = p.layers[k], gates = this.layers[k].gates;
+  /**
+   * gates[r] = W_ih · x_r + b for all T·B rows at once (a column gather for one-hot input), in
+   * natural time order; `reverse`: the reverse direction's weights and gates.
+   */
+  private inputProjection(k: number, p: ModelViews<A>, input: ShardInput, B: number, reverse = false): void {
+    const { seqLen: T } = this.shape;
+    const lp = reverse ? p.reverse[k] : p.layers[k], gates = reverse ? this.reverseGates[k] : this.layers[k].gates;
     const GH = lp.bias.length, In = lp.inSize, R = T * B;
-    if (k === 0 && this.x0) this.assembleInput(p, input, B);
-    else if (k === 0 && this.shape.input === 'onehot') {
+    if (k === 0 && this.x0) {
+      if (!reverse) this.assembleInput(p, input, B); // the reverse direction reads the same rows
+    } else if (k === 0 && this.shape.input === 'onehot') {
       if (!input.tokens) throw new Error('one-hot input needs tokens');
       this.ops.oneHotProjection(gates, lp.wIh, lp.bias, input.tokens, R, GH, In);
       return;
@@ -455,7 +562,7 @@ export class Network<A extends FloatArray> {
 
   /** Layer k's input rows and where they start: the shard's (or the assembled) input for layer 0, the output below otherwise. */
   private layerInput(k: number, input: ShardInput, B: number): [A | FloatArray | null, number] {
-    if (k > 0) return [this.output(k - 1), B * this.shape.cfg.hidden];
+    if (k > 0) return [this.output(k - 1), B * this.width];
     return [this.x0 ?? input.inputs, 0];
   }
 
@@ -505,8 +612,8 @@ export class Network<A extends FloatArray> {
 
   /** y rows [row0, row0 + rows) = x · headWᵀ + headB, for the rows of x (top-layer outputs) at xOff. */
   private headForward(p: ModelViews<A>, x: A, xOff: number, row0: number, rows: number): void {
-    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
-    this.ops.abt(this.y, row0 * O, x, xOff, p.headW, 0, rows, O, H, 0);
+    const W = this.width, O = this.shape.cfg.outputSize;
+    this.ops.abt(this.y, row0 * O, x, xOff, p.headW, 0, rows, O, W, 0);
     this.ops.addRowVector(this.y, row0 * O, p.headB, rows, O);
   }
 
@@ -521,29 +628,35 @@ export class Network<A extends FloatArray> {
 
   /** headW += dYᵀ · x and headB += Σ dY over the rows. */
   private headWeightGradients(g: ModelViews<A>, x: A, xOff: number, row0: number, rows: number): void {
-    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
-    this.ops.atb(g.headW, 0, this.dY, row0 * O, x, xOff, O, H, rows, 1);
+    const W = this.width, O = this.shape.cfg.outputSize;
+    this.ops.atb(g.headW, 0, this.dY, row0 * O, x, xOff, O, W, rows, 1);
     this.ops.addColumnSums(g.headB, this.dY, row0 * O, rows, O);
   }
 
   /** dX = dY · headW over the rows (overwrites). */
   private headInputGradient(p: ModelViews<A>, row0: number, rows: number, dX: A, dXOff: number): void {
-    const H = this.shape.cfg.hidden, O = this.shape.cfg.outputSize;
-    this.ops.ab(dX, dXOff, this.dY, row0 * O, p.headW, 0, rows, H, O, 0);
+    const W = this.width, O = this.shape.cfg.outputSize;
+    this.ops.ab(dX, dXOff, this.dY, row0 * O, p.headW, 0, rows, W, O, 0);
   }
 
   private forwardHiddenRecurrence(p: ModelViews<A>, input: ShardInput, B: number, carry: boolean): void {
     const { cfg, seqLen: T } = this.shape;
-    const H = cfg.hidden;
+    const W = this.width;
     for (let k = 0; k < cfg.layers; k++) {
       this.inputProjection(k, p, input, B);
       // h_{-1} = 0 contributes nothing unless a state is carried in.
       this.cells[k].forward(this.recurrentWeights(p, k), B, 0, T, this.stepRows, !carry);
+      if (cfg.bidirectional) {
+        this.inputProjection(k, p, input, B, true);
+        this.reverseRows(this.reverseGates[k], p.reverse[k].bias.length, B);
+        this.reverseCells[k].forward(p.reverse[k], B, 0, T, this.stepRows, true);
+        this.joinDirections(k, B);
+      }
       this.dropRows(k, 1, B, T);
     }
     const top = this.output(cfg.layers - 1);
-    if (cfg.outputs === 'all') this.headForward(p, top, B * H, 0, T * B);
-    else this.headForward(p, top, T * B * H, 0, B);
+    if (cfg.outputs === 'all') this.headForward(p, top, B * W, 0, T * B);
+    else this.headForward(p, top, T * B * W, 0, B);
   }
 
   private forwardOutputRecurrence(p: ModelViews<A>, input: ShardInput, B: number, opt: ForwardOptions): void {
@@ -581,21 +694,30 @@ export class Network<A extends FloatArray> {
 
   private backwardHiddenRecurrence(p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number): void {
     const { cfg, seqLen: T } = this.shape;
-    const H = cfg.hidden, L = cfg.layers;
-    const topOut = this.output(L - 1), dTop = this.layers[L - 1].dH;
+    const H = cfg.hidden, W = this.width, L = cfg.layers;
+    const topOut = this.output(L - 1), dTop = this.layers[L - 1].dOut;
     if (cfg.outputs === 'all') {
-      this.headBackward(p, g, topOut, B * H, 0, T * B, dTop, 0);
+      this.headBackward(p, g, topOut, B * W, 0, T * B, dTop, 0);
     } else {
-      dTop.fill(0, 0, (T - 1) * B * H);
-      this.headBackward(p, g, topOut, T * B * H, 0, B, dTop, (T - 1) * B * H);
+      dTop.fill(0, 0, (T - 1) * B * W);
+      this.headBackward(p, g, topOut, T * B * W, 0, B, dTop, (T - 1) * B * W);
     }
     for (let k = L - 1; k >= 0; k--) {
-      const cell = this.cells[k];
+      const cell = this.cells[k], dBelow = k > 0 ? this.layers[k - 1].dOut : null;
       this.dropGradientRows(k, 0, B, T);
+      if (cfg.bidirectional) this.splitGradient(k, B);
       this.dcCarry.fill(0, 0, B * H);
       cell.backward(this.recurrentWeights(p, k), B, 0, T, this.stepRows);
       this.recurrentWeightGradients(g, k, B);
-      this.inputGradients(k, p, g, input, B, k > 0 ? this.layers[k - 1].dH : null);
+      this.inputGradients(k, p, g, input, B, dBelow);
+      if (cfg.bidirectional) {
+        const reverse = this.reverseCells[k];
+        this.dcCarry.fill(0, 0, B * H);
+        reverse.backward(p.reverse[k], B, 0, T, this.stepRows);
+        reverse.weightGradients(g.reverse[k], B);
+        this.reverseRows(this.dGates, p.reverse[k].bias.length, B);
+        this.inputGradients(k, p, g, input, B, dBelow, true);
+      }
     }
   }
 
@@ -628,10 +750,14 @@ export class Network<A extends FloatArray> {
     this.inputGradients(0, p, g, input, B, null);
   }
 
-  /** Bias and input-weight gradients of layer k, and the gradient passed down to layer k-1. */
-  private inputGradients(k: number, p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, dBelow: A | null): void {
-    const { cfg, seqLen: T } = this.shape;
-    const lp = p.layers[k], lg = g.layers[k], GH = lp.bias.length, In = lp.inSize, R = T * B;
+  /**
+   * Bias and input-weight gradients of layer k, and the gradient passed down to layer k-1, from
+   * dGates in natural time order. `reverse`: the reverse direction's, its gradient added to dBelow.
+   */
+  private inputGradients(k: number, p: ModelViews<A>, g: ModelViews<A>, input: ShardInput, B: number, dBelow: A | null, reverse = false): void {
+    const { seqLen: T } = this.shape;
+    const lp = reverse ? p.reverse[k] : p.layers[k], lg = reverse ? g.reverse[k] : g.layers[k];
+    const GH = lp.bias.length, In = lp.inSize, R = T * B;
     const dG = this.dGates;
     this.ops.addColumnSums(lg.bias, dG, 0, R, GH);
     if (k === 0 && !this.x0 && this.shape.input === 'onehot') {
@@ -640,8 +766,9 @@ export class Network<A extends FloatArray> {
       const [x, xOff] = this.layerInput(k, input, B);
       this.ops.atb(lg.wIh, 0, dG, 0, x!, xOff, GH, In, R, 1);
     }
-    if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
+    if (dBelow) this.ops.ab(dBelow, 0, dG, 0, lp.wIh, 0, R, In, GH, reverse ? 1 : 0);
     else if (k === 0 && this.dX0) {
+      // Bidirectional: each direction's share is scattered in turn (the scatter accumulates).
       this.ops.ab(this.dX0, 0, dG, 0, lp.wIh, 0, R, In, GH, 0);
       this.scatterInputGradient(g, input, B);
     }
