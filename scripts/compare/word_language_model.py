@@ -15,10 +15,8 @@ steps, optimizer lr (plain SGD, as the example) and clip. The data pipeline is r
   consecutive windows, batch j holds window j of every stream, state carried and detached between
   batches, reset every L batches;
 - validation: every validation window from a zero state, the mean cross-entropy over its tokens.
-The input is one-hot over the vocabulary, as recur's (until model.embedding): nn.LSTM(V, H, layers)
-with dropout after every layer (between layers, as nn.LSTM's, and before the head, as the example's)
-+ nn.Linear(H, V). Initialisation is PyTorch's (the example's decoder: uniform
-+-0.1, bias 0), so the curves differ in detail, not in kind.
+The model is the example's RNNModel with the experiment's model.embedding and model.tieWeights
+(see RNNModel for the two small differences from recur), so the curves differ in detail, not in kind.
 
   /usr/bin/python3 scripts/compare/word_language_model.py [experiments/words.yaml] [--steps N]
       [--checkpoint runs/words/checkpoint.safetensors] [--threads 2] [--eval-windows N]
@@ -91,43 +89,28 @@ def checkpoint_vocab(path):
 
 
 class RNNModel(nn.Module):
-    """The example's RNNModel (LSTM) read one-hot, as recur reads tokens: nn.LSTM(V, H, layers)'s
-    parameters and initialisation, run step by step so that layer 0's input projection of a
-    one-hot token is a column gather of weight_ih_l0 (the same numbers as the dense product,
-    without a [T*B, V] one-hot matrix)."""
+    """The example's RNNModel: nn.Embedding(V, E) (encoder) → nn.LSTM(E, H, layers, dropout) →
+    dropout → nn.Linear(H, V) (decoder; --tied: decoder.weight = encoder.weight). As recur's
+    dropout (SPEC section 2) it drops every layer's output, not the embedding's (the example also
+    drops the embedding output); initialisation is the example's (encoder and decoder uniform
+    +-0.1, decoder bias 0; recur's embedding starts N(0, 1))."""
 
-    def __init__(self, ntoken, nhid, nlayers, dropout):
+    def __init__(self, ntoken, ninp, nhid, nlayers, dropout, tied):
         super().__init__()
-        self.ntoken, self.nhid, self.nlayers = ntoken, nhid, nlayers
         self.drop = nn.Dropout(dropout)
-        self.rnn = nn.LSTM(ntoken, nhid, nlayers)
-        self.head = nn.Linear(nhid, ntoken)
-        nn.init.uniform_(self.head.weight, -0.1, 0.1)
-        nn.init.zeros_(self.head.bias)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout)
+        self.decoder = nn.Linear(nhid, ntoken)
+        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+        if tied:
+            assert ninp == nhid, 'tied weights need embedding = hidden'
+            self.decoder.weight = self.encoder.weight
 
     def forward(self, x, hidden):
-        T, B = x.shape
-        if hidden is None:
-            zeros = x.new_zeros((self.nlayers, B, self.nhid), dtype=torch.float)
-            hidden = (zeros, zeros)
-        h0, c0 = hidden
-        hs, cs = [], []
-        layer_in = None
-        for k in range(self.nlayers):
-            w_ih, w_hh = getattr(self.rnn, f'weight_ih_l{k}'), getattr(self.rnn, f'weight_hh_l{k}')
-            bias = getattr(self.rnn, f'bias_ih_l{k}') + getattr(self.rnn, f'bias_hh_l{k}')
-            # [T, B, 4H]: a gather of columns for the one-hot tokens, a product for a layer's input.
-            projected = (F.embedding(x, w_ih.t()) if k == 0 else layer_in @ w_ih.t()) + bias
-            h, c, outputs = h0[k], c0[k], []
-            for t in range(T):
-                i, f, g, o = (projected[t] + h @ w_hh.t()).chunk(4, dim=1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-                outputs.append(h)
-            layer_in = self.drop(torch.stack(outputs))  # between layers, and before the head
-            hs.append(h)
-            cs.append(c)
-        return self.head(layer_in), (torch.stack(hs), torch.stack(cs))
+        output, hidden = self.rnn(self.encoder(x), hidden)
+        return self.decoder(self.drop(output)), hidden
 
 
 def main():
@@ -175,7 +158,8 @@ def main():
         offsets = torch.tensor(starts).unsqueeze(0) + torch.arange(T).unsqueeze(1)
         return ids[offsets], ids[offsets + 1]
 
-    net = RNNModel(V, model['hidden'], model.get('layers', 1), model.get('dropout', 0.0))
+    assert model.get('embedding'), 'the example reads words through an embedding (model.embedding)'
+    net = RNNModel(V, model['embedding'], model['hidden'], model.get('layers', 1), model.get('dropout', 0.0), model.get('tieWeights', False))
     L = train_windows // B
     hidden = None
     started = time.time()
