@@ -11,7 +11,6 @@ so only the arithmetic differs.
 
 Usage: /usr/bin/python3 scripts/compare/co2_forecast.py [--seeds 1,2,3] [--init torch|recur]
 """
-import argparse
 import json
 import math
 import os
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
+from common import parse_args, Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
 
 SEQ_LEN, H, VAL_FRACTION = 24, 12, 0.2
 
@@ -62,12 +61,7 @@ def score(levels, z, mean, std, recursive, direct):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--seeds', default='1,2,3')
-    parser.add_argument('--init', choices=['torch', 'recur'], default='torch',
-                        help="torch: PyTorch's own draws and numpy's shuffling; recur: recur's initial weights and batch order for the seed")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    args = parse_args()
     levels = read_columns('data/co2-concentration.csv', ['CO2'])['CO2']
     changes = np.diff(levels)
     n_train = train_rows(len(levels), VAL_FRACTION, 1)

@@ -1,6 +1,7 @@
 """Shared pieces of the PyTorch side-by-side scripts: recur's series windows, init, batch order
 and training loop (src/main/data/series-build.ts, batching.ts, src/shared/model/init.ts), in
 PyTorch. Only what recur's shipped forecasting experiments use (one series, outputs: last)."""
+import argparse
 import csv
 import math
 import os
@@ -151,3 +152,14 @@ def summary(values):
     """mean ± sample standard deviation over seeds."""
     a = np.array(values, dtype=float)
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def parse_args():
+    """The side-by-side scripts' options (--seeds, --init); PyTorch on one thread."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--seeds', default='1,2,3')
+    parser.add_argument('--init', choices=['torch', 'recur'], default='torch',
+                        help="torch: PyTorch's own draws and numpy's shuffling; recur: recur's initial weights and batch order for the seed")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    return args

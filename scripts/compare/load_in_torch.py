@@ -14,40 +14,13 @@ Needs torch and numpy (Debian: python3-torch). Tests never run this.
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'goldens'))
-from generate import Model  # noqa: E402  (the golden cases' module: SPEC section 3's names)
-
-
-def read(path):
-    raw = open(path, 'rb').read()
-    (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop('__metadata__', {})
-    tensors = {}
-    for name, e in header.items():
-        begin, end = e['data_offsets']
-        dtype = {'F32': '<f4', 'F64': '<f8'}[e['dtype']]
-        tensors[name] = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(e['shape']).astype(np.float32)
-    return tensors, meta
-
-
-def write(path, tensors, meta):
-    header, chunks, offset = {'__metadata__': meta}, [], 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype='<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(array.shape), 'data_offsets': [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(',', ':')).encode('utf8')
-    text += b' ' * (-len(text) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)) + text + b''.join(chunks))
+from generate import Model, read_safetensors, write_safetensors  # noqa: E402  (the golden cases' module: SPEC section 3's names)
 
 
 def main():
@@ -55,20 +28,20 @@ def main():
         sys.exit(__doc__)
     path = sys.argv[1]
     out = sys.argv[2] if len(sys.argv) > 2 else path.replace('.safetensors', '') + '.torch.safetensors'
-    tensors, meta = read(path)
+    tensors, meta = read_safetensors(path)
     cfg = json.loads(meta['config'])
     categorical = [(c['column'], c['levels'], c['width']) for c in cfg.get('categorical', [])]
     torch.set_default_dtype(torch.float32)
     model = Model(cfg['cell'], cfg['inputSize'], cfg['hidden'], cfg['layers'], cfg['outputSize'], cfg.get('outputs', 'all'),
                   categorical, cfg.get('embedding'), cfg.get('tieWeights', False), cfg.get('bidirectional', False))
-    weights = {k: torch.from_numpy(v.copy()) for k, v in tensors.items() if not k.startswith('optim.')}
+    weights = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items() if not k.startswith('optim.')}
     model.load_state_dict(weights, strict=True)
     if cfg.get('tieWeights'):
         assert model.head.weight is model.embedding.weight, 'tied: one tensor'
     names = list(model.state_dict())
     print(f'{path}: load_state_dict(strict=True) took all {len(names)} tensors: {", ".join(names)}')
     # Back: PyTorch's state_dict as it is (bias_hh of an LSTM/RNN holds recur's zeros).
-    write(out, {k: v.detach().numpy() for k, v in model.state_dict().items()}, meta)
+    write_safetensors(out, {k: v.detach().numpy() for k, v in model.state_dict().items()}, 'F32', meta)
     print(f'wrote {out}: PyTorch\'s state_dict, F32, the same metadata')
 
 

@@ -13,7 +13,6 @@ e = target − prediction), batch 32, 600 steps, Adam lr 0.005, clip 5, the fina
 
 Usage: /usr/bin/python3 scripts/compare/seattle_interval.py [--seeds 1,2,3] [--init torch|recur]
 """
-import argparse
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
+from common import parse_args, Forecaster, init_like_recur, read_columns, summary, train, train_rows, window_starts, zscore  # noqa: E402
 
 SEQ_LEN, VAL_FRACTION = 14, 0.2
 FEATURES, FUTURE, TARGET = ['temp_max', 'temp_min'], ['day_sin', 'day_cos'], 'temp_max'
@@ -36,12 +35,7 @@ def pinball(y, target):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--seeds', default='1,2,3')
-    parser.add_argument('--init', choices=['torch', 'recur'], default='torch',
-                        help="torch: PyTorch's own draws and numpy's shuffling; recur: recur's initial weights and batch order for the seed")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    args = parse_args()
     cols = read_columns('data/seattle-weather-calendar.csv', FEATURES + FUTURE)
     n = len(cols[TARGET])
     n_train = train_rows(n, VAL_FRACTION, 0)

@@ -4,7 +4,7 @@
 // quantile's errors, coverage), the eval lines, recur predict's columns and the checkpoint.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadCheckpoint, saveCheckpoint } from '../../src/main/checkpoint/checkpoint.js';
 import { middleQuantile, sortedQuantiles } from '../../src/main/data/quantiles.js';
 import { parseExperiment } from '../../src/main/experiment/experiment.js';
@@ -60,29 +60,37 @@ t.test('sorted quantiles never cross; the middle quantile is the one nearest the
   t.equal(middleQuantile([0.25, 0.75]), 0, 'a tie: the lower');
 });
 
-t.test('a quantile series model: eval, eval lines, predict columns, checkpoint metadata', async (t) => {
-  const dir = t.testdir({ 'squares.csv': SQUARES });
+/**
+ * Trains a quantile model on `data` for 2 steps, checks what its checkpoint and metrics record,
+ * then makes it always say 60, 40, 50 for the quantiles 0.1, 0.5, 0.9 (crossed on purpose) and
+ * scores it: the validation targets are 49, 64, 81 in both callers.
+ */
+async function constantQuantileModel(t: Test, dir: string, data: Record<string, unknown>) {
   const exp = parseExperiment({
-    seed: 1, data: { task: 'series', path: join(dir, 'squares.csv'), seqLen: 2, valFraction: 0.3, normalize: 'none' },
+    seed: 1, data: { ...data, normalize: 'none' },
     model: { cell: 'lstm', hidden: 4 },
     train: { batch: 2, steps: 2, workers: 1, evalEvery: 1, loss: 'quantile', quantiles: [0.1, 0.5, 0.9], optimizer: { name: 'adam', lr: 0.01 } },
     output: { dir: join(dir, 'run') },
   }, join(dir, EXP), dir);
   const result = await train(exp, { file: EXP });
   const ck = loadCheckpoint(result.checkpoint);
-  t.same(ck.data?.task === 'series' && ck.data.quantiles, [0.1, 0.5, 0.9], 'the checkpoint records the quantiles');
-  t.equal(ck.cfg.outputSize, 3, 'one output per quantile');
+  t.same(ck.data?.task === data.task && (ck.data as { quantiles?: number[] }).quantiles, [0.1, 0.5, 0.9], 'the checkpoint records the quantiles');
+  t.equal(ck.cfg.outputSize, 3, 'one output per quantile of the one value');
   const metrics = readFileSync(join(result.outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
   t.ok(metrics.filter((l) => l.valLoss !== undefined).every((l) => l.valCoverage !== undefined && l.valMse !== undefined), 'eval lines carry valCoverage');
-
-  // A model that always says 60, 40, 50 for the quantiles 0.1, 0.5, 0.9 (crossed on purpose).
   ck.params.fill(0);
   tensorViews(paramLayout(ck.cfg), ck.params).get('head.bias')!.set([60, 40, 50]);
   saveCheckpoint(result.checkpoint, ck);
-  // Validation windows forecast rows 7, 8, 9: 49, 64, 81.
   const scores = await evaluateCheckpoint(result.checkpoint, { workers: 1, kernels: 'ts' });
   // Pinball on the raw outputs: 49 → 9.9 + 4.5 + 0.1; 64 → 0.4 + 12 + 12.6; 81 → 2.1 + 20.5 + 27.9; mean of 9.
   t.ok(Math.abs(scores.loss - 10) < 1e-5, `loss ${scores.loss}: the mean pinball loss, 90 / 9`);
+  return { result, scores };
+}
+
+t.test('a quantile series model: eval, eval lines, predict columns, checkpoint metadata', async (t) => {
+  const dir = t.testdir({ 'squares.csv': SQUARES });
+  // Validation windows forecast rows 7, 8, 9: 49, 64, 81.
+  const { result, scores } = await constantQuantileModel(t, dir, { task: 'series', path: join(dir, 'squares.csv'), seqLen: 2, valFraction: 0.3 });
   // Sorted, the median is 50 and the interval [40, 60]: only 49 lies inside.
   t.ok(near(scores.mse, (1 + 14 ** 2 + 31 ** 2) / 3), `mse ${scores.mse} of the middle quantile`);
   t.ok(near(scores.mae, (1 + 14 + 31) / 3), `mae ${scores.mae}`);
@@ -99,26 +107,7 @@ t.test('a quantile series model: eval, eval lines, predict columns, checkpoint m
 t.test('a quantile value-sequences model: eval, predictions one key per quantile, checkpoint metadata', async (t) => {
   const jsonl = (ys: number[]) => ys.map((y, i) => JSON.stringify({ x: [[i, 1], [2, i]], y })).join('\n') + '\n';
   const dir = t.testdir({ 'train.jsonl': jsonl([1, 4, 9, 16, 25, 36]), 'val.jsonl': jsonl([49, 64, 81]) });
-  const exp = parseExperiment({
-    seed: 1, data: { task: 'sequences', path: join(dir, 'train.jsonl'), valPath: join(dir, 'val.jsonl'), normalize: 'none' },
-    model: { cell: 'lstm', hidden: 4 },
-    train: { batch: 2, steps: 2, workers: 1, evalEvery: 1, loss: 'quantile', quantiles: [0.1, 0.5, 0.9], optimizer: { name: 'adam', lr: 0.01 } },
-    output: { dir: join(dir, 'run') },
-  }, join(dir, EXP), dir);
-  const result = await train(exp, { file: EXP });
-  const ck = loadCheckpoint(result.checkpoint);
-  t.same(ck.data?.task === 'sequences' && ck.data.quantiles, [0.1, 0.5, 0.9], 'the checkpoint records the quantiles');
-  t.equal(ck.cfg.outputSize, 3, 'one output per quantile of the one value');
-  const metrics = readFileSync(join(result.outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
-  t.ok(metrics.filter((l) => l.valLoss !== undefined).every((l) => l.valCoverage !== undefined && l.valMse !== undefined), 'eval lines carry valCoverage');
-
-  // A model that always says 60, 40, 50 for the quantiles 0.1, 0.5, 0.9 (crossed on purpose).
-  ck.params.fill(0);
-  tensorViews(paramLayout(ck.cfg), ck.params).get('head.bias')!.set([60, 40, 50]);
-  saveCheckpoint(result.checkpoint, ck);
-  const scores = await evaluateCheckpoint(result.checkpoint, { workers: 1, kernels: 'ts' });
-  // The validation values 49, 64, 81 as in the series case: a mean pinball loss of 90 / 9.
-  t.ok(Math.abs(scores.loss - 10) < 1e-5, `loss ${scores.loss}: the mean pinball loss, 90 / 9`);
+  const { result, scores } = await constantQuantileModel(t, dir, { task: 'sequences', path: join(dir, 'train.jsonl'), valPath: join(dir, 'val.jsonl') });
   t.ok(near(scores.mse, (1 + 14 ** 2 + 31 ** 2) / 3), `mse ${scores.mse} of the middle quantile (50 once sorted)`);
   t.ok(near(scores.mae, (1 + 14 + 31) / 3), `mae ${scores.mae}`);
   t.ok(near(scores.coverage, 1 / 3), `coverage ${scores.coverage}: only 49 lies in [40, 60]`);
