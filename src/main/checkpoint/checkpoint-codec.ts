@@ -7,7 +7,7 @@
  */
 import { paramLayout, tensorViews, type ParamLayout } from '../../shared/model/layout.js';
 import * as z from 'zod';
-import { CELLS, directionSuffixes, gateCount, hasHiddenBias, OUTPUT_MODES, outputWidth, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
+import { CELLS, directionSuffixes, gateCount, hasHiddenBias, OUTPUT_MODES, RECURRENCES, type ModelConfig } from '../../shared/model/model-config.js';
 import { inputError } from '../errors.js';
 import { bidirectionalProblem, outputRecurrenceProblem } from '../experiment/schema.js';
 import { firstIssueError, metadataSchemas as must } from '../experiment/schema-blocks.js';
@@ -344,7 +344,7 @@ function tokenConfigProblem(cfg: ModelConfig): [string, string] | null {
   if (cfg.embedding !== undefined && cfg.recurrence !== 'hidden') return ['embedding', "needs recurrence 'hidden'"];
   if (!cfg.tieWeights) return null;
   if (cfg.embedding === undefined) return ['tieWeights', 'needs embedding'];
-  if (cfg.embedding !== outputWidth(cfg)) return ['tieWeights', `needs embedding = the top layer's output width, got ${cfg.embedding} and ${outputWidth(cfg)}`];
+  if (cfg.embedding !== cfg.hidden) return ['tieWeights', `needs embedding = hidden, got ${cfg.embedding} and ${cfg.hidden}`];
   if (cfg.outputSize !== cfg.inputSize) return ['tieWeights', `needs outputSize = inputSize (the vocabulary), got ${cfg.outputSize} and ${cfg.inputSize}`];
   return null;
 }
