@@ -95,13 +95,15 @@ class RNNModel(nn.Module):
     drops the embedding output); initialisation is the example's (encoder and decoder uniform
     +-0.1, decoder bias 0; recur's embedding starts N(0, 1))."""
 
-    def __init__(self, ntoken, ninp, nhid, nlayers, dropout, tied):
+    def __init__(self, ntoken, ninp, nhid, nlayers, dropout, tied, embedding_init='uniform'):
         super().__init__()
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(ntoken, ninp)
         self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout)
         self.decoder = nn.Linear(nhid, ntoken)
-        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        if embedding_init == 'uniform':
+            nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        # 'normal' keeps nn.Embedding's own N(0, 1), which is recur's start (SPEC section 2)
         nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
         nn.init.zeros_(self.decoder.bias)
         if tied:
@@ -120,6 +122,8 @@ def main():
     ap.add_argument('--checkpoint', help='a recur checkpoint of the same experiment: its vocabulary must equal ours')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--log-every', type=int, default=50)
+    ap.add_argument('--embedding-init', choices=['uniform', 'normal'], default='uniform',
+                    help="uniform: the example's U(-0.1, 0.1); normal: nn.Embedding's N(0, 1), as recur starts")
     ap.add_argument('--eval-windows', type=int, help='score only the first N validation windows (a quick check); default all, as recur eval')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -159,7 +163,7 @@ def main():
         return ids[offsets], ids[offsets + 1]
 
     assert model.get('embedding'), 'the example reads words through an embedding (model.embedding)'
-    net = RNNModel(V, model['embedding'], model['hidden'], model.get('layers', 1), model.get('dropout', 0.0), model.get('tieWeights', False))
+    net = RNNModel(V, model['embedding'], model['hidden'], model.get('layers', 1), model.get('dropout', 0.0), model.get('tieWeights', False), args.embedding_init)
     L = train_windows // B
     hidden = None
     started = time.time()

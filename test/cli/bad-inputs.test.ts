@@ -23,7 +23,7 @@ interface Case {
 }
 
 /** Every case below; a case that silently drops out of the table fails this count. */
-const EXPECTED_CASES = 109;
+const EXPECTED_CASES = 110;
 
 /** Every file and folder under `root`, as sorted relative paths. */
 function filesUnder(root: string): string[] {
@@ -176,6 +176,7 @@ function cases(base: string): Case[] {
   train('tie-weights-sizes', textExperiment({ model: { cell: 'lstm', hidden: 4, embedding: 3, tieWeights: true } }), ['model.tieWeights'], [/needs model\.embedding = model\.hidden .*got 3 and 4$/]);
   train('tie-weights-on-sequences', tinyExperiment({ data: { task: 'sequences', path: file('seq-tokens.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, model: { cell: 'lstm', hidden: 4, embedding: 4, tieWeights: true }, train: { batch: 4 } }),
     ['model.tieWeights'], [/needs task 'text'/]);
+  train('embedding-init-scale-without-table', textExperiment({ model: { cell: 'lstm', hidden: 4, embeddingInitScale: 0.1 } }), ['model.embeddingInitScale'], [/needs an embedding table \(model\.embedding or data\.categorical\)$/]);
   train('token-sequences-without-embedding', tinyExperiment({ data: { task: 'sequences', path: file('seq-tokens.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, train: { batch: 4 } }),
     ['model.embedding'], [/required: the steps of .* are tokens/]);
   train('embedding-on-numeric-sequences', tinyExperiment({ data: { task: 'sequences', path: file('seq.jsonl'), seqLen: undefined, valFraction: 0.25, trainSize: undefined, valSize: undefined }, model: { cell: 'gru', hidden: 4, embedding: 3 }, train: { batch: 4 } }),

@@ -246,6 +246,11 @@ export function randomOffsetProblem(data: { stateful: boolean; randomOffset?: bo
   return data.randomOffset && data.stateful ? 'cannot be used with data.stateful (a stream\'s windows must follow each other)' : null;
 }
 
+/** model.embeddingInitScale starts the embedding tables: without one it has nothing to start. */
+export function embeddingInitScaleProblem(data: { categorical?: string[] | null }, model: { embedding?: number }): string | null {
+  return model.embedding === undefined && data.categorical == null ? 'needs an embedding table (model.embedding or data.categorical)' : null;
+}
+
 /** Tasks whose steps may be tokens read through an embedding (SPEC §2). */
 const TOKEN_TASKS: readonly Task[] = ['text', 'sequences'];
 
@@ -298,6 +303,8 @@ const modelSchema = is
     embedding: is.positiveInt().optional(),
     /** The head's weight is the embedding matrix (needs embedding = hidden, text). */
     tieWeights: is.boolean().optional(),
+    /** Embedding tables start uniform in ±this; absent: N(0, 1), as nn.Embedding. */
+    embeddingInitScale: is.positiveNumber().optional(),
     /** Each layer also reads every sequence backward (SPEC §2); its output is 2H wide. */
     bidirectional: is.boolean().default(false),
   })
@@ -416,6 +423,7 @@ export const experimentSchema = fileSchema
         // Only when given, so experiments without them (and their checkpoints) read as before.
         ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
         ...(model.tieWeights === undefined ? {} : { tieWeights: model.tieWeights }),
+        ...(model.embeddingInitScale === undefined ? {} : { embeddingInitScale: model.embeddingInitScale }),
       },
       train: {
         ...train,
@@ -454,5 +462,6 @@ export const experimentSchema = fileSchema
     if (data.stateful && model.recurrence === 'output') reportProblem(ctx, ['data', 'stateful'], "needs model.recurrence 'hidden'");
     reportProblem(ctx, ['model', 'embedding'], embeddingProblem(data, model));
     reportProblem(ctx, ['model', 'tieWeights'], tieWeightsProblem(data, model));
+    if (model.embeddingInitScale !== undefined) reportProblem(ctx, ['model', 'embeddingInitScale'], embeddingInitScaleProblem(data as { categorical?: string[] | null }, model));
     reportProblem(ctx, ['model', 'bidirectional'], bidirectionalProblem(data, model));
   });

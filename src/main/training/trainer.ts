@@ -203,7 +203,7 @@ function startEngine(exp: Experiment, cfg: ModelConfig, dataset: Dataset, worker
   });
   const { views, plan } = engine;
   if (source) views.params.set(source.params);
-  else initParams(cfg, plan.layout, views.params, exp.seed, { scale: exp.model!.initScale, forgetBias: exp.model!.forgetBias });
+  else initParams(cfg, plan.layout, views.params, exp.seed, { scale: exp.model!.initScale, forgetBias: exp.model!.forgetBias, embeddingScale: exp.model!.embeddingInitScale });
   if (resumeFrom) optimizerSlots(exp.train.optimizer.name).forEach((s, i) => views.optimizerSlots[i].set(resumeFrom.optim.get(s)!));
   if (resumeFrom?.carried && exp.data.stateful) writeCarriedStates(engine, resumeFrom.carried);
   return engine;

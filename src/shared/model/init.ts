@@ -8,6 +8,8 @@ export interface InitOptions {
   scale: number | null;
   /** LSTM forget-gate bias (char-rnn's 1 helps gradients flow early in training). */
   forgetBias: number;
+  /** Half-width of a uniform init of the embedding tables; absent or null → N(0, 1) as nn.Embedding. */
+  embeddingScale?: number | null;
 }
 
 export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatArray, seed: number, opt: InitOptions): void {
@@ -15,8 +17,10 @@ export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatAr
   const scale = opt.scale ?? 1 / Math.sqrt(cfg.hidden);
   block.fill(0);
   for (const t of layout.tensors) {
-    // Embedding tables as nn.Embedding: N(0, 1).
-    if (isEmbeddingTensor(t.name)) for (let k = 0; k < t.size; k++) block[t.offset + k] = rng.normal();
+    // Embedding tables as nn.Embedding: N(0, 1); or uniform, as PyTorch's word_language_model
+    // example re-initialises them (a tied head's logits then start small).
+    if (isEmbeddingTensor(t.name) && opt.embeddingScale == null) for (let k = 0; k < t.size; k++) block[t.offset + k] = rng.normal();
+    else if (isEmbeddingTensor(t.name)) for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * opt.embeddingScale!;
     else for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * scale;
   }
   if (cfg.cell === 'lstm') {
