@@ -20,6 +20,7 @@ The model is the example's RNNModel with the experiment's model.embedding and mo
 
   /usr/bin/python3 scripts/compare/word_language_model.py [experiments/words.yaml] [--steps N]
       [--checkpoint runs/words/checkpoint.safetensors] [--threads 2] [--eval-windows N]
+      [--embedding-init uniform|normal]
 """
 import argparse
 import json
@@ -93,7 +94,8 @@ class RNNModel(nn.Module):
     dropout → nn.Linear(H, V) (decoder; --tied: decoder.weight = encoder.weight). As recur's
     dropout (SPEC section 2) it drops every layer's output, not the embedding's (the example also
     drops the embedding output); initialisation is the example's (encoder and decoder uniform
-    +-0.1, decoder bias 0; recur's embedding starts N(0, 1))."""
+    +-0.1, decoder bias 0; recur's embedding starts so with model.embeddingInitScale 0.1, else
+    N(0, 1), which --embedding-init normal keeps here)."""
 
     def __init__(self, ntoken, ninp, nhid, nlayers, dropout, tied, embedding_init='uniform'):
         super().__init__()
