@@ -267,6 +267,11 @@ const MUTANTS = [
     tests: ['onnx'], grep: ['tied GRU'],
   },
   {
+    id: '13h', point: 13, bug: 'model.embeddingInitScale never reaches the initialisation (embeddings always start N(0, 1))',
+    edits: [['src/main/training/trainer.ts', 'embeddingScale: exp.model!.embeddingInitScale }', 'embeddingScale: null }']],
+    tests: ['init-defaults'], grep: ['embedding tables'],
+  },
+  {
     id: '15a', point: 15, bug: 'bidirectional: the reverse direction starts at the padded batch\'s last step, not at each sequence\'s own',
     edits: [['src/shared/model/network.ts', 'const n = lengths && this.masked ? lengths[b] : T;', 'const n = T;']],
     tests: ['golden-cases', 'golden-gradients'], grep: ['^bi'],
