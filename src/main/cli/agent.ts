@@ -1,7 +1,6 @@
 /** `recur agent`: trains trials from a sweep queue on this machine. */
 import { InputError } from '../errors.js';
 import { createReporter } from '../report/progress.js';
-import { runAgent } from '../sweep/queue/agent.js';
 import type { RecurCommand } from './command.js';
 import { positiveInt } from './options.js';
 import { SIGNAL_EXIT, stopOnSignals } from './signals.js';
@@ -26,6 +25,8 @@ async function runAgentCommand(argv: AgentArgs): Promise<number> {
   const reporter = createReporter();
   const stop = stopOnSignals(reporter, 'checkpointing the running trial and giving it back to the queue…');
   try {
+    // Loaded here, not at the top: BullMQ is a third of every other command's start-up.
+    const { runAgent } = await import('../sweep/queue/agent.js');
     const summary = await runAgent({
       queue: argv.queue, workers: positiveInt('--workers', argv.workers), once: argv.once, outDir: argv.out,
       onNotice: (text) => reporter.notice(text), stopSignal: stop.controller.signal,

@@ -2,7 +2,6 @@
 import { join } from 'node:path';
 import { createReporter } from '../report/progress.js';
 import { InputError } from '../errors.js';
-import { runQueuedSweep } from '../sweep/queue/sweep.js';
 import { runSweep } from '../sweep/sweep.js';
 import { exitWithin } from './queue-exit.js';
 import type { RecurCommand } from './command.js';
@@ -46,7 +45,8 @@ async function sweepHere(argv: SweepArgs): Promise<number> {
   try {
     const onNotice = (text: string): void => reporter.notice(text);
     const s = queued
-      ? await runQueuedSweep(argv.sweep, { queue: argv.queue!, outDir: argv.out, onNotice, stopSignal: stop.controller.signal })
+      // Loaded only for --queue: BullMQ is a third of every other command's start-up.
+      ? await (await import('../sweep/queue/sweep.js')).runQueuedSweep(argv.sweep, { queue: argv.queue!, outDir: argv.out, onNotice, stopSignal: stop.controller.signal })
       : await runSweep(argv.sweep, {
         parallel: positiveInt('--parallel', argv.parallel), outDir: argv.out, onNotice, stopSignal: stop.controller.signal,
       });
