@@ -1,7 +1,8 @@
 /**
  * ONNX export checked by a runtime no one here wrote: for each kind of model (LSTM, GRU, RNN; one
  * and two layers; class and value targets; fixed and variable lengths; series with zscore and
- * minmax; text; token models with an embedding, tied or not; bidirectional layers, outputs last and all), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
+ * minmax, with a future feature, with categorical columns; text; token models with an embedding, tied or not;
+ * bidirectional layers, outputs last and all), ONNX Runtime's outputs on the exported graph equal recur's own forward pass
  * within 1e-5 (relative to the largest output), in the data's own units.
  */
 import t from 'tap';
@@ -203,6 +204,31 @@ for (const [cell, kind] of [['lstm', 'zscore'], ['gru', 'minmax'], ['rnn', 'zsco
     t.ok(relativeError(out.y!.data as Float32Array, expected) <= TOLERANCE, `forecasts in the data's units: ${relativeError(out.y!.data as Float32Array, expected).toExponential(2)}`);
   });
 }
+
+t.test('series with a future feature: each step\'s x row is its features, then the next row\'s future features', async (t) => {
+  const T = 5, rows = 18, rng = new Rng(6, 2);
+  // a: the target (and feature); c: a calendar-like covariate known ahead.
+  const table = Array.from({ length: rows }, (_, r) => [20 + 4 * Math.sin(r / 2) + rng.normal(), Math.cos(r / 3)]);
+  const meta: SeriesMeta = {
+    task: 'series', time: null, group: null, features: ['a'], targets: ['a'], seqLen: T, horizon: 1, stride: 1,
+    missing: 'error', difference: false, delimiter: ',', normalization: { kind: 'zscore', columns: { a: { shift: 20, scale: 3 }, c: { shift: 0.1, scale: 0.7 } } },
+    quantiles: null, futureFeatures: ['c'], categorical: [],
+  };
+  const cfg: ModelConfig = { cell: 'lstm', inputSize: 2, hidden: 7, layers: 1, outputSize: 1, recurrence: 'hidden', outputs: 'last' };
+  const ck = checkpoint(cfg, 23, { data: meta as DataMeta });
+  const dir = tempDir(t);
+  const file = path.join(dir, 'model.safetensors');
+  saveCheckpoint(file, ck);
+  const forecasts = loadModelSync(file).forecastCsv(`a,c\n${table.map((r) => r.join(',')).join('\n')}\n`, 'series.csv');
+  // A window of rows w..w+T−1 reads c of rows w+1..w+T, so the last row's c is read by no window.
+  const windows = rows - T;
+  t.equal(forecasts.length, windows, `a forecast after every window whose next row is in the file (${windows})`);
+  const x = new Float32Array(windows * T * 2);
+  for (let w = 0; w < windows; w++) for (let k = 0; k < T; k++) x.set([table[w + k]![0]!, table[w + k + 1]![1]!], (w * T + k) * 2);
+  const out = await (await session(ck)).run({ x: new ort.Tensor('float32', x, [windows, T, 2]) });
+  const expected = forecasts.map((f) => f.values['a_t+1']!);
+  t.ok(relativeError(out.y!.data as Float32Array, expected) <= TOLERANCE, `forecasts in the data's units: ${relativeError(out.y!.data as Float32Array, expected).toExponential(2)}`);
+});
 
 t.test('series with two categorical columns: a categories [B, C] int64 input, embedding rows after the features, unseen levels as <unk>', async (t) => {
   const T = 4, rows = 9, rng = new Rng(8, 3);
