@@ -19,9 +19,9 @@ export function initParams(cfg: ModelConfig, layout: ParamLayout, block: FloatAr
   for (const t of layout.tensors) {
     // Embedding tables as nn.Embedding: N(0, 1); or uniform, as PyTorch's word_language_model
     // example re-initialises them (a tied head's logits then start small).
-    if (isEmbeddingTensor(t.name) && opt.embeddingScale == null) for (let k = 0; k < t.size; k++) block[t.offset + k] = rng.normal();
-    else if (isEmbeddingTensor(t.name)) for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * opt.embeddingScale!;
-    else for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * scale;
+    const half = isEmbeddingTensor(t.name) ? opt.embeddingScale ?? null : scale;
+    if (half === null) for (let k = 0; k < t.size; k++) block[t.offset + k] = rng.normal();
+    else for (let k = 0; k < t.size; k++) block[t.offset + k] = (2 * rng.uniform() - 1) * half;
   }
   if (cfg.cell === 'lstm') {
     const H = cfg.hidden;
